@@ -1,0 +1,303 @@
+#pragma once
+// The screen model that SSP synchronizes (protocol §9.2): a grid of cells, the draw
+// state, and the window-level fields. Rows are shared copy-on-write, so copying a
+// framebuffer (which SSP does for every state it keeps) costs one pointer per row.
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mosh2::terminal {
+
+/// A colour as the wire knows it: default, a 256-colour palette index (0-7 are the
+/// basic colours, 8-15 the bright ones), or 24-bit true colour.
+class color {
+public:
+  constexpr color() = default;
+  static constexpr color indexed(std::uint8_t i) { return color(1u + i); }
+  static constexpr color rgb(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+    return color(truecolor_bit | (std::uint32_t{r} << 16) | (std::uint32_t{g} << 8) | b);
+  }
+  constexpr bool is_default() const { return v_ == 0; }
+  constexpr bool is_indexed() const { return v_ != 0 && !(v_ & truecolor_bit); }
+  constexpr bool is_rgb() const { return (v_ & truecolor_bit) != 0; }
+  constexpr std::uint8_t index() const { return static_cast<std::uint8_t>(v_ - 1); }
+  constexpr std::uint8_t red() const { return static_cast<std::uint8_t>(v_ >> 16); }
+  constexpr std::uint8_t green() const { return static_cast<std::uint8_t>(v_ >> 8); }
+  constexpr std::uint8_t blue() const { return static_cast<std::uint8_t>(v_); }
+  constexpr bool operator==(const color&) const = default;
+
+private:
+  static constexpr std::uint32_t truecolor_bit = 1u << 24;
+  constexpr explicit color(std::uint32_t v) : v_(v) {}
+  std::uint32_t v_ = 0;
+};
+
+/// SGR state of a cell or of the cursor. Faint exists but SGR 2 is ignored, as in Mosh 1.4.
+struct renditions {
+  enum attr : std::uint8_t {
+    bold = 1, faint = 2, italic = 4, underlined = 8, blink = 16, inverse = 32, invisible = 64
+  };
+  color fg;
+  color bg;
+  std::uint8_t attrs = 0;
+
+  constexpr bool has(attr a) const { return (attrs & a) != 0; }
+  constexpr void set(attr a, bool on) {
+    attrs = on ? static_cast<std::uint8_t>(attrs | a) : static_cast<std::uint8_t>(attrs & ~a);
+  }
+  constexpr bool operator==(const renditions&) const = default;
+};
+
+/// One character cell: UTF-8 contents (a base character plus combining marks, empty =
+/// blank), renditions, and whether it is the left half of a wide character or a
+/// combining sequence with no base (drawn after U+00A0).
+class cell {
+public:
+  static constexpr std::size_t max_bytes = 32;  ///< protocol cap on a cell's contents
+
+  cell() = default;
+  explicit cell(renditions r) : rend_(r) {}
+
+  bool blank() const { return len_ == 0; }
+  std::string_view text() const { return {text_.data(), len_}; }
+  /// Replaces the contents; returns false (and changes nothing) past the byte cap.
+  bool set_text(std::string_view s) {
+    if (s.size() > max_bytes) return false;
+    std::memcpy(text_.data(), s.data(), s.size());
+    len_ = static_cast<std::uint8_t>(s.size());
+    return true;
+  }
+  /// Appends a combining mark's bytes; returns false (and changes nothing) when full.
+  bool append_text(std::string_view s) {
+    if (len_ + s.size() > max_bytes) return false;
+    std::memcpy(text_.data() + len_, s.data(), s.size());
+    len_ = static_cast<std::uint8_t>(len_ + s.size());
+    return true;
+  }
+  /// Blank with the given renditions (erase uses the current background).
+  void reset(renditions r) { *this = cell(r); }
+
+  const renditions& rend() const { return rend_; }
+  renditions& rend() { return rend_; }
+  bool wide() const { return wide_; }
+  void set_wide(bool w) { wide_ = w; }
+  bool fallback() const { return fallback_; }
+  void set_fallback(bool f) { fallback_ = f; }
+  /// Columns the cell occupies on screen.
+  int width() const { return wide_ ? 2 : 1; }
+
+  bool operator==(const cell& o) const {
+    return len_ == o.len_ && rend_ == o.rend_ && wide_ == o.wide_ && fallback_ == o.fallback_ &&
+           std::memcmp(text_.data(), o.text_.data(), len_) == 0;
+  }
+
+private:
+  std::array<char, max_bytes> text_{};
+  std::uint8_t len_ = 0;
+  bool wide_ = false;
+  bool fallback_ = false;
+  renditions rend_;
+};
+
+/// One screen row. `wrap` means the text continued onto the next row by autowrap.
+struct row {
+  std::vector<cell> cells;
+  bool wrap = false;
+  /// Bumped on every change through framebuffer::mutable_row, so the frame diff can
+  /// skip rows it has already compared without looking at their cells.
+  std::uint64_t generation = 0;
+
+  row() = default;
+  row(int cols, renditions r) : cells(static_cast<std::size_t>(cols), cell(r)) {}
+  bool operator==(const row& o) const { return wrap == o.wrap && cells == o.cells; }
+};
+
+enum class mouse_reporting : std::uint16_t { none = 0, x10 = 9, vt220 = 1000, vt220_highlight = 1001, button_event = 1002, any_event = 1003 };
+enum class mouse_encoding : std::uint16_t { none = 0, utf8 = 1005, sgr = 1006, urxvt = 1015 };
+
+/// The parts of the draw state that the emulator keeps. Only the fields listed in
+/// `same_synchronized` take part in equality (protocol §9.2).
+struct draw_state {
+  int width = 80;
+  int height = 24;
+  int cursor_row = 0;
+  int cursor_col = 0;
+  bool next_print_wraps = false;  ///< deferred wrap: the cursor sits on the last column
+  bool origin_mode = false;
+  bool auto_wrap = true;
+  bool insert_mode = false;
+  bool cursor_visible = true;
+  bool reverse_video = false;
+  bool bracketed_paste = false;
+  bool application_cursor_keys = false;
+  mouse_reporting mouse = mouse_reporting::none;
+  bool mouse_focus_events = false;
+  bool mouse_alternate_scroll = false;
+  mouse_encoding mouse_enc = mouse_encoding::none;
+  int scroll_top = 0;              ///< scrolling region, inclusive, 0-based
+  int scroll_bottom = 23;
+  std::vector<bool> tabs;          ///< tab stop per column
+  renditions rend;                 ///< what the next printed character gets
+
+  struct saved_cursor {
+    int row = 0, col = 0;
+    renditions rend;
+    bool auto_wrap = true, origin_mode = false;
+  } saved;
+
+  /// The synchronized subset of the draw state.
+  bool same_synchronized(const draw_state& o) const {
+    return width == o.width && height == o.height && cursor_row == o.cursor_row &&
+           cursor_col == o.cursor_col && cursor_visible == o.cursor_visible &&
+           reverse_video == o.reverse_video && rend == o.rend &&
+           bracketed_paste == o.bracketed_paste && mouse == o.mouse &&
+           mouse_focus_events == o.mouse_focus_events &&
+           mouse_alternate_scroll == o.mouse_alternate_scroll && mouse_enc == o.mouse_enc;
+  }
+};
+
+/// The whole screen. Equality is what decides whether SSP has a new state to send.
+class framebuffer {
+public:
+  framebuffer(int width = 80, int height = 24) { reset(width, height); }
+
+  int width() const { return ds_.width; }
+  int height() const { return ds_.height; }
+
+  const row& row_at(int r) const { return *rows_[static_cast<std::size_t>(r)]; }
+  const cell& cell_at(int r, int c) const { return row_at(r).cells[static_cast<std::size_t>(c)]; }
+  /// Writable row: unshares it first (copy-on-write) and bumps its generation.
+  row& mutable_row(int r) {
+    auto& p = rows_[static_cast<std::size_t>(r)];
+    if (p.use_count() > 1) p = std::make_shared<row>(*p);
+    p->generation = ++generation_counter_;
+    return *p;
+  }
+  cell& mutable_cell(int r, int c) { return mutable_row(r).cells[static_cast<std::size_t>(c)]; }
+  /// True when both framebuffers share this row object (so it is certainly equal).
+  bool shares_row(const framebuffer& o, int r) const {
+    return rows_[static_cast<std::size_t>(r)] == o.rows_[static_cast<std::size_t>(r)];
+  }
+
+  /// Moves rows [top, bottom] up by n (n > 0) or down (n < 0), filling with blanks
+  /// of background `r`; rows are moved as pointers, not copied.
+  void scroll(int top, int bottom, int n, renditions r) {
+    if (top > bottom || n == 0) return;
+    const int span = bottom - top + 1;
+    auto first = rows_.begin() + top, last = rows_.begin() + bottom + 1;
+    if (std::abs(n) >= span) {
+      for (auto it = first; it != last; ++it) *it = blank_row(r);
+      return;
+    }
+    if (n > 0) {
+      std::rotate(first, first + n, last);
+      for (auto it = last - n; it != last; ++it) *it = blank_row(r);
+    } else {
+      std::rotate(first, last + n, last);
+      for (auto it = first; it != first - n; ++it) *it = blank_row(r);
+    }
+  }
+
+  /// A blank screen of the given size with default draw state; title and
+  /// clipboard cleared; the bell counter is kept (ESC c semantics).
+  void reset(int width, int height) {
+    ds_ = draw_state{};
+    ds_.width = width;
+    ds_.height = height;
+    ds_.scroll_bottom = height - 1;
+    ds_.tabs.assign(static_cast<std::size_t>(width), false);
+    for (int c = 8; c < width; c += 8) ds_.tabs[static_cast<std::size_t>(c)] = true;
+    rows_.assign(static_cast<std::size_t>(height), nullptr);
+    for (auto& p : rows_) p = blank_row({});
+    title_.clear();
+    icon_name_.clear();
+    title_initialized_ = false;
+    clipboard_.clear();
+  }
+
+  /// Changes the size per protocol §9.3: rows added or removed at the bottom, each
+  /// row cut or padded (padding uses the current background) and its wrap cleared.
+  void resize(int width, int height) {
+    if (width == ds_.width && height == ds_.height) return;
+    if (width != ds_.width) {
+      for (std::size_t r = 0; r < rows_.size(); ++r) {
+        auto copy = std::make_shared<row>(*rows_[r]);
+        copy->cells.resize(static_cast<std::size_t>(width), cell(background()));
+        copy->wrap = false;
+        copy->generation = ++generation_counter_;
+        rows_[r] = std::move(copy);
+      }
+    }
+    rows_.resize(static_cast<std::size_t>(height));
+    for (auto& p : rows_)
+      if (!p) p = std::make_shared<row>(width, background());
+    const auto old_width = ds_.tabs.size();
+    ds_.tabs.resize(static_cast<std::size_t>(width), false);
+    for (std::size_t c = (old_width + 7) / 8 * 8; c < ds_.tabs.size(); c += 8)
+      if (c > 0) ds_.tabs[c] = true;
+    ds_.width = width;
+    ds_.height = height;
+    ds_.scroll_top = 0;
+    ds_.scroll_bottom = height - 1;
+    ds_.cursor_row = std::min(ds_.cursor_row, height - 1);
+    ds_.cursor_col = std::min(ds_.cursor_col, width - 1);
+    ds_.next_print_wraps = false;
+  }
+
+  draw_state& ds() { return ds_; }
+  const draw_state& ds() const { return ds_; }
+
+  /// Renditions that erased cells get: the current background only (BCE).
+  renditions background() const {
+    renditions r;
+    r.bg = ds_.rend.bg;
+    return r;
+  }
+
+  const std::u32string& title() const { return title_; }
+  const std::u32string& icon_name() const { return icon_name_; }
+  bool title_initialized() const { return title_initialized_; }
+  void set_title(std::u32string t) { title_ = std::move(t); title_initialized_ = true; }
+  void set_icon_name(std::u32string t) { icon_name_ = std::move(t); title_initialized_ = true; }
+  /// Used by overlays (e.g. the client's title prefix).
+  void set_title_initialized(bool v) { title_initialized_ = v; }
+
+  const std::string& clipboard() const { return clipboard_; }
+  void set_clipboard(std::string c) { clipboard_ = std::move(c); }
+
+  unsigned bell_count() const { return bell_count_; }
+  void ring_bell() { ++bell_count_; }
+
+  /// Synchronized equality (protocol §9.2): cells, title, clipboard, bell count and the
+  /// synchronized part of the draw state. Shared rows compare in O(1).
+  bool operator==(const framebuffer& o) const {
+    if (!ds_.same_synchronized(o.ds_) || bell_count_ != o.bell_count_ || title_ != o.title_ ||
+        clipboard_ != o.clipboard_ || rows_.size() != o.rows_.size())
+      return false;
+    for (std::size_t r = 0; r < rows_.size(); ++r)
+      if (rows_[r] != o.rows_[r] && !(*rows_[r] == *o.rows_[r])) return false;
+    return true;
+  }
+
+private:
+  std::shared_ptr<row> blank_row(renditions r) const {
+    return std::make_shared<row>(ds_.width, r);
+  }
+
+  draw_state ds_;
+  std::vector<std::shared_ptr<row>> rows_;
+  std::uint64_t generation_counter_ = 0;
+  std::u32string title_;
+  std::u32string icon_name_;
+  bool title_initialized_ = false;
+  std::string clipboard_;
+  unsigned bell_count_ = 0;
+};
+
+}  // namespace mosh2::terminal
