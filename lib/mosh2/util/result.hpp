@@ -19,6 +19,11 @@ template <class E> failure(E) -> failure<E>;
 template <class T, class E> class [[nodiscard]] result {
 public:
   result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
+  /// Anything T can be built from (e.g. one alternative of a variant T).
+  template <class U>
+    requires(!std::is_same_v<std::remove_cvref_t<U>, T> && std::is_constructible_v<T, U &&> &&
+             !std::is_convertible_v<U &&, E>)
+  result(U&& value) : v_(std::in_place_index<0>, T(std::forward<U>(value))) {}
   template <class F>
     requires std::is_convertible_v<F, E>
   result(failure<F> f) : v_(std::in_place_index<1>, E(std::move(f.error))) {}

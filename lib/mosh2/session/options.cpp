@@ -1,0 +1,172 @@
+// Parsing of the server's and the client's argv, with getopt's bundling rules.
+
+#include "mosh2/session/options.hpp"
+
+#include <charconv>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace mosh2::session {
+namespace {
+
+/// A number made only of digits that fits in `long`; anything else is not a number.
+std::optional<long> parse_decimal(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  long v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size() || v < 0) return std::nullopt;
+  return v;
+}
+
+/// getopt-style scan: `spec` lists option letters, a letter followed by ':' takes an
+/// argument (attached, `-p60001`, or the next word). Stops at "--" or the first
+/// non-option word; returns the index of the first operand.
+template <class OnOption>
+result<std::size_t, std::string> scan_options(const std::vector<std::string>& args,
+                                              std::size_t start, std::string_view spec,
+                                              OnOption on_option) {
+  std::size_t i = start;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") return i;
+    if (a.size() < 2 || a[0] != '-') return i;
+    for (std::size_t k = 1; k < a.size(); ++k) {
+      const char letter = a[k];
+      const auto pos = spec.find(letter);
+      if (pos == std::string_view::npos || letter == ':')
+        return failure{fmt::format("unknown option -{}", letter)};
+      const bool takes_arg = pos + 1 < spec.size() && spec[pos + 1] == ':';
+      if (!takes_arg) {
+        if (auto err = on_option(letter, std::string{}); !err.empty()) return failure{err};
+        continue;
+      }
+      std::string value;
+      if (k + 1 < a.size()) {
+        value = a.substr(k + 1);
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return failure{fmt::format("option -{} needs an argument", letter)};
+      }
+      if (auto err = on_option(letter, value); !err.empty()) return failure{err};
+      break;
+    }
+  }
+  return i;
+}
+
+}  // namespace
+
+result<port_range, std::string> parse_port_range(const std::string& text) {
+  const auto colon = text.find(':');
+  const std::string low_text = text.substr(0, colon);
+  const auto low = parse_decimal(low_text);
+  if (!low || *low > 65535)
+    return failure{fmt::format("Bad UDP port range ({}): (low) port number must be in [0..65535]", text)};
+  if (colon == std::string::npos) {
+    auto p = static_cast<std::uint16_t>(*low);
+    return port_range{p, p};
+  }
+  const auto high = parse_decimal(std::string_view(text).substr(colon + 1));
+  if (!high || *high < 1 || *high > 65535)
+    return failure{fmt::format("Bad UDP port range ({}): high port number must be in [1..65535]", text)};
+  if (*low > *high)
+    return failure{fmt::format("Bad UDP port range ({}): low port {} greater than high port {}", text, *low, *high)};
+  if (*low == 0)
+    return failure{fmt::format("Bad UDP port range ({}): low port 0 incompatible with port ranges", text)};
+  return port_range{static_cast<std::uint16_t>(*low), static_cast<std::uint16_t>(*high)};
+}
+
+result<std::variant<server_options, show_help, show_version>, std::string>
+parse_server_args(const std::vector<std::string>& all_args) {
+  // The command after the first "--" belongs to the session, whatever it looks like.
+  std::vector<std::string> args;
+  server_options opts;
+  bool seen_separator = false;
+  for (const auto& a : all_args) {
+    if (seen_separator) { opts.command.push_back(a); continue; }
+    if (a == "--") { seen_separator = true; continue; }
+    if (a == "--help" || a == "-h") return show_help{};
+    if (a == "--version") return show_version{};
+    args.push_back(a);
+  }
+
+  if (args.empty()) return opts;
+  if (args[0] != "new") {
+    // Legacy syntax: mosh-server [IP [PORT]].
+    if (args.size() > 2) return failure{std::string("too many arguments")};
+    opts.bind = server_options::bind_mode::address;
+    opts.bind_address = args[0];
+    if (args.size() == 2) {
+      auto ports = parse_port_range(args[1]);
+      if (!ports) return failure{ports.error()};
+      opts.ports = *ports;
+    }
+    return opts;
+  }
+
+  auto end = scan_options(args, 1, "@:i:p:c:svl:", [&](char letter, const std::string& value) -> std::string {
+    switch (letter) {
+      case '@': return {};  // consumes one argument, as the stock server does
+      case 'i':
+        opts.bind = server_options::bind_mode::address;
+        opts.bind_address = value;
+        return {};
+      case 's':
+        opts.bind = server_options::bind_mode::ssh_connection;
+        return {};
+      case 'p': {
+        auto ports = parse_port_range(value);
+        if (!ports) return ports.error();
+        opts.ports = *ports;
+        return {};
+      }
+      case 'c': {
+        auto n = parse_decimal(value);
+        if (!n || *n > 1 << 24) return fmt::format("bad colour count \"{}\"", value);
+        opts.colors = static_cast<int>(*n);
+        return {};
+      }
+      case 'v': ++opts.verbosity; return {};
+      case 'l': {
+        const auto eq = value.find('=');
+        if (eq == std::string::npos || eq == 0)
+          return fmt::format("-l needs NAME=VALUE, got \"{}\"", value);
+        opts.locale_vars.emplace_back(value.substr(0, eq), value.substr(eq + 1));
+        return {};
+      }
+    }
+    return fmt::format("unknown option -{}", letter);
+  });
+  if (!end) return failure{end.error()};
+  if (*end != args.size()) return failure{fmt::format("unexpected argument \"{}\"", args[*end])};
+  return opts;
+}
+
+result<std::variant<client_options, show_help, show_version>, std::string>
+parse_client_args(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") return show_help{};
+    if (a == "--version") return show_version{};
+  }
+  client_options opts;
+  auto end = scan_options(args, 0, "#:cv", [&](char letter, const std::string&) -> std::string {
+    if (letter == 'c') opts.print_colors = true;
+    if (letter == 'v') ++opts.verbosity;
+    return {};  // -# takes an argument that only decorates `ps` output
+  });
+  if (!end) return failure{end.error()};
+  std::size_t i = *end;
+  if (i < args.size() && args[i] == "--") ++i;
+  if (opts.print_colors) return opts;
+  if (args.size() - i != 2) return failure{std::string("expected exactly two arguments: IP PORT")};
+  opts.host = args[i];
+  auto port = parse_decimal(args[i + 1]);
+  if (!port || *port < 1 || *port > 65535)
+    return failure{fmt::format("bad port \"{}\"", args[i + 1])};
+  opts.port = static_cast<std::uint16_t>(*port);
+  return opts;
+}
+
+}  // namespace mosh2::session
