@@ -1,0 +1,188 @@
+// The SSP receiver: ordering, drops by reason, throwaway, the 1024-state quench and
+// the consumer API (protocol §7.5).
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <string>
+
+#include "mosh2/ssp/endpoint.hpp"
+#include "mosh2/ssp/receiver.hpp"
+#include "ssp_test_support.hpp"
+
+using namespace mosh2;
+using namespace mosh2::ssp;
+using namespace mosh2::ssp::test;
+
+namespace {
+
+template <class State> std::set<std::uint64_t> held(const receiver<State>& r) {
+  std::set<std::uint64_t> out;
+  for (const auto& e : r.received_states()) out.insert(e.num);
+  return out;
+}
+
+// What a string log gained since the last call.
+std::string take_new(receiver<string_log>& r) {
+  return r.consume_new([](const string_log& newest, const string_log& consumed) {
+    return newest.text.substr(std::min(consumed.text.size(), newest.text.size()));
+  });
+}
+
+using client_endpoint = endpoint<string_log, last_value>;
+
+}  // namespace
+
+TEST_SUITE("ssp") {
+
+TEST_CASE("an in-order state becomes the newest") {
+  receiver<last_value> r(last_value{}, at(0));
+  CHECK(r.newest_num() == 0);
+  CHECK(r.receive(make_inst(0, 1, 0, "=a"), at(5)) == receive_outcome::newest);
+  CHECK(r.newest_num() == 1);
+  CHECK(r.newest_state().value == "a");
+  CHECK(r.newest_arrival() == at(5));
+  CHECK(r.receive(make_inst(1, 2, 0), at(6)) == receive_outcome::newest);  // empty diff: a copy
+  CHECK(r.newest_state().value == "a");
+  CHECK(r.stats().newest == 2);
+  CHECK(r.stats().dropped() == 0);
+}
+
+TEST_CASE("a state that arrives out of order is kept as a base but not acknowledged") {
+  client_endpoint c(string_log{}, last_value{}, at(0), client_options());
+  CHECK(c.receive(make_inst(0, 2, 0, "=b"), at(10)) == receive_outcome::newest);
+  CHECK(c.receive(make_inst(0, 1, 0, "=a"), at(20)) == receive_outcome::out_of_order);
+  CHECK(c.outgoing().ack_num() == 2);
+  CHECK(c.outgoing().last_heard() == at(10));
+  CHECK(c.incoming().newest_num() == 2);
+  CHECK(c.incoming().newest_state().value == "b");
+  CHECK(held(c.incoming()) == std::set<std::uint64_t>{0, 1, 2});
+  // The late state is a valid base for a later diff.
+  CHECK(c.receive(make_inst(1, 3, 0, "=c"), at(30)) == receive_outcome::newest);
+  CHECK(c.outgoing().ack_num() == 3);
+  CHECK(c.incoming().stats().out_of_order == 1);
+}
+
+TEST_CASE("a state already held is dropped as a duplicate") {
+  receiver<last_value> r(last_value{}, at(0));
+  REQUIRE(r.receive(make_inst(0, 1, 0, "=a"), at(1)) == receive_outcome::newest);
+  CHECK(r.receive(make_inst(0, 1, 0, "=a"), at(2)) == receive_outcome::duplicate);
+  CHECK(r.receive(make_inst(1, 0, 0, "=z"), at(3)) == receive_outcome::duplicate);
+  CHECK(r.newest_arrival() == at(1));
+  CHECK(r.stats().duplicate == 2);
+  CHECK(r.received_states().size() == 2);
+}
+
+TEST_CASE("a diff from a state not held is dropped") {
+  receiver<last_value> r(last_value{}, at(0));
+  CHECK(r.receive(make_inst(5, 6, 0, "=a"), at(1)) == receive_outcome::unknown_base);
+  CHECK(r.newest_num() == 0);
+  CHECK(r.stats().unknown_base == 1);
+}
+
+TEST_CASE("a wrong protocol version is dropped and its ack ignored") {
+  client_endpoint c(string_log{}, last_value{}, at(0), client_options());
+  c.outgoing().current_state().text = "x";
+  REQUIRE(c.tick(at(0)));  // our state 1
+  auto inst = make_inst(0, 1, 1, "=a");
+  inst.protocol_version = 3;
+  CHECK(c.receive(inst, at(10)) == receive_outcome::bad_version);
+  CHECK(c.outgoing().acked_num() == 0);
+  CHECK(c.outgoing().ack_num() == 0);
+  CHECK_FALSE(c.last_roundtrip_success());
+  CHECK(c.incoming().stats().bad_version == 1);
+  inst.protocol_version = 2;
+  CHECK(c.receive(inst, at(20)) == receive_outcome::newest);
+  CHECK(c.outgoing().acked_num() == 1);
+  CHECK(c.last_roundtrip_success() == at(0));
+}
+
+TEST_CASE("a diff that does not apply is dropped and leaves no state") {
+  client_endpoint c(string_log{}, last_value{}, at(0), client_options());
+  CHECK(c.receive(make_inst(0, 1, 0, "garbage"), at(10)) == receive_outcome::bad_diff);
+  CHECK(held(c.incoming()) == std::set<std::uint64_t>{0});
+  CHECK(c.outgoing().ack_num() == 0);
+  CHECK_FALSE(c.outgoing().last_heard());
+  CHECK(c.incoming().stats().bad_diff == 1);
+}
+
+TEST_CASE("throwaway_num discards the held states below it") {
+  receiver<last_value> r(last_value{}, at(0));
+  REQUIRE(r.receive(make_inst(0, 1, 0, "=a"), at(1)) == receive_outcome::newest);
+  REQUIRE(r.receive(make_inst(1, 2, 0, "=b"), at(2)) == receive_outcome::newest);
+  REQUIRE(r.receive(make_inst(2, 3, 0, "=c"), at(3)) == receive_outcome::newest);
+  REQUIRE(r.receive(make_inst(3, 4, 0, "=d", 3), at(4)) == receive_outcome::newest);
+  CHECK(held(r) == std::set<std::uint64_t>{3, 4});
+  CHECK(r.receive(make_inst(1, 5, 0, "=e"), at(5)) == receive_outcome::unknown_base);
+
+  SUBCASE("a throwaway beyond every held state still builds on the named base") {
+    CHECK(r.receive(make_inst(3, 5, 0, "=e", 100), at(6)) == receive_outcome::newest);
+    CHECK(r.newest_state().value == "e");
+    CHECK(held(r) == std::set<std::uint64_t>{4, 5});
+  }
+}
+
+TEST_CASE("beyond 1024 held states the receiver accepts one state per 15 s") {
+  receiver<last_value> r(last_value{}, at(0));
+  for (std::uint64_t n = 1; n <= 1024; ++n)
+    REQUIRE(r.receive(make_inst(0, n, 0, "=v"), at(1)) == receive_outcome::newest);
+  CHECK(r.received_states().size() == 1025);
+  CHECK(r.receive(make_inst(0, 1025, 0, "=w"), at(2000)) == receive_outcome::newest);  // starts the quench
+  CHECK(r.receive(make_inst(0, 1026, 0, "=x"), at(2001)) == receive_outcome::quenched);
+  CHECK(r.receive(make_inst(0, 1027, 0, "=x"), at(16999)) == receive_outcome::quenched);
+  CHECK(r.receive(make_inst(0, 1028, 0, "=y"), at(17000)) == receive_outcome::newest);
+  CHECK(r.receive(make_inst(0, 1029, 0, "=z"), at(17001)) == receive_outcome::quenched);
+  CHECK(r.stats().quenched == 3);
+  CHECK(r.received_states().size() == 1027);
+  CHECK(r.newest_state().value == "y");
+  // A throwaway empties the list again and lifts the limit.
+  CHECK(r.receive(make_inst(1028, 1030, 0, "=t", 1028), at(17002)) == receive_outcome::newest);
+  CHECK(held(r) == std::set<std::uint64_t>{1028, 1030});
+}
+
+TEST_CASE("the consumer takes each new part of an append-only state once and the held states shrink") {
+  receiver<string_log> r(string_log{}, at(0));
+  CHECK(take_new(r).empty());
+  REQUIRE(r.receive(make_inst(0, 1, 0, "+ab"), at(1)) == receive_outcome::newest);
+  CHECK(take_new(r) == "ab");
+  REQUIRE(r.receive(make_inst(1, 2, 0, "+cd"), at(2)) == receive_outcome::newest);
+  REQUIRE(r.receive(make_inst(2, 3, 0, "+e"), at(3)) == receive_outcome::newest);
+  CHECK(take_new(r) == "cde");
+  CHECK(take_new(r).empty());
+  // A prospective resend from state 1 that also throws states 0 away.
+  REQUIRE(r.receive(make_inst(1, 4, 0, "+cdef", 1), at(4)) == receive_outcome::newest);
+  CHECK(take_new(r) == "f");
+  // The held logs lost the prefix of the oldest held state (state 1 = "ab").
+  CHECK(r.received_states().front().state.text.empty());
+  CHECK(r.newest_state().text == "cdef");
+  REQUIRE(r.receive(make_inst(3, 5, 0, "+fg", 3), at(5)) == receive_outcome::newest);
+  CHECK(take_new(r) == "g");
+  CHECK(r.newest_state().text == "fg");  // trimmed of state 3 = "cde"
+}
+
+TEST_CASE("random instructions never throw and never grow the receiver past its cap") {
+  receiver<string_log> r(string_log{}, at(0));
+  std::mt19937_64 gen(42);
+  auto pick = [&](std::uint64_t hi) { return std::uniform_int_distribution<std::uint64_t>(0, hi)(gen); };
+  for (int i = 0; i < 20'000; ++i) {
+    transport::instruction inst = make_inst(pick(40), pick(3) == 0 ? ~std::uint64_t{0} - pick(2) : pick(5000),
+                                            pick(40), pick(1) ? "+x" : (pick(1) ? "" : "bad"),
+                                            pick(20) == 0 ? pick(3000) : 0);
+    inst.protocol_version = pick(30) == 0 ? 3 : 2;
+    CHECK_NOTHROW(r.receive(inst, at(i)));
+    REQUIRE(r.received_states().size() <= 1026);
+    REQUIRE_FALSE(r.received_states().empty());
+  }
+  const auto& st = r.stats();
+  CHECK(st.newest + st.out_of_order + st.dropped() == 20'000);
+  CHECK(st.bad_version > 0);
+  CHECK(st.bad_diff > 0);
+  CHECK(st.unknown_base > 0);
+  CHECK(st.duplicate > 0);
+  CHECK(std::is_sorted(r.received_states().begin(), r.received_states().end(),
+                       [](const auto& a, const auto& b) { return a.num < b.num; }));
+}
+
+}  // TEST_SUITE
