@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""A UDP relay for tests: sits between one client and one server on loopback and can
+delay, drop, duplicate, reorder and black out datagrams, change the source port it uses
+towards the server (to simulate a roaming client), and capture what it receives.
+
+    client  --->  [listen socket] relay [upstream socket(s)]  --->  server
+            <---                                               <---
+
+* The relay learns the client's address from the first datagram on its listen socket and
+  follows the newest client address after that, as a Mosh server does. Datagrams from
+  the server that arrive before any client is known are dropped (counted).
+* Upstream sockets: one at start; with --rebind-every S a new one (new ephemeral source
+  port) every S seconds. Old upstream sockets stay open (at most 10, oldest closed first),
+  so replies still in flight to an old port are forwarded, like Mosh's client does.
+* Order of processing for every received datagram: capture (the original bytes, before
+  any impairment) -> blackout -> loss -> duplication -> delay + jitter -> reorder.
+* Impairment options take either one value for both directions or `C2S:S2C`, e.g.
+  `--loss 0.2` or `--loss 0.2:0` (client->server loses 20 %, server->client nothing).
+* --capture records what the relay RECEIVED (originals, before impairment); --deliveries
+  records what it sent on (index into the capture, direction, time), so the two together
+  show every loss, duplicate and reordering.
+* On stdout: exactly `RELAY PORT <n>` (flushed) once the listen socket is bound.
+  With --verbose, events go to stderr.
+* Bounded: exits after --duration seconds (default 300), on SIGTERM/SIGINT/SIGHUP, and
+  writes --stats (JSON) on the way out. Exit status 0, or 2 on bad arguments.
+
+Python 3 standard library only.
+"""
+
+import argparse
+import heapq
+import json
+import os
+import random
+import selectors
+import signal
+import socket
+import sys
+import time
+
+MAX_DATAGRAM = 65535
+MAX_UPSTREAM_SOCKETS = 10
+DIRS = ("c2s", "s2c")
+
+
+def parse_hostport(text):
+    """'127.0.0.1:5000', '[::1]:5000' or '::1:5000' -> (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        port_n = int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad port in {text!r}") from None
+    if not 0 <= port_n <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range in {text!r}")
+    return host, port_n
+
+
+def per_direction(kind, lo, hi):
+    """Parses 'X' (both directions) or 'C2S:S2C' into {'c2s': x, 's2c': y}."""
+
+    def parse(text):
+        parts = text.split(":")
+        if len(parts) not in (1, 2):
+            raise argparse.ArgumentTypeError(f"expected X or C2S:S2C, got {text!r}")
+        try:
+            values = [kind(p) for p in parts]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad number in {text!r}") from None
+        for v in values:
+            if not lo <= v <= hi:
+                raise argparse.ArgumentTypeError(f"{v} outside [{lo}, {hi}]")
+        if len(values) == 1:
+            values.append(values[0])
+        return dict(zip(DIRS, values))
+
+    return parse
+
+
+def parse_blackout(text):
+    start, sep, length = text.partition(":")
+    try:
+        s, d = float(start), float(length)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:DURATION, got {text!r}") from None
+    if not sep or s < 0 or d <= 0:
+        raise argparse.ArgumentTypeError(f"expected START:DURATION (seconds), got {text!r}")
+    return (s, s + d)
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--listen", type=parse_hostport, default=("127.0.0.1", 0),
+                   help="HOST:PORT the client sends to (port 0 = pick one); default 127.0.0.1:0")
+    p.add_argument("--server", type=parse_hostport, required=True, help="HOST:PORT of the server")
+    p.add_argument("--delay-ms", type=per_direction(float, 0, 60000), default="0",
+                   help="fixed one-way delay, ms (X or C2S:S2C)")
+    p.add_argument("--jitter-ms", type=per_direction(float, 0, 60000), default="0",
+                   help="extra delay drawn uniformly from [0, J] ms per datagram (X or C2S:S2C)")
+    p.add_argument("--loss", type=per_direction(float, 0, 1), default="0",
+                   help="drop probability 0..1 (X or C2S:S2C)")
+    p.add_argument("--dup", type=per_direction(float, 0, 1), default="0",
+                   help="probability of sending a datagram twice (X or C2S:S2C)")
+    p.add_argument("--reorder", type=per_direction(float, 0, 1), default="0",
+                   help="probability of holding a datagram back until the next one in the "
+                        "same direction has been sent (X or C2S:S2C)")
+    p.add_argument("--reorder-max-hold-ms", type=float, default=500.0,
+                   help="a held datagram is released after this long even if nothing follows")
+    p.add_argument("--rebind-every", type=float, default=0.0, metavar="S",
+                   help="open a new upstream socket (new source port) every S seconds")
+    p.add_argument("--blackout", type=parse_blackout, action="append", default=[],
+                   metavar="START:DURATION",
+                   help="drop everything in both directions during [START, START+DURATION) "
+                        "seconds since start; repeatable")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    p.add_argument("--capture", metavar="FILE",
+                   help='JSON lines {"dir","t_ms","hex"} of every datagram received')
+    p.add_argument("--deliveries", metavar="FILE",
+                   help='JSON lines {"n","dir","t_ms"}: every datagram the relay sent on, in '
+                        'order, n = its 0-based index among the datagrams received (the '
+                        '--capture line number); shows the losses, duplicates and reordering')
+    p.add_argument("--stats", metavar="FILE", help="JSON counts per direction, written at exit")
+    p.add_argument("--duration", type=float, default=300.0, metavar="S",
+                   help="hard lifetime in seconds (default 300)")
+    p.add_argument("--verbose", action="store_true", help="log events on stderr")
+    return p
+
+
+class Relay:
+    def __init__(self, args):
+        self.args = args
+        self.rng = random.Random(args.seed)
+        self.t0 = time.monotonic()
+        self.sel = selectors.DefaultSelector()
+        self.stop = False
+        self.events = []  # heap of (due, order, callable)
+        self.order = 0
+        self.client_addr = None
+        self.held = {d: None for d in DIRS}  # per direction: (payload, dest-fn) held back
+        self.stats = {d: {"received": 0, "forwarded": 0, "dropped": 0, "dropped_loss": 0,
+                          "dropped_blackout": 0, "dropped_no_peer": 0, "duplicated": 0,
+                          "reordered": 0, "send_errors": 0}
+                      for d in DIRS}
+        self.stats_extra = {"rebinds": 0, "client_addresses": 0, "upstream_ports": []}
+        self.capture = open(args.capture, "w", encoding="ascii") if args.capture else None
+        self.deliveries = (open(args.deliveries, "w", encoding="ascii")
+                           if args.deliveries else None)
+        self.received_count = 0
+
+        server_host, server_port = args.server
+        info = socket.getaddrinfo(server_host, server_port, 0, socket.SOCK_DGRAM, 0,
+                                  socket.AI_NUMERICHOST)[0]
+        self.server_family, self.server_addr = info[0], info[4]
+
+        lhost, lport = args.listen
+        linfo = socket.getaddrinfo(lhost, lport, 0, socket.SOCK_DGRAM, 0,
+                                   socket.AI_NUMERICHOST | socket.AI_PASSIVE)[0]
+        self.listen = socket.socket(linfo[0], socket.SOCK_DGRAM)
+        self.listen.bind(linfo[4])
+        self.listen.setblocking(False)
+        self.sel.register(self.listen, selectors.EVENT_READ, "listen")
+        self.listen_port = self.listen.getsockname()[1]
+
+        self.upstream = []  # oldest first; the last one is used for sending
+        self.new_upstream()
+        self.next_rebind = (self.t0 + args.rebind_every) if args.rebind_every > 0 else None
+
+        # SIGTERM and friends: set a flag and wake the selector through a self-pipe.
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.wake_r.setblocking(False)
+        self.wake_w.setblocking(False)
+        self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
+        signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(s, self.on_signal)
+
+    def log(self, msg):
+        if self.args.verbose:
+            print(f"relay {self.now_ms():9.1f} ms: {msg}", file=sys.stderr, flush=True)
+
+    def on_signal(self, signum, _frame):
+        self.stop = True
+
+    def now_ms(self):
+        return (time.monotonic() - self.t0) * 1000.0
+
+    def new_upstream(self):
+        s = socket.socket(self.server_family, socket.SOCK_DGRAM)
+        # Same family and interface as the server (the tests only use loopback).
+        s.bind((self.server_addr[0], 0) + self.server_addr[2:])
+        s.setblocking(False)
+        self.sel.register(s, selectors.EVENT_READ, "upstream")
+        self.upstream.append(s)
+        port = s.getsockname()[1]
+        self.stats_extra["upstream_ports"].append(port)
+        self.log(f"upstream source port {port}")
+        while len(self.upstream) > MAX_UPSTREAM_SOCKETS:
+            old = self.upstream.pop(0)
+            self.sel.unregister(old)
+            old.close()
+
+    def schedule(self, due, fn):
+        self.order += 1
+        heapq.heappush(self.events, (due, self.order, fn))
+
+    def in_blackout(self, t_s):
+        return any(start <= t_s < end for start, end in self.args.blackout)
+
+    def send(self, direction, n, payload):
+        if direction == "c2s":
+            sock, dest = self.upstream[-1], self.server_addr
+        else:
+            sock, dest = self.listen, self.client_addr
+        try:
+            sock.sendto(payload, dest)
+            self.stats[direction]["forwarded"] += 1
+            if self.deliveries:
+                self.deliveries.write(json.dumps({"n": n, "dir": direction,
+                                                  "t_ms": round(self.now_ms(), 3)}) + "\n")
+                self.deliveries.flush()
+        except OSError as e:
+            self.stats[direction]["send_errors"] += 1
+            self.log(f"{direction} send error: {e}")
+
+    def release(self, direction, n, payload):
+        """Called when a datagram's delay has elapsed: apply reordering, then send."""
+        held = self.held[direction]
+        if held is None and self.rng.random() < self.args.reorder[direction]:
+            token = object()
+            self.held[direction] = (n, payload, token)
+            self.stats[direction]["reordered"] += 1
+            self.schedule(time.monotonic() + self.args.reorder_max_hold_ms / 1000.0,
+                          lambda: self.flush_held(direction, token))
+            return
+        self.send(direction, n, payload)
+        if held is not None:
+            self.held[direction] = None
+            self.send(direction, held[0], held[1])
+
+    def flush_held(self, direction, token):
+        held = self.held[direction]
+        if held is not None and held[2] is token:
+            self.held[direction] = None
+            self.send(direction, held[0], held[1])
+
+    def received(self, direction, payload, src):
+        st = self.stats[direction]
+        st["received"] += 1
+        n = self.received_count
+        self.received_count += 1
+        t_ms = self.now_ms()
+        if self.capture:
+            self.capture.write(json.dumps({"dir": direction, "t_ms": round(t_ms, 3),
+                                           "hex": payload.hex()}) + "\n")
+            self.capture.flush()
+        if direction == "c2s" and src != self.client_addr:
+            self.log(f"client address now {src}")
+            self.client_addr = src
+            self.stats_extra["client_addresses"] += 1
+        if direction == "s2c" and self.client_addr is None:
+            st["dropped"] += 1
+            st["dropped_no_peer"] += 1
+            return
+        if self.in_blackout(t_ms / 1000.0):
+            st["dropped"] += 1
+            st["dropped_blackout"] += 1
+            return
+        if self.rng.random() < self.args.loss[direction]:
+            st["dropped"] += 1
+            st["dropped_loss"] += 1
+            return
+        copies = 1
+        if self.rng.random() < self.args.dup[direction]:
+            copies = 2
+            st["duplicated"] += 1
+        for _ in range(copies):
+            delay = self.args.delay_ms[direction]
+            if self.args.jitter_ms[direction] > 0:
+                delay += self.rng.uniform(0, self.args.jitter_ms[direction])
+            if delay <= 0 and not self.events:
+                self.release(direction, n, payload)
+            else:
+                self.schedule(time.monotonic() + delay / 1000.0,
+                              lambda p=payload: self.release(direction, n, p))
+
+    def drain(self, sock, direction):
+        for _ in range(256):  # bounded per wake-up
+            try:
+                payload, src = sock.recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:  # e.g. ECONNREFUSED from an ICMP error: ignore
+                self.log(f"{direction} receive error: {e}")
+                return
+            if direction == "s2c" and src != self.server_addr:
+                # Keep the relay honest: only the configured server talks upstream.
+                continue
+            self.received(direction, payload, src)
+
+    def run(self):
+        print(f"RELAY PORT {self.listen_port}", flush=True)
+        deadline = self.t0 + self.args.duration
+        while not self.stop:
+            now = time.monotonic()
+            if now >= deadline:
+                self.log("duration reached")
+                break
+            if self.next_rebind is not None and now >= self.next_rebind:
+                self.new_upstream()
+                self.stats_extra["rebinds"] += 1
+                self.next_rebind += self.args.rebind_every
+            while self.events and self.events[0][0] <= now:
+                _, _, fn = heapq.heappop(self.events)
+                fn()
+            timeout = deadline - now
+            if self.events:
+                timeout = min(timeout, self.events[0][0] - now)
+            if self.next_rebind is not None:
+                timeout = min(timeout, self.next_rebind - now)
+            for key, _ in self.sel.select(max(0.0, timeout)):
+                if key.data == "listen":
+                    self.drain(key.fileobj, "c2s")
+                elif key.data == "upstream":
+                    self.drain(key.fileobj, "s2c")
+                else:
+                    try:
+                        while self.wake_r.recv(64):
+                            pass
+                    except (BlockingIOError, InterruptedError):
+                        pass
+        self.finish()
+
+    def finish(self):
+        for f in (self.capture, self.deliveries):
+            if f:
+                f.close()
+        if self.args.stats:
+            out = {"seed": self.args.seed, "listen_port": self.listen_port,
+                   "duration_ms": round(self.now_ms(), 1), **self.stats, **self.stats_extra}
+            with open(self.args.stats, "w", encoding="ascii") as f:
+                json.dump(out, f, indent=1)
+                f.write("\n")
+        for s in self.upstream + [self.listen]:
+            s.close()
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.duration <= 0:
+        print("udp_relay: --duration must be positive", file=sys.stderr)
+        return 2
+    if args.rebind_every < 0:
+        print("udp_relay: --rebind-every must not be negative", file=sys.stderr)
+        return 2
+    Relay(args).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
