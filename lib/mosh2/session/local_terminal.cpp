@@ -37,18 +37,6 @@ void raw_mode::restore() {
   active_ = false;
 }
 
-std::string terminal_init_sequence(const std::string& smcup) {
-  return smcup + "\x1b[?1h";
-}
-
-std::string terminal_reset_sequence(const std::string& rmcup) {
-  return std::string("\x1b[?1l\x1b[0m\x1b[?25h"
-                     "\x1b[?1003l\x1b[?1002l\x1b[?1001l\x1b[?1000l"
-                     "\x1b[?1015l\x1b[?1006l\x1b[?1005l"
-                     "\x1b[?2004l\x1b[?1004l") +
-         rmcup;
-}
-
 bool write_all(int fd, std::string_view data) {
   int stalls = 0;
   while (!data.empty()) {

@@ -36,13 +36,6 @@ private:
   bool active_ = false;
 };
 
-/// What the client writes when it takes over the terminal: smcup (optional) and
-/// application cursor keys, which the server translates back (protocol §8.5).
-std::string terminal_init_sequence(const std::string& smcup);
-/// What it writes when it gives the terminal back: every mode a remote program may
-/// have switched on is switched off again, then rmcup.
-std::string terminal_reset_sequence(const std::string& rmcup);
-
 /// Writes all of `data` to `fd`, retrying on EINTR/EAGAIN a bounded number of times.
 bool write_all(int fd, std::string_view data);
 

@@ -1,0 +1,72 @@
+#pragma once
+// The datagram and fragment layers composed for one end of a session: datagrams in,
+// complete instructions out; instructions in, sealed datagrams out. No sockets here:
+// the stage that owns them decides where datagrams come from and go to.
+
+#include <optional>
+#include <vector>
+
+#include "mosh2/datagram/connection_core.hpp"
+#include "mosh2/transport/fragment.hpp"
+#include "mosh2/transport/instruction.hpp"
+
+namespace mosh2::session {
+
+/// Why an incoming datagram produced nothing (authentic-but-incomplete is not a drop).
+struct link_drops {
+  std::uint64_t truncated = 0;  ///< larger than the receive buffer
+  std::uint64_t datagram = 0;   ///< failed the datagram layer (see datagram stats)
+  std::uint64_t fragment = 0;   ///< failed reassembly, inflate or decode
+};
+
+class link_core {
+public:
+  link_core(datagram::role self, const crypto::session_key& key, time_point now)
+      : datagram_(self, key, now) {}
+
+  /// What one authentic datagram yielded.
+  struct arrival {
+    std::optional<transport::instruction> instruction;  ///< set when it completed one
+    bool in_order = false;  ///< newest sequence so far: a server follows its source address
+  };
+
+  /// Opens, reassembles and decodes; nothing when the datagram was dropped.
+  std::optional<arrival> receive(bytes_view wire, time_point now, bool truncated, bool congestion) {
+    if (truncated) {
+      ++drops_.truncated;
+      return std::nullopt;
+    }
+    auto opened = datagram_.open(wire, now, congestion);
+    if (!opened) {
+      ++drops_.datagram;
+      return std::nullopt;
+    }
+    arrival a;
+    a.in_order = opened->in_order;
+    auto assembled = assembler_.add(opened->payload);
+    if (!assembled) ++drops_.fragment;
+    else if (*assembled) a.instruction = std::move(**assembled);
+    return a;
+  }
+
+  /// The sealed datagrams that carry `in`, in order.
+  std::vector<bytes> datagrams_for(const transport::instruction& in, time_point now) {
+    std::vector<bytes> out;
+    for (auto& f : fragmenter_.make_fragments(in, datagram_.fragment_payload_budget()))
+      out.push_back(datagram_.seal(f, now));
+    return out;
+  }
+
+  datagram::connection_core& datagram() { return datagram_; }
+  const datagram::connection_core& datagram() const { return datagram_; }
+  const transport::fragment_assembler& assembler() const { return assembler_; }
+  const link_drops& drops() const { return drops_; }
+
+private:
+  datagram::connection_core datagram_;
+  transport::fragmenter fragmenter_;
+  transport::fragment_assembler assembler_;
+  link_drops drops_;
+};
+
+}  // namespace mosh2::session

@@ -1,0 +1,30 @@
+#pragma once
+// The server's live session: the pipeline of stages that joins the UDP socket, the
+// pty and the signals to SSP and the emulator, after the process has detached.
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+
+#include "mosh2/crypto/session_key.hpp"
+#include "mosh2/session/pty_process.hpp"
+
+namespace mosh2::session {
+
+struct server_config {
+  crypto::session_key key;
+  pty_spec program;
+  int width = 80;
+  int height = 24;
+  int verbosity = 0;
+  std::optional<std::chrono::seconds> network_timeout;  ///< MOSH_SERVER_NETWORK_TMOUT
+  std::optional<std::chrono::seconds> signal_timeout;   ///< MOSH_SERVER_SIGNAL_TMOUT
+};
+
+/// Runs the session on `socket` until it ends; returns the process exit status.
+int run_server_session(asio::io_context& ctx, asio::ip::udp::socket socket, server_config config);
+
+}  // namespace mosh2::session

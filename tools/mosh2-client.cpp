@@ -1,0 +1,96 @@
+// mosh2-client: drop-in for mosh-client 1.4. Reads the session key from MOSH_KEY
+// (and removes it from the environment at once), then runs the session.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mosh2/session/client_session.hpp"
+#include "mosh2/session/locale_setup.hpp"
+#include "mosh2/session/options.hpp"
+#include "mosh2/terminal/display.hpp"
+
+namespace {
+
+using namespace mosh2::session;
+
+constexpr const char* usage = "Usage: MOSH_KEY=KEY mosh2-client [-v] [-# ARGS] IP PORT\n       mosh2-client -c\n";
+
+void print_version() {
+  std::printf("mosh2-client (mosh2 %s), wire-compatible with mosh 1.4\n"
+              "Copyright 2026 the mosh2 developers. License MIT.\n",
+              MOSH2_VERSION);
+}
+
+/// The colour count `mosh -c` reports, from the TERM name (no terminfo lookup: the
+/// names that matter are few, and a guess of 8 is what a colour terminal supports).
+int terminal_colors(std::string_view term) {
+  if (term.find("256color") != std::string_view::npos) return 256;
+  if (term.find("direct") != std::string_view::npos || term.find("truecolor") != std::string_view::npos) return 256;
+  if (term.empty() || term == "dumb" || term == "vt100" || term == "vt220") return 0;
+  return 8;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The key must not outlive this line in our environment (children inherit it).
+  const char* key_env = std::getenv("MOSH_KEY");
+  const std::string key_text = key_env ? key_env : "";
+  ::unsetenv("MOSH_KEY");
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = parse_client_args(args);
+  if (!parsed) {
+    std::fprintf(stderr, "mosh2-client: %s (see mosh2-client --help)\n", parsed.error().c_str());
+    return 2;
+  }
+  if (std::holds_alternative<show_help>(*parsed)) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  if (std::holds_alternative<show_version>(*parsed)) {
+    print_version();
+    return 0;
+  }
+  const auto& opts = std::get<client_options>(*parsed);
+  const char* term = std::getenv("TERM");
+  if (opts.print_colors) {
+    std::printf("%d\n", terminal_colors(term ? term : ""));
+    return 0;
+  }
+  if (key_text.empty()) {
+    std::fputs("MOSH_KEY environment variable not found.\n", stderr);
+    return 1;
+  }
+  auto key = mosh2::crypto::session_key::parse(key_text);
+  if (!key) {
+    std::fprintf(stderr, "mosh2-client: bad MOSH_KEY: %s\n", std::string(mosh2::crypto::describe(key.error())).c_str());
+    return 1;
+  }
+  if (const char* mode = std::getenv("MOSH_PREDICTION_DISPLAY")) {
+    const std::string m = mode;
+    if (m != "adaptive" && m != "always" && m != "never" && m != "experimental") {
+      std::fprintf(stderr, "Unknown prediction mode %s.\n", mode);
+      return 1;
+    }
+  }
+  auto locale = choose_utf8_locale({});
+  if (locale.fell_back) std::fprintf(stderr, "mosh2-client: %s\n", locale.note.c_str());
+
+  client_config config{opts.host, opts.port, *key, opts.verbosity,
+                       escape_key::from_environment(std::getenv("MOSH_ESCAPE_KEY")),
+                       std::getenv("MOSH_NO_TERM_INIT") == nullptr, std::getenv("MOSH_TITLE_NOPREFIX") == nullptr,
+                       term ? term : ""};
+  try {
+    asio::io_context ctx;
+    return run_client_session(ctx, std::move(config));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mosh2-client: %s\n", e.what());
+    return 1;
+  }
+}

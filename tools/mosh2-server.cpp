@@ -1,0 +1,156 @@
+// mosh2-server: argv-compatible with mosh-server 1.4. Binds a UDP port, prints
+// "MOSH CONNECT <port> <key>", detaches, and serves one session.
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "mosh2/session/local_terminal.hpp"
+#include "mosh2/session/locale_setup.hpp"
+#include "mosh2/session/options.hpp"
+#include "mosh2/session/server_session.hpp"
+#include "mosh2/session/udp_socket.hpp"
+
+namespace {
+
+using namespace mosh2::session;
+
+constexpr const char* usage =
+    "Usage: mosh2-server new [-s] [-v] [-i LOCALADDR|IFACE] [-p PORT[:PORT2]] [-c COLORS] [-l NAME=VALUE] "
+    "[-- COMMAND...]\n";
+
+void print_version(std::FILE* to) {
+  std::fprintf(to,
+               "mosh2-server (mosh2 %s), wire-compatible with mosh 1.4\n"
+               "Copyright 2026 the mosh2 developers. License MIT.\n",
+               MOSH2_VERSION);
+}
+
+/// MOSH_SERVER_*_TMOUT: a positive number of seconds, or nothing (with a warning).
+std::optional<std::chrono::seconds> timeout_from_env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  char* end = nullptr;
+  long n = std::strtol(v, &end, 10);
+  if (*end != '\0') {
+    std::fprintf(stderr, "%s not a valid integer, ignoring\n", name);
+    return std::nullopt;
+  }
+  if (n < 0) {
+    std::fprintf(stderr, "%s is negative, ignoring\n", name);
+    return std::nullopt;
+  }
+  if (n == 0) return std::nullopt;
+  return std::chrono::seconds(n);
+}
+
+int serve(const server_options& opts) {
+  auto locale = choose_utf8_locale(opts.locale_vars);
+  if (locale.fell_back) std::fprintf(stderr, "mosh2-server: %s\n", locale.note.c_str());
+
+  const auto size = query_window_size(STDIN_FILENO).value_or(window_size{80, 24});
+
+  std::optional<asio::ip::address> bind_to;
+  if (opts.bind == server_options::bind_mode::address) {
+    bind_to = resolve_bind_address(opts.bind_address);
+    if (!bind_to) {
+      std::fprintf(stderr, "mosh2-server: %s is neither an IP address nor a local interface with an address\n",
+                   opts.bind_address.c_str());
+      return 1;
+    }
+  } else if (opts.bind == server_options::bind_mode::ssh_connection) {
+    bind_to = ssh_connection_address();
+    if (!bind_to) std::fprintf(stderr, "mosh2-server: no usable SSH_CONNECTION; binding to any address\n");
+  }
+
+  asio::io_context ctx;
+  std::string note;
+  asio::ip::udp::socket socket = bind_server_socket(ctx, bind_to, opts.ports, note);
+  if (!note.empty()) std::fprintf(stderr, "mosh2-server: %s\n", note.c_str());
+
+  server_config config{mosh2::crypto::session_key::generate(), {}, size.width, size.height, opts.verbosity,
+                       timeout_from_env("MOSH_SERVER_NETWORK_TMOUT"),
+                       timeout_from_env("MOSH_SERVER_SIGNAL_TMOUT")};
+  if (opts.command.empty()) {
+    const std::string shell = login_shell();
+    config.program.argv = {shell};
+    const auto slash = shell.rfind('/');
+    config.program.argv0_override = "-" + (slash == std::string::npos ? shell : shell.substr(slash + 1));
+    config.program.show_motd = true;
+  } else {
+    config.program.argv = opts.command;
+  }
+  config.program.width = size.width;
+  config.program.height = size.height;
+  config.program.set_env = {{"TERM", opts.colors == 256 ? "xterm-256color" : "xterm"},
+                            {"NCURSES_NO_UTF8_ACS", "1"}};
+  for (auto& kv : locale.child_env) config.program.set_env.push_back(kv);
+  config.program.unset_env = {"STY", "MOSH_KEY"};
+
+  if (::isatty(STDIN_FILENO)) std::fputs("\r\n", stdout);
+  std::printf("MOSH CONNECT %u %s\n", socket.local_endpoint().port(), config.key.to_string().c_str());
+  std::fflush(stdout);
+
+  std::signal(SIGHUP, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
+  ctx.notify_fork(asio::io_context::fork_prepare);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    std::perror("mosh2-server: fork");
+    return 1;
+  }
+  if (pid > 0) {
+    ctx.notify_fork(asio::io_context::fork_parent);
+    std::fputs("\n", stderr);
+    print_version(stderr);
+    std::fprintf(stderr, "\n[mosh-server detached, pid = %d]\n", static_cast<int>(pid));
+    return 0;
+  }
+  ctx.notify_fork(asio::io_context::fork_child);
+  ::setsid();  // leave the ssh session's terminal behind
+  if (opts.verbosity == 0) {
+    int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(null, STDERR_FILENO);
+      if (null > STDERR_FILENO) ::close(null);
+    }
+  }
+  const int status = run_server_session(ctx, std::move(socket), std::move(config));
+  std::puts("[mosh-server is exiting.]");
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = parse_server_args(args);
+  if (!parsed) {
+    std::fprintf(stderr, "mosh2-server: %s (see mosh2-server --help)\n", parsed.error().c_str());
+    return 2;
+  }
+  if (std::holds_alternative<show_help>(*parsed)) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  if (std::holds_alternative<show_version>(*parsed)) {
+    print_version(stdout);
+    return 0;
+  }
+  try {
+    return serve(std::get<server_options>(*parsed));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mosh2-server: %s\n", e.what());
+    return 1;
+  }
+}
