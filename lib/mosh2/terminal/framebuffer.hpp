@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -81,7 +82,29 @@ public:
     return true;
   }
   /// Blank with the given renditions (erase uses the current background).
-  void reset(renditions r) { *this = cell(r); }
+  void reset(renditions r) {
+    len_ = 0;
+    wide_ = false;
+    fallback_ = false;
+    rend_ = r;
+  }
+  /// Makes the cell hold one printable ASCII character (the emulator's fast path:
+  /// no byte beyond the contents is touched, equality looks only at those).
+  void set_ascii(char ch, renditions r) {
+    text_[0] = ch;
+    len_ = 1;
+    wide_ = false;
+    fallback_ = false;
+    rend_ = r;
+  }
+  /// Makes the cell hold one character (UTF-8, at most 4 bytes) with the given width flag.
+  void set_char(std::string_view utf8, renditions r, bool wide) {
+    std::memcpy(text_.data(), utf8.data(), utf8.size());
+    len_ = static_cast<std::uint8_t>(utf8.size());
+    wide_ = wide;
+    fallback_ = false;
+    rend_ = r;
+  }
 
   const renditions& rend() const { return rend_; }
   renditions& rend() { return rend_; }
@@ -114,7 +137,14 @@ struct row {
   std::uint64_t generation = 0;
 
   row() = default;
-  row(int cols, renditions r) : cells(static_cast<std::size_t>(cols), cell(r)) {}
+  // Filling from one named blank avoids rebuilding a temporary per cell, which gcc 12
+  // turns into a store-forwarding stall per cell.
+  row(int cols, renditions r) : cells(static_cast<std::size_t>(cols)) {
+    if (!(r == renditions{})) {
+      const cell blank(r);
+      std::fill(cells.begin(), cells.end(), blank);
+    }
+  }
   bool operator==(const row& o) const { return wrap == o.wrap && cells == o.cells; }
 };
 
@@ -185,6 +215,22 @@ public:
     return rows_[static_cast<std::size_t>(r)] == o.rows_[static_cast<std::size_t>(r)];
   }
 
+  using row_ptr = std::shared_ptr<row>;
+
+  /// Blanks row `r` with background `bg` (wrap cleared) by pointing it at the shared
+  /// blank row: erasing a whole line costs no copy.
+  void clear_row(int r, renditions bg) { rows_[static_cast<std::size_t>(r)] = blank_row(bg); }
+
+  /// Swaps the whole grid with `other` (same size), for the alternate screen: the
+  /// screen not shown lives outside the framebuffer and takes no part in equality.
+  void exchange_rows(std::vector<row_ptr>& other) { rows_.swap(other); }
+  /// A blank grid of the current size with background `r`, for exchange_rows.
+  std::vector<row_ptr> blank_rows(renditions r) {
+    std::vector<row_ptr> v(rows_.size());
+    for (auto& p : v) p = blank_row(r);
+    return v;
+  }
+
   /// Moves rows [top, bottom] up by n (n > 0) or down (n < 0), filling with blanks
   /// of background `r`; rows are moved as pointers, not copied.
   void scroll(int top, int bottom, int n, renditions r) {
@@ -195,11 +241,13 @@ public:
       for (auto it = first; it != last; ++it) *it = blank_row(r);
       return;
     }
+    // Moving (not std::rotate's swaps) keeps the per-line cost of a scroll low: the
+    // rows that leave are dropped anyway.
     if (n > 0) {
-      std::rotate(first, first + n, last);
+      std::move(first + n, last, first);
       for (auto it = last - n; it != last; ++it) *it = blank_row(r);
     } else {
-      std::rotate(first, last + n, last);
+      std::move_backward(first, last + n, last);
       for (auto it = first; it != first - n; ++it) *it = blank_row(r);
     }
   }
@@ -234,9 +282,10 @@ public:
         rows_[r] = std::move(copy);
       }
     }
+    ds_.width = width;
     rows_.resize(static_cast<std::size_t>(height));
     for (auto& p : rows_)
-      if (!p) p = std::make_shared<row>(width, background());
+      if (!p) p = blank_row(background());
     const auto old_width = ds_.tabs.size();
     ds_.tabs.resize(static_cast<std::size_t>(width), false);
     for (std::size_t c = (old_width + 7) / 8 * 8; c < ds_.tabs.size(); c += 8)
@@ -285,14 +334,41 @@ public:
     return true;
   }
 
+  /// Describes the first broken structural invariant (grid shape, cursor and scrolling
+  /// region on screen, one tab flag per column), or returns nullptr. For tests and fuzzing.
+  const char* invariant_violation() const {
+    if (ds_.width < 1 || ds_.height < 1) return "empty screen";
+    if (rows_.size() != static_cast<std::size_t>(ds_.height)) return "row count != height";
+    for (const auto& p : rows_) {
+      if (!p) return "missing row";
+      if (p->cells.size() != static_cast<std::size_t>(ds_.width)) return "row length != width";
+    }
+    if (ds_.cursor_row < 0 || ds_.cursor_row >= ds_.height) return "cursor row off screen";
+    if (ds_.cursor_col < 0 || ds_.cursor_col >= ds_.width) return "cursor column off screen";
+    if (ds_.scroll_top < 0 || ds_.scroll_top > ds_.scroll_bottom || ds_.scroll_bottom >= ds_.height)
+      return "scrolling region off screen";
+    if (ds_.tabs.size() != static_cast<std::size_t>(ds_.width)) return "tab stops != width";
+    return nullptr;
+  }
+
 private:
-  std::shared_ptr<row> blank_row(renditions r) const {
-    return std::make_shared<row>(ds_.width, r);
+  // Blank rows are shared: scrolling or clearing hands out the same immutable blank
+  // row (the cache keeps it shared, so the first write to it copies), which makes a
+  // scrolled-in line cost a pointer until something is printed on it. A (row object,
+  // generation) pair therefore always names the same contents.
+  std::shared_ptr<row> blank_row(renditions r) {
+    if (!blank_cache_ || blank_cache_->cells.size() != static_cast<std::size_t>(ds_.width) ||
+        !(blank_cache_->cells.front().rend() == r)) {
+      blank_cache_ = std::make_shared<row>(ds_.width, r);
+      blank_cache_->generation = ++generation_counter_;
+    }
+    return blank_cache_;
   }
 
   draw_state ds_;
   std::vector<std::shared_ptr<row>> rows_;
   std::uint64_t generation_counter_ = 0;
+  std::shared_ptr<row> blank_cache_;  ///< see blank_row
   std::u32string title_;
   std::u32string icon_name_;
   bool title_initialized_ = false;

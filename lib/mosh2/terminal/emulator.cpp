@@ -1,0 +1,835 @@
+// Interpretation of parser actions on the framebuffer (protocol §9.3), with the
+// printable-ASCII fast path that keeps the server's CPU cost low.
+
+#include "mosh2/terminal/emulator.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "mosh2/terminal/char_width.hpp"
+
+namespace mosh2::terminal {
+
+namespace {
+
+// DEC special graphics for GL 0x5F-0x7E (VT100 "line drawing" set), as Unicode.
+constexpr std::array<char32_t, 32> dec_graphics = {
+    0x00A0, 0x25C6, 0x2592, 0x2409, 0x240C, 0x240D, 0x240A, 0x00B0,  // _ ` a b c d e f
+    0x00B1, 0x2424, 0x240B, 0x2518, 0x2510, 0x250C, 0x2514, 0x253C,  // g h i j k l m n
+    0x23BA, 0x23BB, 0x2500, 0x23BC, 0x23BD, 0x251C, 0x2524, 0x2534,  // o p q r s t u v
+    0x252C, 0x2502, 0x2264, 0x2265, 0x03C0, 0x2260, 0x00A3, 0x00B7,  // w x y z { | } ~
+};
+
+// Appends the UTF-8 form of a code point (already known to be a valid scalar value).
+std::size_t encode_utf8(char32_t c, char* out) {
+  if (c < 0x80) {
+    out[0] = static_cast<char>(c);
+    return 1;
+  }
+  if (c < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (c >> 6));
+    out[1] = static_cast<char>(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    out[0] = static_cast<char>(0xE0 | (c >> 12));
+    out[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (c & 0x3F));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xF0 | (c >> 18));
+  out[1] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+  out[2] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+  out[3] = static_cast<char>(0x80 | (c & 0x3F));
+  return 4;
+}
+
+std::string to_utf8(std::u32string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  char buf[4];
+  for (char32_t c : s) out.append(buf, encode_utf8(c, buf));
+  return out;
+}
+
+}  // namespace
+
+emulator::emulator(int width, int height) : fb_(width, height) {}
+
+std::string emulator::take_replies() {
+  std::string r;
+  r.swap(replies_);
+  return r;
+}
+
+void emulator::write(std::string_view bytes) {
+  const char* p = bytes.data();
+  const char* const end = p + bytes.size();
+  while (p < end) {
+    if (parser_.in_ground() && utf8_.idle()) {
+      const char* q = p;
+      while (q < end && static_cast<unsigned char>(*q) >= 0x20 && static_cast<unsigned char>(*q) < 0x7F)
+        ++q;
+      if (q != p) {
+        print_ascii(p, q);
+        p = q;
+        continue;
+      }
+    }
+    utf8_.feed(static_cast<std::uint8_t>(*p++), [this](char32_t cp) { handle(cp); });
+  }
+}
+
+void emulator::handle(char32_t cp) {
+  switch (parser_.feed(cp)) {
+    case parser::action::none:
+      return;
+    case parser::action::print:
+      print(parser_.ch());
+      return;
+    case parser::action::execute:
+      execute(parser_.ch());
+      break;
+    case parser::action::esc_dispatch:
+      esc_dispatch();
+      break;
+    case parser::action::csi_dispatch:
+      csi_dispatch();
+      // REP repeats the character printed just before it, so only REP keeps it.
+      if (parser_.ch() == 'b' && parser_.intermediates().empty()) return;
+      break;
+    case parser::action::osc_dispatch:
+      osc_dispatch();
+      parser_.clear_osc();
+      break;
+  }
+  last_graphic_ = 0;
+}
+
+// ---------------------------------------------------------------------------------
+// Printing
+
+void emulator::print_ascii(const char* p, const char* end) {
+  if (graphics_active()) {
+    while (p < end) print(static_cast<unsigned char>(*p++));
+    return;
+  }
+  auto& ds = fb_.ds();
+  const renditions rend = ds.rend;
+  last_graphic_ = static_cast<unsigned char>(end[-1]);
+  while (p < end) {
+    if (ds.next_print_wraps) {
+      if (ds.auto_wrap) {
+        fb_.mutable_row(ds.cursor_row).wrap = true;
+        ds.cursor_col = 0;
+        line_feed();
+      } else {
+        // Without autowrap every character lands on the last column: only the last
+        // one of the run survives.
+        row& r = fb_.mutable_row(ds.cursor_row);
+        r.cells[static_cast<std::size_t>(ds.cursor_col)].set_ascii(end[-1], rend);
+        combine_row_ = ds.cursor_row;
+        combine_col_ = ds.cursor_col;
+        return;
+      }
+    }
+    const int col = ds.cursor_col;
+    const int n = static_cast<int>(std::min<std::ptrdiff_t>(end - p, ds.width - col));
+    row& r = fb_.mutable_row(ds.cursor_row);
+    // Inserting one blank before each character of the run is the same as inserting
+    // the run's length once: the run never leaves this row.
+    if (ds.insert_mode) insert_cells(r, col, n);
+    cell* c = r.cells.data() + col;
+    for (int i = 0; i < n; ++i) c[i].set_ascii(p[i], rend);
+    p += n;
+    combine_row_ = ds.cursor_row;
+    combine_col_ = col + n - 1;
+    if (col + n >= ds.width) {
+      ds.cursor_col = ds.width - 1;
+      ds.next_print_wraps = true;
+    } else {
+      ds.cursor_col = col + n;
+    }
+  }
+}
+
+void emulator::print(char32_t cp) {
+  if (cp >= 0x5F && cp <= 0x7E && graphics_active()) cp = dec_graphics[cp - 0x5F];
+  const int w = char_width(cp);
+  if (w < 0) return;
+  if (w == 0) {
+    combine(cp);
+    return;
+  }
+  last_graphic_ = cp;
+  auto& ds = fb_.ds();
+  if (ds.auto_wrap && ds.next_print_wraps) {
+    fb_.mutable_row(ds.cursor_row).wrap = true;
+    ds.cursor_col = 0;
+    line_feed();
+  } else if (w == 2 && ds.cursor_col == ds.width - 1) {
+    // A wide character never straddles rows: the last column stays blank. Mosh 1.4
+    // does this even with autowrap off (stock recording corpus/stock-1.4/autowrap-off).
+    row& r = fb_.mutable_row(ds.cursor_row);
+    r.cells[static_cast<std::size_t>(ds.cursor_col)].reset(fb_.background());
+    r.wrap = false;
+    ds.cursor_col = 0;
+    line_feed();
+  }
+  const int col = ds.cursor_col;
+  row& r = fb_.mutable_row(ds.cursor_row);
+  if (ds.insert_mode) insert_cells(r, col, w);
+  char buf[4];
+  r.cells[static_cast<std::size_t>(col)].set_char({buf, encode_utf8(cp, buf)}, ds.rend, w == 2);
+  if (w == 2 && col + 1 < ds.width) r.cells[static_cast<std::size_t>(col) + 1].reset(fb_.background());
+  combine_row_ = ds.cursor_row;
+  combine_col_ = col;
+  advance(w);
+}
+
+void emulator::combine(char32_t cp) {
+  auto& ds = fb_.ds();
+  int r = combine_row_, c = combine_col_;
+  if (r < 0) {  // no character printed since the cursor last moved: use the cursor cell
+    r = ds.cursor_row;
+    c = ds.cursor_col;
+  }
+  char buf[4];
+  const std::string_view bytes{buf, encode_utf8(cp, buf)};
+  if (fb_.cell_at(r, c).blank()) {
+    // A mark with no base is drawn after U+00A0 by the display (the fallback flag).
+    cell& target = fb_.mutable_cell(r, c);
+    target.set_fallback(true);
+    target.append_text(bytes);
+    combine_row_ = r;
+    combine_col_ = c;
+    advance(1);
+  } else if (fb_.cell_at(r, c).text().size() + bytes.size() <= cell::max_bytes) {
+    fb_.mutable_cell(r, c).append_text(bytes);
+  }
+}
+
+void emulator::advance(int n) {
+  auto& ds = fb_.ds();
+  if (ds.cursor_col + n >= ds.width) {
+    ds.cursor_col = ds.width - 1;
+    ds.next_print_wraps = true;
+  } else {
+    ds.cursor_col += n;
+    ds.next_print_wraps = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Cursor motion and editing
+
+void emulator::move_to(int row, int col) {
+  auto& ds = fb_.ds();
+  ds.cursor_row = std::clamp(row, 0, ds.height - 1);
+  ds.cursor_col = std::clamp(col, 0, ds.width - 1);
+  ds.next_print_wraps = false;
+  combine_row_ = -1;
+}
+
+int emulator::home_row() const { return fb_.ds().origin_mode ? fb_.ds().scroll_top : 0; }
+
+void emulator::line_feed() {
+  auto& ds = fb_.ds();
+  if (ds.cursor_row == ds.scroll_bottom)
+    fb_.scroll(ds.scroll_top, ds.scroll_bottom, 1, fb_.background());
+  else if (ds.cursor_row < ds.height - 1)
+    ++ds.cursor_row;
+  ds.next_print_wraps = false;
+  combine_row_ = -1;
+}
+
+void emulator::reverse_index() {
+  auto& ds = fb_.ds();
+  if (ds.cursor_row == ds.scroll_top)
+    fb_.scroll(ds.scroll_top, ds.scroll_bottom, -1, fb_.background());
+  else if (ds.cursor_row > 0)
+    --ds.cursor_row;
+  ds.next_print_wraps = false;
+  combine_row_ = -1;
+}
+
+void emulator::erase_cells(int row_index, int from, int to) {
+  const int width = fb_.width();
+  from = std::clamp(from, 0, width);
+  to = std::clamp(to, 0, width);
+  if (from >= to) return;
+  const renditions bg = fb_.background();
+  if (from == 0 && to == width) {
+    fb_.clear_row(row_index, bg);
+    return;
+  }
+  row& r = fb_.mutable_row(row_index);
+  for (int c = from; c < to; ++c) r.cells[static_cast<std::size_t>(c)].reset(bg);
+  // The wrap flag lives on the last cell (§9.2): erasing that cell clears it.
+  if (to == width) r.wrap = false;
+}
+
+void emulator::erase_rows(int from, int to) {
+  for (int r = std::max(from, 0); r < std::min(to, fb_.height()); ++r) erase_cells(r, 0, fb_.width());
+}
+
+void emulator::insert_cells(row& r, int col, int n) {
+  const int width = static_cast<int>(r.cells.size());
+  n = std::min(n, width - col);
+  if (n <= 0) return;
+  auto first = r.cells.begin() + col;
+  std::move_backward(first, r.cells.end() - n, r.cells.end());
+  std::fill(first, first + n, cell(fb_.background()));
+  r.wrap = false;
+}
+
+void emulator::delete_cells(int n) {
+  auto& ds = fb_.ds();
+  n = std::min(n, ds.width - ds.cursor_col);
+  row& r = fb_.mutable_row(ds.cursor_row);
+  auto first = r.cells.begin() + ds.cursor_col;
+  std::move(first + n, r.cells.end(), first);
+  std::fill(r.cells.end() - n, r.cells.end(), cell(fb_.background()));
+  r.wrap = false;
+}
+
+void emulator::insert_lines(int n) {
+  auto& ds = fb_.ds();
+  if (ds.cursor_row >= ds.scroll_top && ds.cursor_row <= ds.scroll_bottom)
+    fb_.scroll(ds.cursor_row, ds.scroll_bottom, -std::min(n, ds.height), fb_.background());
+  move_to(ds.cursor_row, 0);
+}
+
+void emulator::delete_lines(int n) {
+  auto& ds = fb_.ds();
+  if (ds.cursor_row >= ds.scroll_top && ds.cursor_row <= ds.scroll_bottom)
+    fb_.scroll(ds.cursor_row, ds.scroll_bottom, std::min(n, ds.height), fb_.background());
+  move_to(ds.cursor_row, 0);
+}
+
+void emulator::tab_forward(int n) {
+  auto& ds = fb_.ds();
+  int col = ds.cursor_col;
+  for (int i = 0; i < n && col < ds.width - 1; ++i) {
+    ++col;
+    while (col < ds.width - 1 && !ds.tabs[static_cast<std::size_t>(col)]) ++col;
+  }
+  ds.cursor_col = col;
+  combine_row_ = -1;
+}
+
+void emulator::tab_backward(int n) {
+  auto& ds = fb_.ds();
+  int col = ds.cursor_col;
+  for (int i = 0; i < n && col > 0; ++i) {
+    --col;
+    while (col > 0 && !ds.tabs[static_cast<std::size_t>(col)]) --col;
+  }
+  ds.cursor_col = col;
+  combine_row_ = -1;
+}
+
+void emulator::save_cursor() {
+  auto& ds = fb_.ds();
+  ds.saved.row = ds.cursor_row;
+  ds.saved.col = ds.cursor_col;
+  ds.saved.rend = ds.rend;
+  ds.saved.auto_wrap = ds.auto_wrap;
+  ds.saved.origin_mode = ds.origin_mode;
+  saved_charsets_ = {g0_graphics_, g1_graphics_, shift_out_};
+}
+
+void emulator::restore_cursor() {
+  auto& ds = fb_.ds();
+  ds.rend = ds.saved.rend;
+  ds.auto_wrap = ds.saved.auto_wrap;
+  ds.origin_mode = ds.saved.origin_mode;
+  g0_graphics_ = saved_charsets_.g0;
+  g1_graphics_ = saved_charsets_.g1;
+  shift_out_ = saved_charsets_.shift_out;
+  move_to(ds.saved.row, ds.saved.col);  // snapped into the screen
+}
+
+void emulator::full_reset() {
+  fb_.reset(fb_.width(), fb_.height());
+  parser_.reset();
+  g0_graphics_ = g1_graphics_ = shift_out_ = false;
+  saved_charsets_ = {};
+  alt_active_ = false;
+  hidden_rows_.clear();
+  combine_row_ = -1;
+  last_graphic_ = 0;
+}
+
+void emulator::soft_reset() {
+  auto& ds = fb_.ds();
+  ds.insert_mode = false;
+  ds.origin_mode = false;
+  ds.cursor_visible = true;
+  ds.application_cursor_keys = false;
+  ds.scroll_top = 0;
+  ds.scroll_bottom = ds.height - 1;
+  ds.rend = renditions{};
+  ds.saved = draw_state::saved_cursor{};
+  g0_graphics_ = g1_graphics_ = shift_out_ = false;
+  saved_charsets_ = {};
+}
+
+void emulator::switch_screen(bool alternate, bool clear_alternate) {
+  if (alternate == alt_active_) {
+    if (alternate && clear_alternate) erase_rows(0, fb_.height());
+    return;
+  }
+  if (alternate) {
+    if (hidden_rows_.size() != static_cast<std::size_t>(fb_.height()) || clear_alternate)
+      hidden_rows_ = fb_.blank_rows(fb_.background());
+    fb_.exchange_rows(hidden_rows_);
+  } else {
+    fb_.exchange_rows(hidden_rows_);
+  }
+  alt_active_ = alternate;
+  combine_row_ = -1;
+}
+
+void emulator::resize(int width, int height) {
+  if (width < 1 || height < 1) return;
+  if (width == fb_.width() && height == fb_.height()) return;
+  if (!hidden_rows_.empty()) {
+    // The hidden screen follows the same rules as the shown one (§9.3).
+    const renditions bg = fb_.background();
+    for (auto& p : hidden_rows_) {
+      auto copy = std::make_shared<row>(*p);
+      copy->cells.resize(static_cast<std::size_t>(width), cell(bg));
+      copy->wrap = false;
+      p = std::move(copy);
+    }
+    hidden_rows_.resize(static_cast<std::size_t>(height));
+    for (auto& p : hidden_rows_)
+      if (!p) p = std::make_shared<row>(width, bg);
+  }
+  fb_.resize(width, height);
+  combine_row_ = -1;
+}
+
+// ---------------------------------------------------------------------------------
+// Controls and sequences
+
+void emulator::execute(char32_t c) {
+  auto& ds = fb_.ds();
+  bool keeps_wrap = false;
+  switch (c) {
+    case 0x07:
+      fb_.ring_bell();
+      break;
+    case 0x08:
+      move_to(ds.cursor_row, ds.cursor_col - 1);
+      break;
+    case 0x09:
+      tab_forward(1);
+      keeps_wrap = true;
+      break;
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x84:  // IND
+      line_feed();
+      break;
+    case 0x0D:
+      move_to(ds.cursor_row, 0);
+      break;
+    case 0x0E:  // SO: G1 into GL
+      shift_out_ = true;
+      break;
+    case 0x0F:  // SI: G0 into GL
+      shift_out_ = false;
+      break;
+    case 0x85:  // NEL
+      move_to(ds.cursor_row, 0);
+      line_feed();
+      break;
+    case 0x88:  // HTS
+      ds.tabs[static_cast<std::size_t>(ds.cursor_col)] = true;
+      break;
+    case 0x8D:  // RI
+      reverse_index();
+      break;
+    default:
+      break;
+  }
+  if (!keeps_wrap) ds.next_print_wraps = false;
+}
+
+void emulator::esc_dispatch() {
+  const std::string_view im = parser_.intermediates();
+  const char32_t f = parser_.ch();
+  if (im.empty()) {
+    if (f == '7') save_cursor();
+    else if (f == '8') restore_cursor();
+    else if (f == 'c') full_reset();
+  } else if (im == "#" && f == '8') {
+    // DECALN: the screen alignment pattern. Unlike DEC terminals, Mosh 1.4 leaves the
+    // cursor and the margins alone (stock recording corpus/stock-1.4/decaln).
+    renditions plain;
+    for (int r = 0; r < fb_.height(); ++r) {
+      row& rw = fb_.mutable_row(r);
+      for (auto& c : rw.cells) c.set_ascii('E', plain);
+      rw.wrap = false;
+    }
+  } else if (im == "(") {
+    g0_graphics_ = f == '0';
+  } else if (im == ")") {
+    g1_graphics_ = f == '0';
+  }
+  fb_.ds().next_print_wraps = false;
+}
+
+void emulator::csi_dispatch() {
+  auto& ds = fb_.ds();
+  const parser& p = parser_;
+  const std::string_view im = p.intermediates();
+  const char32_t f = p.ch();
+  bool keeps_wrap = false;
+
+  if (im.empty()) {
+    const int n = p.param(0, 1);
+    switch (f) {
+      case 'A':
+        move_to(std::max(ds.cursor_row - n,
+                         ds.cursor_row >= ds.scroll_top ? ds.scroll_top : 0), ds.cursor_col);
+        break;
+      case 'B':
+        move_to(std::min(ds.cursor_row + n,
+                         ds.cursor_row <= ds.scroll_bottom ? ds.scroll_bottom : ds.height - 1),
+                ds.cursor_col);
+        break;
+      case 'C':
+        move_to(ds.cursor_row, ds.cursor_col + n);
+        break;
+      case 'D':
+        move_to(ds.cursor_row, ds.cursor_col - n);
+        break;
+      case 'E':  // CNL (beyond 1.4)
+        move_to(std::min(ds.cursor_row + n,
+                         ds.cursor_row <= ds.scroll_bottom ? ds.scroll_bottom : ds.height - 1), 0);
+        break;
+      case 'F':  // CPL (beyond 1.4)
+        move_to(std::max(ds.cursor_row - n,
+                         ds.cursor_row >= ds.scroll_top ? ds.scroll_top : 0), 0);
+        break;
+      case 'H':
+      case 'f': {
+        const int row = p.param(0, 1) - 1, col = p.param(1, 1) - 1;
+        if (ds.origin_mode)
+          move_to(std::min(ds.scroll_top + row, ds.scroll_bottom), col);
+        else
+          move_to(row, col);
+        break;
+      }
+      case 'G':
+      case '`':
+        move_to(ds.cursor_row, n - 1);
+        break;
+      case 'd':
+        if (ds.origin_mode)
+          move_to(std::min(ds.scroll_top + n - 1, ds.scroll_bottom), ds.cursor_col);
+        else
+          move_to(n - 1, ds.cursor_col);
+        break;
+      case 'J':
+        switch (p.param(0, 0)) {
+          case 0:
+            erase_cells(ds.cursor_row, ds.cursor_col, ds.width);
+            erase_rows(ds.cursor_row + 1, ds.height);
+            break;
+          case 1:
+            erase_rows(0, ds.cursor_row);
+            erase_cells(ds.cursor_row, 0, ds.cursor_col + 1);
+            break;
+          case 2:
+            erase_rows(0, ds.height);
+            break;
+          default:
+            break;
+        }
+        break;
+      case 'K':
+        switch (p.param(0, 0)) {
+          case 0:
+            erase_cells(ds.cursor_row, ds.cursor_col, ds.width);
+            break;
+          case 1:
+            erase_cells(ds.cursor_row, 0, ds.cursor_col + 1);
+            break;
+          case 2:
+            erase_cells(ds.cursor_row, 0, ds.width);
+            break;
+          default:
+            break;
+        }
+        break;
+      case '@':
+        insert_cells(fb_.mutable_row(ds.cursor_row), ds.cursor_col, n);
+        break;
+      case 'P':
+        delete_cells(n);
+        break;
+      case 'X':
+        erase_cells(ds.cursor_row, ds.cursor_col, ds.cursor_col + std::min(n, ds.width));
+        break;
+      case 'L':
+        insert_lines(n);
+        break;
+      case 'M':
+        delete_lines(n);
+        break;
+      case 'S':
+        fb_.scroll(ds.scroll_top, ds.scroll_bottom, std::min(n, ds.height), fb_.background());
+        combine_row_ = -1;
+        break;
+      case 'T':
+        fb_.scroll(ds.scroll_top, ds.scroll_bottom, -std::min(n, ds.height), fb_.background());
+        combine_row_ = -1;
+        break;
+      case 'r': {
+        const int top = p.param(0, 1) - 1;
+        const int bottom = std::min(p.param(1, ds.height), ds.height) - 1;
+        if (top < bottom) {
+          ds.scroll_top = top;
+          ds.scroll_bottom = bottom;
+          move_to(home_row(), 0);
+        }
+        break;
+      }
+      case 'I':
+        tab_forward(n);
+        keeps_wrap = true;
+        break;
+      case 'Z':
+        tab_backward(n);
+        keeps_wrap = true;
+        break;
+      case 'g': {
+        const int what = p.param(0, 0);
+        if (what == 0) ds.tabs[static_cast<std::size_t>(ds.cursor_col)] = false;
+        else if (what == 3) std::fill(ds.tabs.begin(), ds.tabs.end(), false);
+        keeps_wrap = true;
+        break;
+      }
+      case 'm':
+        sgr();
+        keeps_wrap = true;
+        break;
+      case 'h':
+      case 'l':
+        for (std::size_t i = 0; i < p.param_count(); ++i) set_mode(p.param(i, 0), f == 'h');
+        break;
+      case 'c':
+        if (p.param(0, 0) == 0) replies_ += "\033[?62c";
+        break;
+      case 'n':
+        if (p.param(0, 0) == 5) {
+          replies_ += "\033[0n";
+        } else if (p.param(0, 0) == 6) {
+          replies_ += "\033[" + std::to_string(ds.cursor_row + 1) + ";" +
+                      std::to_string(ds.cursor_col + 1) + "R";
+        }
+        break;
+      case 'b': {  // REP (beyond 1.4): repeat the preceding graphic character
+        const char32_t g = last_graphic_;
+        if (g != 0) {
+          const int times = std::min(n, ds.width * ds.height);
+          for (int i = 0; i < times; ++i) print(g);
+          return;  // a print, not a function: the deferred-wrap flag stays as printed
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  } else if (im == "?") {
+    if (f == 'h' || f == 'l') {
+      for (std::size_t i = 0; i < p.param_count(); ++i) set_dec_mode(p.param(i, 0), f == 'h');
+      keeps_wrap = true;
+    }
+  } else if (im == ">") {
+    if (f == 'c' && p.param(0, 0) == 0) replies_ += "\033[>1;10;0c";
+  } else if (im == "!") {
+    if (f == 'p') soft_reset();
+  }
+  if (!keeps_wrap) ds.next_print_wraps = false;
+}
+
+void emulator::set_mode(int mode, bool on) {
+  if (mode == 4) fb_.ds().insert_mode = on;
+}
+
+void emulator::set_dec_mode(int mode, bool on) {
+  auto& ds = fb_.ds();
+  switch (mode) {
+    case 1:
+      ds.application_cursor_keys = on;
+      break;
+    case 3:  // DECCOLM: no column change, but the screen is cleared and homed
+      erase_rows(0, ds.height);
+      move_to(0, 0);
+      break;
+    case 5:
+      ds.reverse_video = on;
+      break;
+    case 6:
+      // Mosh 1.4 homes before switching, so the home follows the old mode (stock
+      // recording corpus/stock-1.4/origin-mode-homes).
+      move_to(home_row(), 0);
+      ds.origin_mode = on;
+      break;
+    case 7:
+      ds.auto_wrap = on;
+      break;
+    case 25:
+      ds.cursor_visible = on;
+      break;
+    case 9:
+    case 1000:
+    case 1001:
+    case 1002:
+    case 1003:
+      ds.mouse = on ? static_cast<mouse_reporting>(mode) : mouse_reporting::none;
+      break;
+    case 1004:
+      ds.mouse_focus_events = on;
+      break;
+    case 1005:
+    case 1006:
+    case 1015:
+      ds.mouse_enc = on ? static_cast<mouse_encoding>(mode) : mouse_encoding::none;
+      break;
+    case 1007:
+      ds.mouse_alternate_scroll = on;
+      break;
+    case 2004:
+      ds.bracketed_paste = on;
+      break;
+    // The alternate screen (beyond 1.4), with xterm's semantics.
+    case 47:
+      switch_screen(on, false);
+      break;
+    case 1047:
+      if (!on && alt_active_) erase_rows(0, ds.height);
+      switch_screen(on, false);
+      break;
+    case 1048:
+      if (on) save_cursor();
+      else restore_cursor();
+      break;
+    case 1049:
+      if (on) {
+        save_cursor();
+        switch_screen(true, true);
+      } else {
+        switch_screen(false, false);
+        restore_cursor();
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void emulator::sgr() {
+  const parser& p = parser_;
+  auto& rend = fb_.ds().rend;
+  const std::size_t count = std::max<std::size_t>(p.param_count(), 1);
+  for (std::size_t i = 0; i < count; ++i) {
+    const int v = p.param(i, 0);
+    switch (v) {
+      case 0: rend = renditions{}; break;
+      case 1: rend.set(renditions::bold, true); break;
+      case 3: rend.set(renditions::italic, true); break;
+      case 4: rend.set(renditions::underlined, true); break;
+      case 5: rend.set(renditions::blink, true); break;
+      case 7: rend.set(renditions::inverse, true); break;
+      case 8: rend.set(renditions::invisible, true); break;
+      case 22: rend.set(renditions::bold, false); break;
+      case 23: rend.set(renditions::italic, false); break;
+      case 24: rend.set(renditions::underlined, false); break;
+      case 25: rend.set(renditions::blink, false); break;
+      case 27: rend.set(renditions::inverse, false); break;
+      case 28: rend.set(renditions::invisible, false); break;
+      case 39: rend.fg = color{}; break;
+      case 49: rend.bg = color{}; break;
+      case 38:
+      case 48: {
+        color& target = v == 38 ? rend.fg : rend.bg;
+        const int kind = p.param(i + 1, 0);
+        if (kind == 5 && i + 2 < p.param_count()) {
+          const int idx = p.param(i + 2, 0);
+          if (idx <= 255) target = color::indexed(static_cast<std::uint8_t>(idx));
+          i += 2;
+        } else if (kind == 2 && i + 4 < p.param_count()) {
+          const int r = p.param(i + 2, 0), g = p.param(i + 3, 0), b = p.param(i + 4, 0);
+          if (r <= 255 && g <= 255 && b <= 255)
+            target = color::rgb(static_cast<std::uint8_t>(r), static_cast<std::uint8_t>(g),
+                                static_cast<std::uint8_t>(b));
+          i += 4;
+        }
+        break;
+      }
+      default:
+        if (v >= 30 && v <= 37) rend.fg = color::indexed(static_cast<std::uint8_t>(v - 30));
+        else if (v >= 40 && v <= 47) rend.bg = color::indexed(static_cast<std::uint8_t>(v - 40));
+        else if (v >= 90 && v <= 97) rend.fg = color::indexed(static_cast<std::uint8_t>(v - 90 + 8));
+        else if (v >= 100 && v <= 107) rend.bg = color::indexed(static_cast<std::uint8_t>(v - 100 + 8));
+        break;
+    }
+  }
+}
+
+void emulator::osc_dispatch() {
+  const std::u32string& s = parser_.osc();
+  constexpr std::size_t title_cap = 256;  // code points, counting the "N;" prefix
+  auto starts = [&s](std::u32string_view prefix) {
+    return s.size() >= prefix.size() && std::u32string_view(s).substr(0, prefix.size()) == prefix;
+  };
+  std::size_t skip = 0;
+  bool icon = false, title = false;
+  if (starts(U"0;") || starts(U"1;") || starts(U"2;")) {
+    skip = 2;
+    icon = s[0] != U'2';
+    title = s[0] != U'1';
+  } else if (starts(U";")) {
+    skip = 1;
+    icon = title = true;
+  } else if (starts(U"52;c;")) {
+    fb_.set_clipboard(to_utf8(std::u32string_view(s).substr(5)));
+    return;
+  } else {
+    return;
+  }
+  const std::u32string_view cut = std::u32string_view(s).substr(0, std::min(s.size(), title_cap));
+  std::u32string text(cut.substr(skip));
+  if (icon) fb_.set_icon_name(text);
+  if (title) fb_.set_title(std::move(text));
+}
+
+// ---------------------------------------------------------------------------------
+// Input translation
+
+std::string emulator::translate_input(std::string_view user_bytes) const {
+  if (fb_.ds().application_cursor_keys) return std::string(user_bytes);
+  std::string out;
+  out.reserve(user_bytes.size());
+  for (std::size_t i = 0; i < user_bytes.size(); ++i) {
+    if (user_bytes[i] == '\033' && i + 2 < user_bytes.size() && user_bytes[i + 1] == 'O' &&
+        user_bytes[i + 2] >= 'A' && user_bytes[i + 2] <= 'D') {
+      out += '\033';
+      out += '[';
+      out += user_bytes[i + 2];
+      i += 2;
+    } else {
+      out += user_bytes[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace mosh2::terminal

@@ -1,0 +1,70 @@
+// The terminal profiles: the fixed wire profile and a built-in $TERM table. A table
+// rather than terminfo keeps the terminal library free of ncurses and makes the local
+// output reproducible in tests; docs/display.md says where each entry comes from.
+
+#include "mosh2/terminal/terminal_profile.hpp"
+
+#include <array>
+
+namespace mosh2::terminal {
+
+namespace {
+
+struct entry {
+  std::string_view prefix;  ///< matched against the start of $TERM, first match wins
+  bool ech, bce, scroll;
+  std::string_view smcup, rmcup;
+};
+
+constexpr std::string_view alt_on = "\033[?1049h", alt_off = "\033[?1049l";
+
+// Only what the terminfo entry of that family declares (ncurses 6.4) or what every
+// member of the family is known to implement: claiming a capability the terminal lacks
+// corrupts the screen, while leaving one out only costs bytes on the local pty.
+constexpr std::array<entry, 16> table = {{
+    {"xterm-kitty", true, false, true, alt_on, alt_off},
+    {"xterm", true, true, true, "\033[?1049h\033[22;0;0t", "\033[?1049l\033[23;0;0t"},
+    {"rxvt-unicode", true, true, true, alt_on, "\033[r\033[?1049l"},
+    {"rxvt", false, true, false, "\0337\033[?47h", "\033[2J\033[?47l\0338"},
+    {"screen", false, false, true, alt_on, alt_off},
+    {"tmux", false, false, true, alt_on, alt_off},
+    {"alacritty", true, false, true, alt_on, alt_off},
+    {"foot", true, false, true, alt_on, alt_off},
+    {"st-", true, false, true, alt_on, alt_off},
+    {"kitty", true, false, true, alt_on, alt_off},
+    {"linux", true, true, false, "", ""},
+    {"vt220", true, false, false, "", ""},
+    {"vt100", false, false, false, "", ""},
+    {"ansi", true, false, true, "", ""},
+    {"Eterm", false, false, false, "\0337\033[?47h", "\033[2J\033[?47l\0338"},
+    {"kterm", false, false, false, "", ""},
+}};
+
+// Mosh 1.4 sends titles only to these (protocol §9.4).
+constexpr std::array<std::string_view, 7> title_prefixes = {
+    "xterm", "rxvt", "kterm", "Eterm", "alacritty", "screen", "tmux"};
+
+}  // namespace
+
+terminal_profile terminal_profile::wire() { return terminal_profile{}; }
+
+terminal_profile terminal_profile::from_term(std::string_view term) {
+  terminal_profile p;
+  p.mosh_emulator = false;
+  p.has_ech = p.has_bce = p.has_scroll = p.has_title = false;
+  for (const auto& e : table) {
+    if (term.starts_with(e.prefix)) {
+      p.has_ech = e.ech;
+      p.has_bce = e.bce;
+      p.has_scroll = e.scroll;
+      p.smcup = e.smcup;
+      p.rmcup = e.rmcup;
+      break;
+    }
+  }
+  for (auto prefix : title_prefixes)
+    if (term.starts_with(prefix)) p.has_title = true;
+  return p;
+}
+
+}  // namespace mosh2::terminal

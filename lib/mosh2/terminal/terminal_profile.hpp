@@ -1,0 +1,39 @@
+#pragma once
+// What the terminal that interprets a frame diff can do: the fixed wire profile (a Mosh
+// 1.4 client's emulator) or a real terminal chosen from a built-in table by $TERM.
+
+#include <string>
+#include <string_view>
+
+namespace mosh2::terminal {
+
+/// Capabilities the frame diff (display.hpp) may rely on in its receiver.
+struct terminal_profile {
+  /// ECH (`CSI n X`) erases n cells without moving the cursor.
+  bool has_ech = true;
+  /// Erasing fills with the current background colour (back-colour erase).
+  bool has_bce = true;
+  /// The terminal shows OSC 0/1/2 window and icon titles.
+  bool has_title = true;
+  /// SU/SD (`CSI n S`, `CSI n T`) scroll the region without moving the cursor.
+  bool has_scroll = true;
+  /// The receiver is a Mosh 1.4 emulator, not a screen. Its state must end exactly equal
+  /// to the target framebuffer (erased and printed-space cells differ, combining marks
+  /// without a base keep their fallback flag), and every sequence §9.3 lists may be
+  /// used with its exact semantics: selective SGR resets, SGR 90-97/100-107, empty
+  /// first parameters, minimal mouse-mode changes, DECSET 1007. It also means nobody
+  /// watches the cursor, so it is not hidden while drawing.
+  bool mosh_emulator = true;
+  /// Written once when the client takes over the terminal (terminfo smcup), and rmcup
+  /// on the way out.
+  std::string smcup, rmcup;
+
+  /// The fixed profile of the server→client hoststring (protocol §8.2): a Mosh 1.4
+  /// emulator with ECH, BCE and titles.
+  static terminal_profile wire();
+  /// A real terminal named by $TERM, from a built-in table (docs/display.md); unknown
+  /// names get a conservative profile (no ECH, no BCE, no titles, no SU/SD).
+  static terminal_profile from_term(std::string_view term);
+};
+
+}  // namespace mosh2::terminal

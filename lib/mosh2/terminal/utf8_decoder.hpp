@@ -1,0 +1,68 @@
+#pragma once
+// Incremental UTF-8 decoder for host output: one U+FFFD per maximal ill-formed
+// subsequence (Unicode §3.9 "best practice"), state kept across write() calls.
+
+#include <cstdint>
+
+namespace mosh2::terminal {
+
+/// Turns a byte stream into code points. Ill-formed input (stray continuation bytes,
+/// overlong forms, surrogates, values above U+10FFFF, truncated sequences) yields
+/// U+FFFD once per maximal ill-formed subsequence, so a damaged character never eats
+/// the well-formed byte that follows it.
+class utf8_decoder {
+public:
+  static constexpr char32_t replacement = 0xFFFD;
+
+  /// True when no multi-byte sequence is half read (ASCII may then bypass the decoder).
+  bool idle() const { return needed_ == 0; }
+
+  /// Feeds one byte; calls `emit(char32_t)` zero, one or two times (two when a
+  /// truncated sequence is followed by a byte that starts something new).
+  template <class Emit>
+  void feed(std::uint8_t b, Emit&& emit) {
+    if (needed_ != 0) {
+      if (b >= lower_ && b <= upper_) {
+        cp_ = (cp_ << 6) | (b & 0x3Fu);
+        lower_ = 0x80;
+        upper_ = 0xBF;
+        if (--needed_ == 0) emit(cp_);
+        return;
+      }
+      // The sequence so far is a maximal ill-formed subsequence; `b` starts afresh.
+      needed_ = 0;
+      emit(replacement);
+    }
+    if (b < 0x80) {
+      emit(char32_t{b});
+    } else if (b >= 0xC2 && b <= 0xDF) {
+      start(b & 0x1Fu, 1, 0x80, 0xBF);
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      // E0 needs A0.. (no overlongs); ED needs ..9F (no surrogates).
+      start(b & 0x0Fu, 2, b == 0xE0 ? 0xA0 : 0x80, b == 0xED ? 0x9F : 0xBF);
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      // F0 needs 90.. (no overlongs); F4 needs ..8F (nothing above U+10FFFF).
+      start(b & 0x07u, 3, b == 0xF0 ? 0x90 : 0x80, b == 0xF4 ? 0x8F : 0xBF);
+    } else {
+      emit(replacement);  // continuation byte without a lead, C0, C1, F5..FF
+    }
+  }
+
+  /// Forgets a half-read sequence (used by a full reset).
+  void reset() { needed_ = 0; }
+
+private:
+  void start(std::uint32_t bits, int needed, std::uint8_t lower, std::uint8_t upper) {
+    cp_ = bits;
+    needed_ = needed;
+    lower_ = lower;
+    upper_ = upper;
+  }
+
+  char32_t cp_ = 0;
+  int needed_ = 0;             ///< continuation bytes still expected
+  std::uint8_t lower_ = 0x80;  ///< allowed range of the next continuation byte
+  std::uint8_t upper_ = 0xBF;
+};
+
+}  // namespace mosh2::terminal

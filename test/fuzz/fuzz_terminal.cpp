@@ -1,0 +1,34 @@
+// libFuzzer entry: arbitrary host output through the emulator, checking that the
+// screen stays well formed and that splitting the input does not change the result.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "mosh2/terminal/emulator.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 3) return 0;
+  // The first bytes pick the screen size and how the rest is split into writes.
+  const int width = 1 + data[0] % 64;
+  const int height = 1 + data[1] % 24;
+  const std::size_t step = 1 + data[2] % 16;
+  const std::string_view input(reinterpret_cast<const char*>(data) + 3, size - 3);
+
+  mosh2::terminal::emulator whole(width, height), pieces(width, height);
+  whole.write(input);
+  for (std::size_t pos = 0; pos < input.size(); pos += step) {
+    pieces.write(input.substr(pos, step));
+    if (pieces.fb().invariant_violation() != nullptr) std::abort();
+  }
+  if (whole.fb().invariant_violation() != nullptr) std::abort();
+  if (!(whole.fb() == pieces.fb())) std::abort();
+  if (whole.take_replies() != pieces.take_replies()) std::abort();
+
+  // A resize in the middle must leave a well-formed screen too.
+  whole.resize(1 + data[1] % 64, 1 + data[0] % 24);
+  whole.write(input.substr(input.size() / 2));
+  if (whole.fb().invariant_violation() != nullptr) std::abort();
+  return 0;
+}
