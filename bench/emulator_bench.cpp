@@ -1,0 +1,163 @@
+// Emulator throughput: feeds typical host output through mosh2::terminal::emulator in
+// pty-sized chunks and prints MB/s per workload. Run by tools/bench; not a test.
+//
+//   bench-emulator [--min-seconds S] [--programs DIR]
+//
+// Workloads (all generated here, deterministically, except the program captures):
+//   plain      `seq 1 200000` output: short lines, scrolling every line
+//   coloured   `ls --color`-like names and gcc-like diagnostics: SGR on every word
+//   programs   the vim/less byte streams of test/terminal/programs/*.bytes, repeated:
+//              full-screen redraws, cursor motion, scrolling regions
+//   utf8       CJK, accented and combining text, scrolling
+//   random     random bytes (fixed seed): the parser's worst paths
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mosh2/terminal/emulator.hpp"
+
+#ifndef MOSH2_SOURCE_ROOT
+#define MOSH2_SOURCE_ROOT "."
+#endif
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::string plain_text() {
+  std::string s;
+  for (int i = 1; i <= 200000; ++i) s += std::to_string(i) + "\r\n";
+  return s;
+}
+
+std::string coloured_text() {
+  std::string s;
+  const char* kinds[] = {"\x1b[01;34m", "\x1b[01;32m", "\x1b[01;36m", "\x1b[00m", "\x1b[40;33;01m"};
+  for (int i = 0; i < 20000; ++i) {
+    for (int k = 0; k < 4; ++k) {
+      s += kinds[(i + k) % 5];
+      s += "file_" + std::to_string(i * 4 + k) + ".txt";
+      s += "\x1b[0m  ";
+    }
+    s += "\r\n";
+    if (i % 7 == 0) {
+      s += "\x1b[1msrc/module_" + std::to_string(i) + ".cpp:" + std::to_string(i % 500) +
+           ":17: \x1b[1;31merror: \x1b[0m\x1b[1mno matching function for call to "
+           "'frobnicate(int)'\x1b[0m\r\n  " + std::to_string(i % 500) +
+           " |   frobnicate(42);\r\n    |   \x1b[1;32m^~~~~~~~~~\x1b[0m\r\n";
+    }
+  }
+  return s;
+}
+
+std::string utf8_text() {
+  std::string s;
+  for (int i = 0; i < 30000; ++i) {
+    s += "中文字符测试 Ünïcödé e\xcc\x81 a\xcc\x80\xcc\xa3 ";
+    s += std::to_string(i);
+    s += " 😀 ελληνικά кириллица\r\n";
+  }
+  return s;
+}
+
+std::string random_bytes() {
+  std::mt19937 rng(12345);
+  std::string s(4 << 20, '\0');
+  for (auto& c : s) c = static_cast<char>(rng() & 0xFF);
+  return s;
+}
+
+std::string program_captures(const std::string& dir) {
+  std::string all;
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".bytes") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    all += ss.str();
+  }
+  if (all.empty()) return all;
+  std::string out;
+  while (out.size() < (4u << 20)) out += all;  // enough for a stable measurement
+  return out;
+}
+
+struct result {
+  double mb_per_s;
+  std::size_t bytes;
+};
+
+/// Feeds `input` in 4 KiB writes (what one pty read returns) until `min_seconds` passed.
+result measure(const std::string& input, int width, int height, double min_seconds) {
+  constexpr std::size_t chunk = 4096;
+  std::size_t total = 0;
+  const auto start = clock_type::now();
+  double elapsed = 0;
+  for (int round = 0; round < 1000 && (round == 0 || elapsed < min_seconds); ++round) {
+    mosh2::terminal::emulator emu(width, height);
+    for (std::size_t i = 0; i < input.size(); i += chunk)
+      emu.write(std::string_view(input).substr(i, chunk));
+    (void)emu.take_replies();
+    total += input.size();
+    elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+  }
+  return {static_cast<double>(total) / 1e6 / elapsed, total};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double min_seconds = 1.0;
+  std::string programs = std::string(MOSH2_SOURCE_ROOT) + "/test/terminal/programs";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--min-seconds") {
+      min_seconds = std::atof(argv[i + 1]);
+    } else if (a == "--programs") {
+      programs = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "usage: %s [--min-seconds S] [--programs DIR]\n", argv[0]);
+      return 2;
+    }
+  }
+
+  struct workload {
+    const char* name;
+    std::string input;
+    int width, height;
+  };
+  std::vector<workload> loads;
+  loads.push_back({"plain (seq 1 200000)", plain_text(), 80, 24});
+  loads.push_back({"coloured (ls/gcc-like SGR)", coloured_text(), 120, 40});
+  loads.push_back({"programs (vim/less captures)", program_captures(programs), 80, 24});
+  loads.push_back({"utf8 (CJK, combining)", utf8_text(), 80, 24});
+  loads.push_back({"random bytes", random_bytes(), 80, 24});
+
+  std::printf("%-30s %10s %12s %10s\n", "workload", "size", "screen", "MB/s");
+  for (const auto& w : loads) {
+    if (w.input.empty()) {
+      std::printf("%-30s %10s %12s %10s\n", w.name, "-", "-", "no input");
+      continue;
+    }
+    const auto r = measure(w.input, w.width, w.height, min_seconds);
+    char size[32], screen[32];
+    std::snprintf(size, sizeof size, "%.1f MB", static_cast<double>(w.input.size()) / 1e6);
+    std::snprintf(screen, sizeof screen, "%dx%d", w.width, w.height);
+    std::printf("%-30s %10s %12s %10.1f\n", w.name, size, screen, r.mb_per_s);
+    std::fflush(stdout);
+  }
+  return 0;
+}
