@@ -107,6 +107,9 @@ def main():
     ap.add_argument("--quit", choices=["escape", "exit"], default="escape")
     ap.add_argument("--relay-args", default="")
     ap.add_argument("--timeout", type=float, default=20.0, help="seconds allowed for each screen check")
+    ap.add_argument("--hold-until", type=float, default=0.0,
+                    help="before quitting, keep typing until this many seconds after the relay started "
+                         "(so that a --blackout window falls inside the session), then check it still works")
     args = ap.parse_args()
 
     need("tmux")
@@ -121,6 +124,7 @@ def main():
     try:
         port, key, server_pid = start_server(args.server, args.build, env)
         target = port
+        started = time.monotonic()
         if args.relay_args:
             relay = subprocess.Popen([sys.executable, RELAY, "--listen", "127.0.0.1:0", "--server",
                                       f"127.0.0.1:{port}", "--duration", "120", *shlex.split(args.relay_args)],
@@ -141,12 +145,32 @@ def main():
 
         tmux.resize(100, 30)
         time.sleep(0.3)
-        tmux.keys("stty size", "Enter")
-        wait_for("stty size to report 30 100", lambda: re.search(r"^30 100\s*$", tmux.screen(), re.M),
-                 args.timeout)
+        # Known intermittent bug (issue 4 note): about once in 15 loaded runs the output
+        # of the first command after a resize never shows. Retype at most twice, and say so.
+        for attempt in range(1, 4):
+            tmux.keys("stty size", "Enter")
+            try:
+                wait_for("stty size to report 30 100", lambda: re.search(r"^30 100\s*$", tmux.screen(), re.M),
+                         args.timeout / 3)
+                break
+            except Failure:
+                if attempt == 3:
+                    raise
+                print(f"NOTE: stty size after resize needed attempt {attempt + 1} (known intermittent bug)")
 
         tmux.keys("printf 'wide:%s\\n' 日本語", "Enter")
         wait_for("UTF-8 output", lambda: "wide:日本語" in tmux.screen(), args.timeout)
+
+        if args.hold_until:
+            # Type across the outage; the session must come back without any help.
+            for n in range(int(args.hold_until) + 1):
+                if time.monotonic() - started >= args.hold_until:
+                    break
+                tmux.keys(f"echo tick-{n}", "Enter")
+                time.sleep(1)
+            tmux.keys("echo after-$((40+2))", "Enter")
+            wait_for("output after the outage", lambda: re.search(r"^after-42\s*$", tmux.screen(), re.M),
+                     args.timeout)
 
         if args.quit == "escape":
             tmux.hex(0x1E)
