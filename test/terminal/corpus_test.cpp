@@ -21,6 +21,7 @@
 
 #include "../support/test_data.hpp"
 #include "mosh2/terminal/emulator.hpp"
+#include "mosh2/terminal/utf8_decoder.hpp"
 
 using namespace mosh2::terminal;
 using json = nlohmann::json;
@@ -73,27 +74,7 @@ script parse_script(const std::string& text, const std::string& name) {
   return s;
 }
 
-std::string utf8(const std::u32string& s) {
-  std::string out;
-  for (char32_t c : s) {
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else if (c < 0x800) {
-      out += static_cast<char>(0xC0 | (c >> 6));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-      out += static_cast<char>(0xE0 | (c >> 12));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (c >> 18));
-      out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-  }
-  return out;
-}
+std::string utf8(const std::u32string& s) { return mosh2::terminal::to_utf8(s); }
 
 // ------------------------------------------------------------------- canonical forms
 

@@ -19,6 +19,7 @@
 
 #include "mosh2/overlay/notification_bar.hpp"
 #include "mosh2/session/link_core.hpp"
+#include "mosh2/session/signal_stage.hpp"
 #include "mosh2/session/local_terminal.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/udp_socket.hpp"
@@ -46,10 +47,6 @@ struct keyboard_input {
   explicit keyboard_input(bytes d, bool end = false) : data(std::move(d)), eof(end) {}
   bytes data;
   bool eof;
-};
-struct caught_signal {
-  explicit caught_signal(int s) : signo(s) {}
-  int signo;
 };
 using client_event = std::variant<std::monostate, server_instruction, keyboard_input, caught_signal>;  // monostate: channels need a default
 
@@ -89,7 +86,7 @@ public:
 
   awaitable<void> run() {
     open_socket(steady::now());
-    co_await (keyboard_stage() && signal_stage() && session_stage());
+    co_await (keyboard_stage() && forward_signals<client_event>(signals_, events_) && session_stage());
   }
 
   int exit_status() const { return clean_exit_ ? 0 : 1; }
@@ -145,15 +142,7 @@ private:
     }
   }
 
-  awaitable<void> signal_stage() {
-    for (;;) {
-      auto [ec, signo] = co_await signals_.async_wait(io::use_nothrow);
-      if (ec) co_return;
-      client_event e{caught_signal(signo)};
-      auto [sec] = co_await events_.async_send(asio::error_code{}, std::move(e), io::use_nothrow);
-      if (sec) co_return;
-    }
-  }
+
 
   awaitable<void> session_stage() {
     raw_mode raw(STDIN_FILENO);

@@ -18,6 +18,7 @@
 
 #include "mosh2/session/echo_ack.hpp"
 #include "mosh2/session/link_core.hpp"
+#include "mosh2/session/signal_stage.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/udp_socket.hpp"
 #include "mosh2/ssp/endpoint.hpp"
@@ -41,10 +42,6 @@ struct host_output {
   explicit host_output(bytes d, bool end = false) : data(std::move(d)), eof(end) {}
   bytes data;
   bool eof;
-};
-struct caught_signal {
-  explicit caught_signal(int s) : signo(s) {}
-  int signo;
 };
 using server_event = std::variant<std::monostate, client_instruction, host_output, caught_signal>;  // monostate: channels need a default
 using event_pipe = io::pipe<server_event>;
@@ -70,7 +67,8 @@ public:
   }
 
   awaitable<void> run() {
-    co_await (receive_stage() && pty_read_stage() && pty_write_stage() && signal_stage() && session_stage());
+    co_await (receive_stage() && pty_read_stage() && pty_write_stage() &&
+              forward_signals<server_event>(signals_, events_) && session_stage());
   }
 
   int exit_status() const { return exit_status_; }
@@ -129,15 +127,7 @@ private:
     }
   }
 
-  awaitable<void> signal_stage() {
-    for (;;) {
-      auto [ec, signo] = co_await signals_.async_wait(io::use_nothrow);
-      if (ec) co_return;
-      server_event e{caught_signal(signo)};
-      auto [sec] = co_await events_.async_send(asio::error_code{}, std::move(e), io::use_nothrow);
-      if (sec) co_return;
-    }
-  }
+
 
   // -- the session ----------------------------------------------------------------------
 

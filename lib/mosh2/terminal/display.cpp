@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mosh2/terminal/emulator.hpp"
+#include "mosh2/terminal/utf8_decoder.hpp"
 
 namespace mosh2::terminal {
 
@@ -22,30 +23,7 @@ namespace {
 constexpr std::string_view csi = "\033[";
 constexpr std::string_view nbsp = "\xC2\xA0";
 
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
-
-std::string utf8(const std::u32string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char32_t c : s) append_utf8(out, c);
-  return out;
-}
+std::string utf8(const std::u32string& s) { return to_utf8(s); }
 
 // `CSI <n> <final>`, leaving out n when it equals the default of 1.
 std::string csi_n(int n, char final_byte) {

@@ -1,10 +1,52 @@
 #pragma once
 // Incremental UTF-8 decoder for host output: one U+FFFD per maximal ill-formed
-// subsequence (Unicode §3.9 "best practice"), state kept across write() calls.
+// subsequence (Unicode §3.9 "best practice"), state kept across write() calls; and
+// the one encoder the terminal layer (and its tests) use for the way back.
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace mosh2::terminal {
+
+/// Writes the UTF-8 form of `c` (a valid scalar value) to `out`; returns its length.
+inline std::size_t encode_utf8(char32_t c, char* out) {
+  if (c < 0x80) {
+    out[0] = static_cast<char>(c);
+    return 1;
+  }
+  if (c < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (c >> 6));
+    out[1] = static_cast<char>(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    out[0] = static_cast<char>(0xE0 | (c >> 12));
+    out[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (c & 0x3F));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xF0 | (c >> 18));
+  out[1] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+  out[2] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+  out[3] = static_cast<char>(0x80 | (c & 0x3F));
+  return 4;
+}
+
+/// Appends the UTF-8 form of `c` to `out`.
+inline void append_utf8(std::string& out, char32_t c) {
+  char buf[4];
+  out.append(buf, encode_utf8(c, buf));
+}
+
+/// A code point string as UTF-8.
+inline std::string to_utf8(std::u32string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char32_t c : s) append_utf8(out, c);
+  return out;
+}
 
 /// Turns a byte stream into code points. Ill-formed input (stray continuation bytes,
 /// overlong forms, surrogates, values above U+10FFFF, truncated sequences) yields
