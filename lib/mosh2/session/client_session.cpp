@@ -19,7 +19,7 @@
 
 #include "mosh2/overlay/notification_bar.hpp"
 #include "mosh2/session/link_core.hpp"
-#include "mosh2/session/signal_stage.hpp"
+#include "mosh2/session/events.hpp"
 #include "mosh2/session/local_terminal.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/udp_socket.hpp"
@@ -39,16 +39,7 @@ inline constexpr auto connect_give_up_after = std::chrono::seconds(15);
 inline constexpr auto max_old_socket_age = std::chrono::seconds(60);
 inline constexpr std::size_t max_sockets = 10;
 
-struct server_instruction {
-  explicit server_instruction(transport::instruction i) : inst(std::move(i)) {}
-  transport::instruction inst;
-};
-struct keyboard_input {
-  explicit keyboard_input(bytes d, bool end = false) : data(std::move(d)), eof(end) {}
-  bytes data;
-  bool eof;
-};
-using client_event = std::variant<std::monostate, server_instruction, keyboard_input, caught_signal>;  // monostate: channels need a default
+using client_event = std::variant<std::monostate, peer_instruction, byte_chunk, caught_signal>;  // monostate: channels need a default
 
 /// One UDP socket of the client; it is replaced when the client hops ports.
 struct client_socket {
@@ -115,7 +106,7 @@ private:
         if (!d) break;
         auto arrival = link_.receive(d->payload, steady::now(), d->truncated, d->congestion);
         if (!arrival || !arrival->instruction) continue;
-        client_event e{server_instruction(std::move(*arrival->instruction))};
+        client_event e{peer_instruction(std::move(*arrival->instruction))};
         if (!events_.try_send(asio::error_code{}, std::move(e)) && !events_.is_open()) break;
       }
       retire_old_sockets(s);
@@ -136,7 +127,7 @@ private:
     for (;;) {
       auto [ec, n] = co_await stdin_.async_read_some(asio::buffer(buf), io::use_nothrow);
       if (ec && io::is_shutdown(ec)) co_return;
-      client_event e{keyboard_input(buf.substr(0, n), static_cast<bool>(ec))};
+      client_event e{byte_chunk(buf.substr(0, n), static_cast<bool>(ec))};
       auto [sec] = co_await events_.async_send(asio::error_code{}, std::move(e), io::use_nothrow);
       if (sec || ec) co_return;
     }
@@ -202,7 +193,7 @@ private:
     if (ok) bar_.network_ok(now);
   }
 
-  void handle(server_instruction& e, time_point now, raw_mode&) {
+  void handle(peer_instruction& e, time_point now, raw_mode&) {
     const auto before = ssp_.incoming().newest_num();
     ssp_.receive(e.inst, now);
     if (auto rt = ssp_.last_roundtrip_success()) {
@@ -216,7 +207,7 @@ private:
     }
   }
 
-  void handle(keyboard_input& e, time_point now, raw_mode& raw) {
+  void handle(byte_chunk& e, time_point now, raw_mode& raw) {
     auto& out = ssp_.outgoing();
     if (e.eof) {
       begin_shutdown(now, "Exiting...");

@@ -18,7 +18,7 @@
 
 #include "mosh2/session/echo_ack.hpp"
 #include "mosh2/session/link_core.hpp"
-#include "mosh2/session/signal_stage.hpp"
+#include "mosh2/session/events.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/udp_socket.hpp"
 #include "mosh2/ssp/endpoint.hpp"
@@ -33,17 +33,7 @@ using asio::awaitable;
 
 inline constexpr auto no_client_limit = std::chrono::seconds(60);
 
-// Events carry constructors: GCC 12 miscompiles aggregate temporaries in co_await.
-struct client_instruction {
-  explicit client_instruction(transport::instruction i) : inst(std::move(i)) {}
-  transport::instruction inst;
-};
-struct host_output {
-  explicit host_output(bytes d, bool end = false) : data(std::move(d)), eof(end) {}
-  bytes data;
-  bool eof;
-};
-using server_event = std::variant<std::monostate, client_instruction, host_output, caught_signal>;  // monostate: channels need a default
+using server_event = std::variant<std::monostate, peer_instruction, byte_chunk, caught_signal>;  // monostate: channels need a default
 using event_pipe = io::pipe<server_event>;
 
 class server_pipeline {
@@ -98,7 +88,7 @@ private:
           log(fmt::format("Server now attached to client at {}:{}", d->from.address().to_string(), d->from.port()));
         }
         if (!arrival->instruction) continue;
-        server_event e{client_instruction(std::move(*arrival->instruction))};
+        server_event e{peer_instruction(std::move(*arrival->instruction))};
         // A full pipe means the session is far behind: drop, SSP retransmits.
         if (!events_.try_send(asio::error_code{}, std::move(e)) && !events_.is_open()) co_return;
       }
@@ -111,7 +101,7 @@ private:
       auto [ec, n] = co_await pty_io_.async_read_some(asio::buffer(buf), io::use_nothrow);
       // EIO after the last writer closes is the pty's end of file.
       const bool eof = static_cast<bool>(ec);
-      server_event e{host_output(buf.substr(0, n), eof)};
+      server_event e{byte_chunk(buf.substr(0, n), eof)};
       auto [sec] = co_await events_.async_send(asio::error_code{}, std::move(e), io::use_nothrow);
       if (sec || eof) co_return;
     }
@@ -180,7 +170,7 @@ private:
     }
   }
 
-  void handle(client_instruction& e, time_point now) {
+  void handle(peer_instruction& e, time_point now) {
     const auto before = ssp_.incoming().newest_num();
     ssp_.receive(e.inst, now);
     if (auto rt = ssp_.last_roundtrip_success()) link_.datagram().set_last_roundtrip_success(*rt);
@@ -224,7 +214,7 @@ private:
     keys.clear();
   }
 
-  void handle(host_output& e, time_point now) {
+  void handle(byte_chunk& e, time_point now) {
     if (!e.data.empty() && !ssp_.outgoing().shutdown_in_progress()) {
       auto& emu = ssp_.outgoing().current_state().emulator();
       emu.write(e.data);
