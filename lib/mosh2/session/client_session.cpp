@@ -39,7 +39,7 @@ inline constexpr auto connect_give_up_after = std::chrono::seconds(15);
 inline constexpr auto max_old_socket_age = std::chrono::seconds(60);
 inline constexpr std::size_t max_sockets = 10;
 
-using client_event = std::variant<std::monostate, peer_instruction, byte_chunk, caught_signal>;  // monostate: channels need a default
+using client_event = std::variant<std::monostate, peer_instruction, byte_chunk, caught_signal, tick>;  // monostate: channels need a default
 
 /// One UDP socket of the client; it is replaced when the client hops ports.
 struct client_socket {
@@ -61,6 +61,7 @@ public:
              ssp::sender_options{ssp::client_send_mindelay, true, {}}),
         stdin_(ctx, ::dup(STDIN_FILENO)),
         signals_(ctx, SIGWINCH, SIGTERM, SIGINT),
+        deadline_(ctx),
         events_(ctx, 256),
         bar_(config_.escape.quit_hint()),
         display_(terminal::terminal_profile::from_term(config_.term)),
@@ -77,7 +78,8 @@ public:
 
   awaitable<void> run() {
     open_socket(steady::now());
-    co_await (keyboard_stage() && forward_signals<client_event>(signals_, events_) && session_stage());
+    co_await (keyboard_stage() && forward_signals<client_event>(signals_, events_) &&
+              forward_deadlines<client_event>(deadline_, events_) && session_stage());
   }
 
   int exit_status() const { return clean_exit_ ? 0 : 1; }
@@ -138,7 +140,6 @@ private:
   awaitable<void> session_stage() {
     raw_mode raw(STDIN_FILENO);
     write_all(STDOUT_FILENO, display_.open(config_.term_init));
-    asio::steady_timer timer(ctx_);
     for (;;) {
       auto now = steady::now();
       sync_sender(now);
@@ -146,14 +147,11 @@ private:
       if (should_exit(now)) break;
       draw(now);
 
-      timer.expires_at(next_wakeup(now));
-      auto woke = co_await (events_.async_receive(io::use_nothrow) || timer.async_wait(io::use_nothrow));
+      deadline_.expires_at(next_wakeup(now));
+      auto [ec, event] = co_await events_.async_receive(io::use_nothrow);
+      if (ec) break;
       now = steady::now();
-      if (woke.index() == 0) {
-        auto& [ec, event] = std::get<0>(woke);
-        if (ec) break;
-        std::visit([&](auto& e) { handle(e, now, raw); }, event);
-      }
+      std::visit([&](auto& e) { handle(e, now, raw); }, event);
       check_connecting(now);
       if (failure_) break;
     }
@@ -229,6 +227,7 @@ private:
   }
 
   void handle(std::monostate&, time_point, raw_mode&) {}
+  void handle(tick&, time_point, raw_mode&) {}  // the loop recomputes everything each turn
 
   void handle(caught_signal& e, time_point now, raw_mode& raw) {
     switch (e.signo) {
@@ -310,6 +309,7 @@ private:
 
   void shut_down_stages() {
     events_.close();
+    deadline_.cancel();
     asio::error_code ignored;
     stdin_.cancel(ignored);
     signals_.cancel(ignored);
@@ -324,6 +324,7 @@ private:
   std::list<client_socket> sockets_;
   asio::posix::stream_descriptor stdin_;
   asio::signal_set signals_;
+  asio::steady_timer deadline_;
   io::pipe<client_event> events_;
   overlay::notification_bar bar_;
   terminal::display display_;

@@ -7,8 +7,10 @@
 
 #include "mosh2/transport/instruction.hpp"
 #include "mosh2/util/bytes.hpp"
+#include "mosh2/util/clock.hpp"
 
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 
 #include "mosh2/util/io.hpp"
 
@@ -27,6 +29,11 @@ struct byte_chunk {
   bool eof;
 };
 
+/// The session's deadline passed (SSP timers, echo ack, notification bar).
+struct tick {
+  tick() = default;
+};
+
 /// A signal the session must react to.
 struct caught_signal {
   explicit caught_signal(int s) : signo(s) {}
@@ -43,6 +50,24 @@ asio::awaitable<void> forward_signals(asio::signal_set& signals, Pipe& events) {
     Event e{caught_signal(signo)};
     auto [sec] = co_await events.async_send(asio::error_code{}, std::move(e), io::use_nothrow);
     if (sec) co_return;
+  }
+}
+
+/// Turns the session's deadline into `Event{tick}` on its pipe, so the session waits
+/// on the pipe alone. Racing a pipe receive against a timer with `||` can lose an event
+/// that was already dequeued when both complete in the same turn; this cannot.
+/// The session re-arms `timer` (expires_at) on every turn; a wait cancelled by that
+/// just starts again. Returns once the pipe is closed.
+template <class Event, class Pipe>
+asio::awaitable<void> forward_deadlines(asio::steady_timer& timer, Pipe& events) {
+  for (;;) {
+    auto [ec] = co_await timer.async_wait(io::use_nothrow);
+    if (!events.is_open()) co_return;
+    if (ec) continue;
+    // One tick per deadline: until the session re-arms it, the timer waits for nothing.
+    timer.expires_at(never);
+    // A full pipe means the session has work queued and will re-arm the timer anyway.
+    events.try_send(asio::error_code{}, Event{tick{}});
   }
 }
 

@@ -33,7 +33,7 @@ using asio::awaitable;
 
 inline constexpr auto no_client_limit = std::chrono::seconds(60);
 
-using server_event = std::variant<std::monostate, peer_instruction, byte_chunk, caught_signal>;  // monostate: channels need a default
+using server_event = std::variant<std::monostate, peer_instruction, byte_chunk, caught_signal, tick>;  // monostate: channels need a default
 using event_pipe = io::pipe<server_event>;
 
 class server_pipeline {
@@ -48,6 +48,7 @@ public:
         pty_(config_.program),
         pty_io_(ctx, ::dup(pty_.master_fd())),
         signals_(ctx, SIGTERM, SIGINT, SIGUSR1),
+        deadline_(ctx),
         events_(ctx, 256),
         to_pty_(ctx, 256),
         started_(steady::now()) {
@@ -58,7 +59,8 @@ public:
 
   awaitable<void> run() {
     co_await (receive_stage() && pty_read_stage() && pty_write_stage() &&
-              forward_signals<server_event>(signals_, events_) && session_stage());
+              forward_signals<server_event>(signals_, events_) &&
+              forward_deadlines<server_event>(deadline_, events_) && session_stage());
   }
 
   int exit_status() const { return exit_status_; }
@@ -122,21 +124,17 @@ private:
   // -- the session ----------------------------------------------------------------------
 
   awaitable<void> session_stage() {
-    asio::steady_timer timer(ctx_);
     for (;;) {
       auto now = steady::now();
       sync_sender(now);
       if (auto inst = ssp_.tick(now)) send(*inst, now);
       if (should_exit(now)) break;
 
-      timer.expires_at(next_wakeup(now));
-      auto woke = co_await (events_.async_receive(io::use_nothrow) || timer.async_wait(io::use_nothrow));
+      deadline_.expires_at(next_wakeup(now));
+      auto [ec, event] = co_await events_.async_receive(io::use_nothrow);
+      if (ec) break;
       now = steady::now();
-      if (woke.index() == 0) {
-        auto& [ec, event] = std::get<0>(woke);
-        if (ec) break;
-        std::visit([&](auto& e) { handle(e, now); }, event);
-      }
+      std::visit([&](auto& e) { handle(e, now); }, event);
       check_timeouts(now);
     }
     shut_down_stages();
@@ -224,6 +222,7 @@ private:
   }
 
   void handle(std::monostate&, time_point) {}
+  void handle(tick&, time_point) {}  // the loop recomputes everything each turn
 
   void handle(caught_signal& e, time_point now) {
     if (e.signo == SIGUSR1) {
@@ -267,6 +266,7 @@ private:
 
   void shut_down_stages() {
     events_.close();
+    deadline_.cancel();
     to_pty_.close();
     asio::error_code ignored;
     socket_.cancel(ignored);
@@ -283,6 +283,7 @@ private:
   pty_process pty_;
   asio::posix::stream_descriptor pty_io_;
   asio::signal_set signals_;
+  asio::steady_timer deadline_;
   event_pipe events_;
   io::pipe<std::string> to_pty_;
   echo_ack_tracker echo_;
