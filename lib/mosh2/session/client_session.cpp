@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <list>
@@ -20,6 +21,7 @@
 #include "mosh2/overlay/notification_bar.hpp"
 #include "mosh2/session/link_core.hpp"
 #include "mosh2/session/events.hpp"
+#include "mosh2/session/status_report.hpp"
 #include "mosh2/session/local_terminal.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/udp_socket.hpp"
@@ -146,12 +148,14 @@ private:
       if (auto inst = ssp_.tick(now)) send(*inst, now);
       if (should_exit(now)) break;
       draw(now);
+      if (status_.due(now)) report_status(now);
 
       deadline_.expires_at(next_wakeup(now));
       auto [ec, event] = co_await events_.async_receive(io::use_nothrow);
       if (ec) break;
       now = steady::now();
       std::visit([&](auto& e) { handle(e, now, raw); }, event);
+      status_.touch();
       check_connecting(now);
       if (failure_) break;
     }
@@ -162,7 +166,7 @@ private:
   }
 
   time_point next_wakeup(time_point now) {
-    time_point t = std::min(ssp_.next_deadline(now), bar_.next_change(now));
+    time_point t = std::min({ssp_.next_deadline(now), bar_.next_change(now), status_.next_deadline()});
     if (!ever_heard_) t = std::min(t, now + 250ms);
     return std::max(t, now);
   }
@@ -171,6 +175,15 @@ private:
     auto& out = ssp_.outgoing();
     out.set_rtt(link_.datagram().srtt_ms(), link_.datagram().rto());
     (void)now;
+  }
+
+  void report_status(time_point now) {
+    asio::error_code ec;
+    auto s = make_status("client", sockets_.back().socket.local_endpoint(ec), server_, started_, link_, ssp_);
+    s.width = size_.width;
+    s.height = size_.height;
+    // The client has no log; a status file that cannot be written is simply missing.
+    (void)status_.publish(s, now);
   }
 
   void send(const transport::instruction& inst, time_point now) {
@@ -329,6 +342,7 @@ private:
   overlay::notification_bar bar_;
   terminal::display display_;
   std::optional<terminal::framebuffer> drawn_;
+  status_reporter status_;
   time_point started_;
   window_size size_;
   bool repaint_ = true;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <variant>
 
@@ -19,6 +20,7 @@
 #include "mosh2/session/echo_ack.hpp"
 #include "mosh2/session/link_core.hpp"
 #include "mosh2/session/events.hpp"
+#include "mosh2/session/status_report.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/udp_socket.hpp"
 #include "mosh2/ssp/endpoint.hpp"
@@ -129,19 +131,21 @@ private:
       sync_sender(now);
       if (auto inst = ssp_.tick(now)) send(*inst, now);
       if (should_exit(now)) break;
+      if (status_.due(now)) report_status(now);
 
       deadline_.expires_at(next_wakeup(now));
       auto [ec, event] = co_await events_.async_receive(io::use_nothrow);
       if (ec) break;
       now = steady::now();
       std::visit([&](auto& e) { handle(e, now); }, event);
+      status_.touch();
       check_timeouts(now);
     }
     shut_down_stages();
   }
 
   time_point next_wakeup(time_point now) {
-    time_point t = std::min(ssp_.next_deadline(now), echo_.next_deadline());
+    time_point t = std::min({ssp_.next_deadline(now), echo_.next_deadline(), status_.next_deadline()});
     if (!ever_heard_ || ssp_.outgoing().shutdown_in_progress()) t = std::min(t, now + std::chrono::seconds(5));
     if (!ever_heard_) t = std::min(t, started_ + no_client_limit);
     if (config_.network_timeout && ever_heard_) t = std::min(t, last_client_state_ + *config_.network_timeout);
@@ -158,6 +162,14 @@ private:
       peer_.reset();
     }
     out.set_peer_known(peer_.has_value());
+  }
+
+  void report_status(time_point now) {
+    asio::error_code ec;
+    auto s = make_status("server", socket_.local_endpoint(ec), peer_, started_, link_, ssp_);
+    s.width = ssp_.outgoing().current_state().fb().width();
+    s.height = ssp_.outgoing().current_state().fb().height();
+    if (auto problem = status_.publish(s, now)) log("Status file not written: " + *problem);
   }
 
   void send(const transport::instruction& inst, time_point now) {
@@ -288,6 +300,7 @@ private:
   io::pipe<std::string> to_pty_;
   echo_ack_tracker echo_;
   std::optional<asio::ip::udp::endpoint> peer_;
+  status_reporter status_;
   time_point started_;
   time_point last_client_state_{};
   bool ever_heard_ = false;

@@ -1,0 +1,164 @@
+#pragma once
+// The status dump: each live mosh2 process keeps one JSON file describing its session
+// (peer, RTT, last contact, counters) in a private directory, rewritten at most once a
+// second; `mosh2-status` gathers them for scripts. The schema is docs/status.md, and
+// nothing secret (the key) is ever in it.
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio/ip/udp.hpp>
+
+#include "mosh2/datagram/connection_core.hpp"
+#include "mosh2/session/link_core.hpp"
+#include "mosh2/util/clock.hpp"
+
+namespace mosh2::session {
+
+/// Bumped on any change a script could notice; additions of fields do not bump it.
+inline constexpr int status_schema_version = 1;
+/// A live process rewrites its file at most this often.
+inline constexpr auto status_interval = std::chrono::seconds(1);
+
+/// One process's session as the status file describes it. Times are steady
+/// time_points; to_json turns them into Unix milliseconds.
+struct session_status {
+  std::string role;  ///< "server" or "client"
+  pid_t pid = 0;
+  std::string local_address;
+  unsigned local_port = 0;
+  std::optional<std::string> peer_address;  ///< unset while no peer is attached
+  unsigned peer_port = 0;
+  time_point started{};
+  std::optional<time_point> last_contact;    ///< newest authentic in-order datagram
+  std::optional<time_point> last_roundtrip;  ///< send time of the newest acknowledged state
+  double srtt_ms = 0;
+  long rto_ms = 0;
+  bool rtt_measured = false;
+  int width = 0;
+  int height = 0;
+  std::uint64_t state_sent = 0;      ///< newest state number we sent
+  std::uint64_t state_acked = 0;     ///< newest of ours the peer acknowledged
+  std::uint64_t state_received = 0;  ///< newest of the peer's we hold
+  bool shutting_down = false;
+  datagram::stats datagrams;
+  link_drops link;
+};
+
+/// The link-layer half of a status (datagram counters, RTT, last contact), which both
+/// programs fill in the same way.
+void fill_link_status(session_status& s, const link_core& link);
+
+/// The SSP half: state numbers and whether the shutdown handshake has begun.
+template <class Endpoint> void fill_ssp_status(session_status& s, const Endpoint& ssp) {
+  s.state_sent = ssp.outgoing().sent_num();
+  s.state_acked = ssp.outgoing().acked_num();
+  s.state_received = ssp.incoming().newest_num();
+  s.shutting_down = ssp.outgoing().shutdown_in_progress();
+}
+
+/// The file's JSON text. `now` anchors the steady times to the wall clock.
+std::string to_json(const session_status& s, time_point now);
+
+/// Where status files go, most preferred first: $MOSH2_STATUS_DIR alone when set;
+/// otherwise $XDG_RUNTIME_DIR/mosh2 and then /tmp/mosh2-<uid> (a detached server
+/// outlives the login that owned XDG_RUNTIME_DIR unless lingering is enabled).
+/// Empty when MOSH2_STATUS_DIR is set to the empty string: status files are off.
+std::vector<std::filesystem::path> status_directories();
+
+/// Creates `dir` (mode 0700) if missing and checks that it is a directory of ours that
+/// nobody else can write; the reason when it is not usable.
+std::optional<std::string> prepare_status_directory(const std::filesystem::path& dir);
+
+/// The file a process keeps: written whole and renamed into place, so a reader never
+/// sees half a file; removed when the writer goes. Failures are quiet (a status file
+/// must never disturb a session) but the newest reason is kept for logs.
+class status_file {
+public:
+  status_file(std::vector<std::filesystem::path> candidates, pid_t pid);
+  ~status_file();
+  status_file(const status_file&) = delete;
+  status_file& operator=(const status_file&) = delete;
+
+  /// Replaces the file's contents with `json`; tries the next directory when the
+  /// current one stops working. False when no directory took it.
+  bool write(const std::string& json);
+  /// The file last written, if any.
+  const std::optional<std::filesystem::path>& path() const { return written_; }
+  /// Why the newest write failed (empty after a success).
+  const std::string& last_error() const { return error_; }
+
+private:
+  std::vector<std::filesystem::path> candidates_;
+  std::string name_;
+  std::optional<std::filesystem::path> written_;
+  std::string error_;
+};
+
+/// What a session owns to publish its status: the file, and when to rewrite it (at
+/// most once per status_interval, and only when something happened since).
+class status_reporter {
+public:
+  explicit status_reporter(std::vector<std::filesystem::path> candidates = status_directories())
+      : file_(std::move(candidates), ::getpid()) {}
+
+  /// Records that the session changed.
+  void touch() { dirty_ = true; }
+  /// True when a write is due at `now`.
+  bool due(time_point now) const { return dirty_ && now >= next_; }
+  /// The next time a write can be due, or `never`.
+  time_point next_deadline() const { return dirty_ ? next_ : never; }
+  /// Writes `s`. Returns the reason of the first failure, once, for the session's log.
+  std::optional<std::string> publish(const session_status& s, time_point now);
+  const status_file& file() const { return file_; }
+
+private:
+  status_file file_;
+  bool dirty_ = true;
+  bool warned_ = false;
+  time_point next_{};
+};
+
+/// The parts of a status both programs fill alike: addresses, start time, link and SSP.
+template <class Endpoint>
+session_status make_status(std::string role, const asio::ip::udp::endpoint& local,
+                           const std::optional<asio::ip::udp::endpoint>& peer, time_point started,
+                           const link_core& link, const Endpoint& ssp) {
+  session_status s;
+  s.role = std::move(role);
+  s.pid = ::getpid();
+  s.local_address = local.address().to_string();
+  s.local_port = local.port();
+  if (peer) {
+    s.peer_address = peer->address().to_string();
+    s.peer_port = peer->port();
+  }
+  s.started = started;
+  fill_link_status(s, link);
+  fill_ssp_status(s, ssp);
+  return s;
+}
+
+/// One status file read back by `mosh2-status`.
+struct status_entry {
+  std::filesystem::path path;
+  pid_t pid = 0;
+  std::string json;  ///< the file's text, already checked to parse as a JSON object
+};
+
+/// Reads every `<pid>.json` in `dirs` (first directory wins for a pid). Files whose
+/// process is gone are removed when `prune_stale`; unreadable or malformed files are
+/// skipped and described in `problems`.
+std::vector<status_entry> read_status_files(const std::vector<std::filesystem::path>& dirs, bool prune_stale,
+                                            std::vector<std::string>& problems);
+
+/// The document `mosh2-status` prints: {"schema", "generated_unix_ms", "sessions": [...]}.
+std::string status_document(const std::vector<status_entry>& entries);
+
+}  // namespace mosh2::session
