@@ -20,6 +20,7 @@
 
 #include "mosh2/overlay/notification_bar.hpp"
 #include "mosh2/session/link_core.hpp"
+#include "mosh2/session/receive_stage.hpp"
 #include "mosh2/session/events.hpp"
 #include "mosh2/session/status_report.hpp"
 #include "mosh2/session/local_terminal.hpp"
@@ -99,22 +100,15 @@ private:
     std::size_t open = 0;
     for (auto it = sockets_.rbegin(); it != sockets_.rend(); ++it)
       if (it->socket.is_open() && ++open > max_sockets) it->socket.close();
+    // A closed socket's entry can go once its reader has stopped using it.
+    std::erase_if(sockets_, [](const client_socket& c) { return !c.socket.is_open() && c.reader_done; });
   }
 
   awaitable<void> receive_stage(client_socket& s) {
-    for (;;) {
-      auto [ec] = co_await s.socket.async_wait(asio::ip::udp::socket::wait_read, io::use_nothrow);
-      if (ec || !s.socket.is_open()) break;
-      for (int burst = 0; burst < 64; ++burst) {
-        auto d = receive_now(s.socket);
-        if (!d) break;
-        auto arrival = link_.receive(d->payload, steady::now(), d->truncated, d->congestion);
-        if (!arrival || !arrival->instruction) continue;
-        client_event e{peer_instruction(std::move(*arrival->instruction))};
-        if (!events_.try_send(asio::error_code{}, std::move(e)) && !events_.is_open()) break;
-      }
-      retire_old_sockets(s);
-    }
+    co_await receive_datagrams<client_event>(s.socket, link_, events_,
+                                             [this, &s](const received_datagram&, const link_core::arrival&) {
+                                               retire_old_sockets(s);
+                                             });
     s.reader_done = true;
   }
 

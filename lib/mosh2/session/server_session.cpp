@@ -19,6 +19,7 @@
 
 #include "mosh2/session/echo_ack.hpp"
 #include "mosh2/session/link_core.hpp"
+#include "mosh2/session/receive_stage.hpp"
 #include "mosh2/session/events.hpp"
 #include "mosh2/session/status_report.hpp"
 #include "mosh2/session/terminal_state.hpp"
@@ -75,28 +76,15 @@ private:
   // -- stages that feed the event pipe -------------------------------------------------
 
   awaitable<void> receive_stage() {
-    for (;;) {
-      auto [ec] = co_await socket_.async_wait(asio::ip::udp::socket::wait_read, io::use_nothrow);
-      if (ec) co_return;
-      for (int burst = 0; burst < 64; ++burst) {
-        auto d = receive_now(socket_);
-        if (!d) break;
-        const auto now = steady::now();
-        auto arrival = link_.receive(d->payload, now, d->truncated, d->congestion);
-        if (!arrival) continue;
-        if (arrival->in_order && (!peer_ || *peer_ != d->from)) {
-          // Roaming: replies go to the newest authentic source (protocol §4.3).
-          peer_ = d->from;
-          link_.datagram().set_address_family(d->from.address().is_v4() ? datagram::address_family::ipv4
-                                                                           : datagram::address_family::ipv6);
-          log(fmt::format("Server now attached to client at {}:{}", d->from.address().to_string(), d->from.port()));
-        }
-        if (!arrival->instruction) continue;
-        server_event e{peer_instruction(std::move(*arrival->instruction))};
-        // A full pipe means the session is far behind: drop, SSP retransmits.
-        if (!events_.try_send(asio::error_code{}, std::move(e)) && !events_.is_open()) co_return;
-      }
-    }
+    auto follow_roaming = [this](const received_datagram& d, const link_core::arrival& a) {
+      if (!a.in_order || (peer_ && *peer_ == d.from)) return;
+      // Roaming: replies go to the newest authentic source (protocol §4.3).
+      peer_ = d.from;
+      link_.datagram().set_address_family(d.from.address().is_v4() ? datagram::address_family::ipv4
+                                                                     : datagram::address_family::ipv6);
+      log(fmt::format("Server now attached to client at {}:{}", d.from.address().to_string(), d.from.port()));
+    };
+    co_await receive_datagrams<server_event>(socket_, link_, events_, follow_roaming);
   }
 
   awaitable<void> pty_read_stage() {

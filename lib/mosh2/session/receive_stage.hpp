@@ -1,0 +1,42 @@
+#pragma once
+// The stage both programs run on each UDP socket: read what the kernel has queued,
+// open it through the link, and pass complete instructions to the session's pipe.
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/udp.hpp>
+
+#include "mosh2/session/events.hpp"
+#include "mosh2/session/link_core.hpp"
+#include "mosh2/session/udp_socket.hpp"
+#include "mosh2/util/io.hpp"
+
+namespace mosh2::session {
+
+/// Datagrams read per wake-up before other stages get a turn.
+inline constexpr int receive_burst = 64;
+
+/// Runs until the socket is closed or cancelled, or the pipe is closed. `on_authentic`
+/// sees every datagram that passed the datagram layer, before its instruction (if it
+/// completed one) goes to `events` as `Event{peer_instruction}`; the server uses it to
+/// follow a roaming client. Drops are counted by the link, never thrown.
+template <class Event, class Pipe, class OnAuthentic>
+asio::awaitable<void> receive_datagrams(asio::ip::udp::socket& socket, link_core& link, Pipe& events,
+                                        OnAuthentic on_authentic) {
+  for (;;) {
+    auto [ec] = co_await socket.async_wait(asio::ip::udp::socket::wait_read, io::use_nothrow);
+    if (ec || !socket.is_open()) co_return;
+    for (int n = 0; n < receive_burst; ++n) {
+      auto d = receive_now(socket);
+      if (!d) break;
+      auto arrival = link.receive(d->payload, steady::now(), d->truncated, d->congestion);
+      if (!arrival) continue;
+      on_authentic(*d, *arrival);
+      if (!arrival->instruction) continue;
+      Event e{peer_instruction(std::move(*arrival->instruction))};
+      // A full pipe means the session is far behind: drop, and SSP retransmits.
+      if (!events.try_send(asio::error_code{}, std::move(e)) && !events.is_open()) co_return;
+    }
+  }
+}
+
+}  // namespace mosh2::session
