@@ -129,16 +129,18 @@ TEST_CASE("the send interval is half the SRTT, rounded up and clamped to 20..250
   CHECK(s.send_interval() == milliseconds(250));
 }
 
-TEST_CASE("without acks a state is resent each RTO + ACK_DELAY while the peer was heard, then with the heartbeat") {
+TEST_CASE("without acks a state is resent after RTO + ACK_DELAY, then each send interval while the peer was heard") {
   client_endpoint c(string_log{}, last_value{}, at(0), client_options());
   REQUIRE(c.receive(make_inst(0, 1, 0), at(0)) == receive_outcome::newest);  // heard at 0
   c.outgoing().current_state().text = "abc";
   auto sent = run(c, 0, 20000);
-  // The resend refreshes the entry's send time, so the peer is again assumed to hold
-  // it for RTO + ACK_DELAY (1000 + 100 ms); past 10 s of silence only the 3 s ack
-  // timer resends, from the acknowledged state.
-  std::vector<std::int64_t> expected{0, 1100, 2200, 3300, 4400, 5500, 6600, 7700, 8800, 9900,
-                                     12900, 15900, 18900};
+  // The stock peer's observed pattern (protocol §7.3): the first resend once the
+  // acknowledged state is RTO + ACK_DELAY (1000 + 100 ms) old, then one every send
+  // interval (250 ms at the initial SRTT), because the acknowledged state stays too old
+  // for anything newer to be assumed. Past 10 s of silence only the 3 s ack timer resends.
+  std::vector<std::int64_t> expected{0};
+  for (std::int64_t t = 1100; t < 10000; t += 250) expected.push_back(t);
+  for (std::int64_t t = expected.back() + 3000; t <= 20000; t += 3000) expected.push_back(t);
   CHECK(times_of(sent) == expected);
   for (const auto& s : sent) {
     CHECK(s.inst.old_num == 0);
@@ -147,12 +149,31 @@ TEST_CASE("without acks a state is resent each RTO + ACK_DELAY while the peer wa
   }
   CHECK(c.outgoing().stats().retransmissions == expected.size() - 1);
 
-  SUBCASE("a measured RTO shortens the cycle") {
+  SUBCASE("a measured RTT shortens both the wait and the cycle") {
     client_endpoint d(string_log{}, last_value{}, at(0), client_options());
     REQUIRE(d.receive(make_inst(0, 1, 0), at(0)) == receive_outcome::newest);
     d.outgoing().set_rtt(100.0, milliseconds(200));
     d.outgoing().current_state().text = "abc";
-    CHECK(times_of(run(d, 0, 1000)) == std::vector<std::int64_t>{0, 300, 600, 900});
+    CHECK(times_of(run(d, 0, 500)) == std::vector<std::int64_t>{0, 300, 350, 400, 450});
+  }
+
+  SUBCASE("a fresh acknowledged state lets a newer state be assumed received for RTO + ACK_DELAY") {
+    client_endpoint e(string_log{}, last_value{}, at(0), client_options());
+    REQUIRE(e.receive(make_inst(0, 1, 0), at(0)) == receive_outcome::newest);
+    e.outgoing().set_rtt(100.0, milliseconds(200));
+    e.outgoing().current_state().text = "a";
+    auto first = run(e, 0, 1);
+    REQUIRE(first.size() == 1);
+    // The peer acknowledges state 1 at 40 ms; "b" follows at 60 ms.
+    REQUIRE(e.receive(make_inst(1, 2, 1), at(40)) == receive_outcome::newest);
+    e.outgoing().current_state().text = "ab";
+    auto later = run(e, 60, 700);
+    // State 2 goes out once the send interval allows; no resend before the acknowledged
+    // state (sent at 0) is 300 ms old, then every 50 ms.
+    REQUIRE(later.size() >= 3);
+    CHECK(later[0].inst.new_num == 2);
+    CHECK(later[1].ms == 300);
+    CHECK(later[2].ms == 350);
   }
 }
 

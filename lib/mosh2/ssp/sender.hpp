@@ -220,10 +220,13 @@ private:
   }
 
   // Give the peer the benefit of the doubt for states sent less than RTO + ACK_DELAY
-  // ago; stop at the first one sent earlier than that.
+  // ago; stop at the first one sent earlier than that. The acknowledged front entry
+  // takes part in the walk: once it is that old, nothing newer is assumed either, so a
+  // peer that stays silent gets a resend every send interval, as the stock peer does
+  // (protocol §7.3, "observed retransmission pattern").
   void update_assumed_receiver_state(time_point now) {
     assumed_ = 0;
-    for (std::size_t i = 1; i < sent_.size(); ++i) {
+    for (std::size_t i = 0; i < sent_.size(); ++i) {
       if (now - sent_[i].sent < rto_ + ack_delay) assumed_ = i;
       else break;
     }
