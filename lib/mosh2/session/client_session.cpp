@@ -122,7 +122,7 @@ private:
 
   awaitable<void> keyboard_stage() {
     std::string buf(16384, '\0');
-    for (;;) {
+    while (events_.is_open()) {  // see forward_signals: no new wait after the end
       auto [ec, n] = co_await stdin_.async_read_some(asio::buffer(buf), io::use_nothrow);
       if (ec && io::is_shutdown(ec)) co_return;
       client_event e{byte_chunk(buf.substr(0, n), static_cast<bool>(ec))};

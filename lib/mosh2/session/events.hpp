@@ -41,10 +41,14 @@ struct caught_signal {
 };
 
 /// Forwards every signal of `signals` into `events` as an `Event{caught_signal}`;
-/// returns when the set is cancelled or the pipe is closed.
+/// returns when the set is cancelled or the pipe is closed. Every stage checks the pipe
+/// before it starts waiting: the session cancels what is pending when it ends, and a
+/// stage whose completion was already queued then must not start a new wait.
 template <class Event, class Pipe>
 asio::awaitable<void> forward_signals(asio::signal_set& signals, Pipe& events) {
-  for (;;) {
+  // The session may have ended (and cancelled the set) while the event just sent was
+  // being handled; a wait started after that would never end.
+  while (events.is_open()) {
     auto [ec, signo] = co_await signals.async_wait(io::use_nothrow);
     if (ec) co_return;
     Event e{caught_signal(signo)};
@@ -60,7 +64,7 @@ asio::awaitable<void> forward_signals(asio::signal_set& signals, Pipe& events) {
 /// just starts again. Returns once the pipe is closed.
 template <class Event, class Pipe>
 asio::awaitable<void> forward_deadlines(asio::steady_timer& timer, Pipe& events) {
-  for (;;) {
+  while (events.is_open()) {
     auto [ec] = co_await timer.async_wait(io::use_nothrow);
     if (!events.is_open()) co_return;
     if (ec) continue;

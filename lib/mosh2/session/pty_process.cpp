@@ -2,6 +2,7 @@
 // of a newline written into the pty to release it, so the first screen is clean.
 
 #include "mosh2/session/pty_process.hpp"
+#include "mosh2/session/utmp_record.hpp"
 
 #include <fcntl.h>
 #include <pty.h>
@@ -69,7 +70,15 @@ void print_motd() {
   for (const auto& [name, value] : spec.set_env) ::setenv(name.c_str(), value.c_str(), 1);
   if (const char* home = std::getenv("HOME"); home && ::chdir(home) == 0) ::setenv("PWD", home, 1);
 
-  if (spec.show_motd) print_motd();
+  if (spec.show_motd) {
+    print_motd();
+    if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) {
+      const std::string warning = detached_warning(detached_sessions(pw->pw_name, static_cast<int>(::getppid())));
+      if (!warning.empty() && ::write(STDOUT_FILENO, warning.data(), warning.size()) < 0) {
+        // Nothing to do: a warning that cannot be shown is not worth failing the session.
+      }
+    }
+  }
 
   // Wait for the first client state; EOF means the server gave up on this session.
   char go = 0;

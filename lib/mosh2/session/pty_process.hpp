@@ -15,7 +15,8 @@ namespace mosh2::session {
 struct pty_spec {
   std::vector<std::string> argv;   ///< argv[0] is the program looked up in PATH
   std::string argv0_override;      ///< e.g. "-bash" for a login shell; empty = argv[0]
-  bool show_motd = false;          ///< login shells print the message of the day
+  bool show_motd = false;          ///< login shells print the message of the day and
+                                   ///< a warning about detached mosh sessions
   std::vector<std::pair<std::string, std::string>> set_env;
   std::vector<std::string> unset_env;
   int width = 80;

@@ -22,7 +22,7 @@ inline constexpr int receive_burst = 64;
 template <class Event, class Pipe, class OnAuthentic>
 asio::awaitable<void> receive_datagrams(asio::ip::udp::socket& socket, link_core& link, Pipe& events,
                                         OnAuthentic on_authentic) {
-  for (;;) {
+  while (events.is_open()) {
     auto [ec] = co_await socket.async_wait(asio::ip::udp::socket::wait_read, io::use_nothrow);
     if (ec || !socket.is_open()) co_return;
     for (int n = 0; n < receive_burst; ++n) {

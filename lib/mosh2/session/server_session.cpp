@@ -23,6 +23,7 @@
 #include "mosh2/session/events.hpp"
 #include "mosh2/session/status_report.hpp"
 #include "mosh2/session/terminal_state.hpp"
+#include "mosh2/session/utmp_record.hpp"
 #include "mosh2/session/udp_socket.hpp"
 #include "mosh2/ssp/endpoint.hpp"
 #include "mosh2/ssp/user_stream.hpp"
@@ -35,6 +36,8 @@ using namespace asio::experimental::awaitable_operators;
 using asio::awaitable;
 
 inline constexpr auto no_client_limit = std::chrono::seconds(60);
+/// Without a client state for this long, utmp shows the session as detached again.
+inline constexpr auto utmp_detach_after = std::chrono::seconds(30);
 
 using server_event = std::variant<std::monostate, peer_instruction, byte_chunk, caught_signal, tick>;  // monostate: channels need a default
 using event_pipe = io::pipe<server_event>;
@@ -50,6 +53,7 @@ public:
              ssp::sender_options{ssp::server_send_mindelay, false, {}}),
         pty_(config_.program),
         pty_io_(ctx, ::dup(pty_.master_fd())),
+        utmp_(pty_.master_fd(), detached_host(::getpid())),
         signals_(ctx, SIGTERM, SIGINT, SIGUSR1),
         deadline_(ctx),
         events_(ctx, 256),
@@ -89,7 +93,7 @@ private:
 
   awaitable<void> pty_read_stage() {
     std::string buf(16384, '\0');
-    for (;;) {
+    while (events_.is_open()) {  // see forward_signals: no new wait after the end
       auto [ec, n] = co_await pty_io_.async_read_some(asio::buffer(buf), io::use_nothrow);
       // EIO after the last writer closes is the pty's end of file.
       const bool eof = static_cast<bool>(ec);
@@ -102,7 +106,7 @@ private:
   awaitable<void> pty_write_stage() {
     for (;;) {
       auto [ec, data] = co_await to_pty_.async_receive(io::use_nothrow);
-      if (ec) co_return;
+      if (ec || !events_.is_open()) co_return;
       auto [wec, n] = co_await asio::async_write(pty_io_, asio::buffer(data), io::use_nothrow);
       (void)n;
       if (wec) co_return;  // the program is gone; the read stage reports the end
@@ -137,6 +141,7 @@ private:
     if (!ever_heard_ || ssp_.outgoing().shutdown_in_progress()) t = std::min(t, now + std::chrono::seconds(5));
     if (!ever_heard_) t = std::min(t, started_ + no_client_limit);
     if (config_.network_timeout && ever_heard_) t = std::min(t, last_client_state_ + *config_.network_timeout);
+    if (utmp_attached_) t = std::min(t, last_client_state_ + utmp_detach_after);
     return std::max(t, now);
   }
 
@@ -175,6 +180,10 @@ private:
     if (ssp_.incoming().newest_num() == before) return;
 
     last_client_state_ = now;
+    if (peer_ && !utmp_attached_) {
+      utmp_.set_host(attached_host(peer_->address().to_string(), ::getpid()));
+      utmp_attached_ = true;
+    }
     if (!ever_heard_) {
       ever_heard_ = true;
       pty_.start();  // the program runs once someone can see it
@@ -234,6 +243,10 @@ private:
   }
 
   void check_timeouts(time_point now) {
+    if (utmp_attached_ && now - last_client_state_ >= utmp_detach_after) {
+      utmp_.set_host(detached_host(::getpid()));
+      utmp_attached_ = false;
+    }
     if (!ever_heard_ && now - started_ >= no_client_limit) {
       log("No connection within 60 seconds.");
       quit_now_ = true;
@@ -282,6 +295,8 @@ private:
   ssp::endpoint<terminal_state, ssp::user_stream> ssp_;
   pty_process pty_;
   asio::posix::stream_descriptor pty_io_;
+  utmp_record utmp_;
+  bool utmp_attached_ = false;
   asio::signal_set signals_;
   asio::steady_timer deadline_;
   event_pipe events_;
