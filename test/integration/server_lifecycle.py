@@ -7,6 +7,8 @@
   while detached, `<ip> via mosh [PID]` while a client is attached, back to `mosh [PID]`
   30 s after the client went silent, and no entry once the server is gone.
 * A new login-shell session warns about the user's detached sessions.
+* 40 s after the client went silent the server forgets its address (the association
+  timeout); the status file shows no peer from then on.
 
 utmp needs /run/utmp; where the system has none (a container), the test creates it,
 as root, the way a booted system has it (root:utmp 0664), and removes it afterwards.
@@ -16,6 +18,7 @@ Exits 0 on success, 1 with a reason. Every wait is bounded."""
 
 import argparse
 import grp
+import json
 import os
 import re
 import shutil
@@ -28,6 +31,7 @@ from interop import Failure, Tmux, alive, need, start_server, wait_for
 
 UTMP = "/run/utmp"
 REVERT_AFTER = 30  # seconds without a client state before utmp says detached again
+ASSOCIATION_TIMEOUT = 40  # seconds without an in-order datagram before the server forgets the client
 
 
 def who_hosts():
@@ -75,7 +79,7 @@ def check_stock_format(env):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
-    ap.add_argument("--skip-revert", action="store_true", help="skip the 30 s wait for the detached entry")
+    ap.add_argument("--skip-revert", action="store_true", help="skip the 30 s and 40 s waits (utmp revert, association timeout)")
     args = ap.parse_args()
     need("tmux")
 
@@ -120,6 +124,21 @@ def main():
             if waited < REVERT_AFTER - 5:
                 raise Failure(f"utmp said detached after {waited:.0f} s, before the {REVERT_AFTER} s grace")
             print(f"ok: entry back to 'mosh [{pid_b}]' {waited:.1f} s after the client went silent")
+
+            # 40 s after the last in-order datagram the server forgets the client's
+            # address (protocol §4.4); its status shows no peer from then on.
+            def peer_of_b():
+                proc = subprocess.run([os.path.join(args.build, "tools", "mosh2-status"), "--dir", status_dir,
+                                       "--pid", str(pid_b)], capture_output=True, text=True, timeout=10)
+                return json.loads(proc.stdout)["sessions"][0]["peer"] if proc.returncode == 0 else "gone"
+
+            if peer_of_b() in (None, "gone"):
+                raise Failure(f"server B had no peer {time.monotonic() - t0:.1f} s after the client went silent")
+            wait_for("B to forget the silent client", lambda: peer_of_b() is None, ASSOCIATION_TIMEOUT + 15)
+            waited = time.monotonic() - t0
+            if waited < ASSOCIATION_TIMEOUT - 3:
+                raise Failure(f"B forgot its client after {waited:.0f} s, before {ASSOCIATION_TIMEOUT} s")
+            print(f"ok: B forgot the client's address {waited:.1f} s after it went silent")
 
         for pid in servers:
             os.kill(pid, signal.SIGTERM)
