@@ -1,20 +1,41 @@
 #!/usr/bin/env python3
 """One cell of the interop matrix: a server (stock mosh-server or mosh2-server) and a
-client (stock mosh-client or mosh2-client) on 127.0.0.1, the client in a tmux pane,
-optionally through the test relay (loss, delay, roaming, blackout). Types commands,
-checks the output, resizes the pane and checks `stty size`, quits (escape key or
-`exit`) and checks that both ends exit, the client with status 0.
+client (stock mosh-client or mosh2-client) on loopback (127.0.0.1 by default, or ::1),
+the client in a tmux pane, optionally through the test relay (loss, delay, roaming,
+blackout). Finds the server's process by its UDP port (/proc/net/udp*, /proc/*/fd) and
+checks that it is the pid the server reported and that the socket is bound to the
+expected address, not the wildcard. Types commands, checks the output, resizes the pane
+and checks `stty size`, quits (escape key or `exit`) and checks that both ends exit, the
+client with status 0.
+
+Optional extras, each after the typing checks:
+* --bulk: `cat`s a screenful of random text (about 2.6 kB, too much for one datagram at
+  either family's MTU, so the frame travels in fragments) and checks every line of it.
+* --flood S: runs `yes` for S seconds, sends Ctrl-C, and checks that the prompt and the
+  next command's output come back (prints the times), and that the server's VmRSS,
+  sampled before, during and after the flood, neither grows by more than
+  --rss-growth-mb nor keeps growing sample after sample (prints the samples).
+* --hop-blackout S: the relay drops everything for S seconds (started by SIGUSR1 once the
+  session is up) while the test keeps typing; the client must hop to a new source port
+  (it does after 10 s without a round trip), the relay must see at least two distinct
+  client source ports, and the session must carry on, every keystroke delivered.
 
 Usage: interop.py --server stock|mosh2 --client stock|mosh2 --build DIR
-                  [--quit escape|exit] [--relay-args "..."]
+                  [--quit escape|exit] [--relay-args "..."] [--bind ADDR|IFACE]
+                  [--connect ADDR] [--expect-bound ADDR] [--bulk] [--flood S] [--hop-blackout S]
 Exits 0 on success, 1 with a reason on failure. Every wait is bounded."""
 
 import argparse
+import ipaddress
+import json
 import os
+import random
 import re
 import shlex
 import shutil
 import signal
+import socket
+import string
 import subprocess
 import sys
 import tempfile
@@ -75,9 +96,9 @@ class Tmux:
         self.run("kill-server", check=False)
 
 
-def start_server(kind, build, env):
+def start_server(kind, build, env, bind="127.0.0.1"):
     exe = need("mosh-server") if kind == "stock" else os.path.join(build, "tools", "mosh2-server")
-    proc = subprocess.run([exe, "new", "-p", "0", "-i", "127.0.0.1", "-l", "LANG=C.UTF-8", "--", "/bin/sh"],
+    proc = subprocess.run([exe, "new", "-p", "0", "-i", bind, "-l", "LANG=C.UTF-8", "--", "/bin/sh"],
                           capture_output=True, text=True, env=env, timeout=20)
     m = re.search(r"MOSH CONNECT (\d+) ([A-Za-z0-9+/]{22})", proc.stdout)
     pid = re.search(r"detached, pid = (\d+)", proc.stderr)
@@ -99,6 +120,233 @@ def alive(pid):
         return False
 
 
+def require_ipv6_loopback():
+    out = subprocess.run([need("ip"), "-6", "addr", "show", "dev", "lo"], capture_output=True, text=True,
+                         timeout=10).stdout
+    if not re.search(r"inet6 ::1/128", out):
+        raise Failure("IPv6 is not available on this machine: `ip -6 addr show dev lo` lists no ::1 "
+                      f"({out.strip() or 'no output'}); these cells need IPv6 on loopback "
+                      "(sysctl net.ipv6.conf.lo.disable_ipv6=0)")
+
+
+def udp_sockets(port):
+    """[(address, inode)] of every UDP socket bound to `port`, from /proc/net/udp and udp6."""
+    found = []
+    for path, family in (("/proc/net/udp", socket.AF_INET), ("/proc/net/udp6", socket.AF_INET6)):
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            hexaddr, hexport = fields[1].split(":")
+            if int(hexport, 16) != port:
+                continue
+            raw = bytes.fromhex(hexaddr)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.append((socket.inet_ntop(family, raw), int(fields[9])))
+    return found
+
+
+def socket_owners(inode):
+    """Pids with the socket `inode` open."""
+    want = f"socket:[{inode}]"
+    owners = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == want:
+                    owners.append(int(pid))
+                    break
+            except OSError:
+                continue
+    return owners
+
+
+def parent_pid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def descends_from(pid, ancestor):
+    """True if `ancestor` is `pid` or one of its ancestors, False if not, None if `pid`
+    (or a process on the way up) is gone."""
+    for _ in range(64):  # bounded walk up the tree
+        if pid == ancestor:
+            return True
+        if pid is None:
+            return None
+        if pid <= 1:
+            return False
+        pid = parent_pid(pid)
+    return False
+
+
+def find_server(port, reported_pid, expect_bound, exclusive=False, timeout=5.0):
+    """The server's pid, found from its UDP port, checked against the pid the server
+    printed: the socket must be open in that process, and elsewhere only in its
+    descendants (a forked child that has not exec'd yet, say; processes that exit
+    while we look are ignored). With `exclusive`, descendants must let go of it too
+    within the timeout: the socket is close-on-exec, so the user's shell never holds it.
+    Also checks the socket's address against `expect_bound`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sockets = udp_sockets(port)
+        if len(sockets) != 1:
+            raise Failure(f"expected one UDP socket on port {port}, found {sockets}")
+        address, inode = sockets[0]
+        if ipaddress.ip_address(address) != ipaddress.ip_address(expect_bound):
+            raise Failure(f"the server's socket is bound to {address}:{port}, expected {expect_bound}")
+        owners = socket_owners(inode)
+        related = {p: descends_from(p, reported_pid) for p in owners}
+        strangers = [p for p, r in related.items() if r is False]
+        others = sorted(p for p, r in related.items() if r and p != reported_pid)
+        if reported_pid in owners and not strangers and not (exclusive and others):
+            break
+        if time.monotonic() >= deadline:
+            raise Failure(f"UDP port {port} is held by pids {owners}; the server said pid {reported_pid} "
+                          f"(holders that are not it or its descendants: {strangers}"
+                          + (f"; descendants holding it: {others}" if exclusive else "") + ")")
+        time.sleep(0.1)
+    print(f"server pid {reported_pid} holds {address} port {port}"
+          + (f"; also open in its descendants {others}" if others else ""))
+    return reported_pid
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        m = re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M)
+    if not m:
+        raise Failure(f"no VmRSS for pid {pid}")
+    return int(m.group(1))
+
+
+def last_line(screen):
+    lines = [l.rstrip() for l in screen.splitlines() if l.strip()]
+    return lines[-1] if lines else ""
+
+
+PROMPT = re.compile(r"^[$#]$")
+
+
+def bulk(tmux, home, timeout):
+    """A screenful of random characters: the frame needs several fragments."""
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits
+    lines = [f"{n:02d}" + "".join(rng.choice(alphabet) for _ in range(94)) for n in range(26)]
+    path = os.path.join(home, "bulk.txt")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    tmux.keys("clear; cat " + path, "Enter")
+
+    def shown():
+        screen = [l.rstrip() for l in tmux.screen().splitlines()]
+        return all(l in screen for l in lines)
+    wait_for("a screenful of random text", shown, timeout)
+    print(f"bulk: {len(lines)} lines of {len(lines[0])} random characters arrived intact")
+
+
+def flood(tmux, server_pid, seconds, growth_mb, prompt_timeout, timeout, pairing):
+    """`yes` for `seconds`, Ctrl-C, prompt and next output back; the server's RSS stays flat."""
+    samples = [("before", rss_kb(server_pid))]
+    tmux.keys("yes", "Enter")
+    wait_for("the flood on screen", lambda: sum(l.rstrip() == "y" for l in tmux.screen().splitlines()) >= 10,
+             timeout)
+    start = time.monotonic()
+    for n in range(1, int(seconds) + 1):
+        time.sleep(max(0.0, start + n - time.monotonic()))
+        samples.append((f"flood+{n}s", rss_kb(server_pid)))
+    if PROMPT.match(last_line(tmux.screen())):
+        raise Failure("the prompt is on screen before Ctrl-C: the flood stopped by itself")
+    sent = time.monotonic()
+    tmux.keys("C-c")
+    wait_for("the prompt after Ctrl-C", lambda: PROMPT.match(last_line(tmux.screen())), prompt_timeout)
+    to_prompt = time.monotonic() - sent
+    tail = [l.rstrip() for l in tmux.screen().splitlines() if l.strip()][-3:]
+    tmux.keys("echo after-flood-$((6*7))", "Enter")
+    wait_for("output after the flood", lambda: re.search(r"^after-flood-42\s*$", tmux.screen(), re.M),
+             prompt_timeout)
+    to_output = time.monotonic() - sent
+    samples.append(("after", rss_kb(server_pid)))
+    time.sleep(2)
+    samples.append(("after+2s", rss_kb(server_pid)))
+    print(f"flood, {pairing}: `yes` for {seconds:g} s; Ctrl-C -> prompt {to_prompt * 1000:.0f} ms, "
+          f"-> next output {to_output * 1000:.0f} ms; screen ended {tail} at the prompt")
+    print(f"flood, {pairing}: server VmRSS (kB): " + ", ".join(f"{name} {kb}" for name, kb in samples))
+    base = samples[0][1]
+    worst = max(kb for _, kb in samples)
+    if worst - base > growth_mb * 1024:
+        raise Failure(f"server RSS grew by {(worst - base) / 1024:.1f} MB (> {growth_mb} MB) over the flood")
+    # A leak shows as growth at every step, even after the flood stopped.
+    steps = [b - a for (_, a), (_, b) in zip(samples[1:], samples[2:])]
+    if steps and all(step > 256 for step in steps):
+        raise Failure(f"server RSS keeps growing at every sample from the flood on: steps {steps} kB")
+
+
+def hop_blackout(tmux, relay, seconds, timeout):
+    """Black the relay out for `seconds` (SIGUSR1) and type one key every 0.5 s through it,
+    so that the client keeps sending; then every key must arrive. Whether the client hopped
+    ports is read from the relay's stats at the end (check_hop)."""
+    tmux.keys("echo hop")
+    start = time.monotonic()
+    relay.send_signal(signal.SIGUSR1)
+    keys = 0
+    for _ in range(int(seconds * 2) + 2):  # bounded: one key every 0.5 s until after the blackout
+        if time.monotonic() - start >= seconds + 0.5:
+            break
+        tmux.keys("x")
+        keys += 1
+        time.sleep(0.5)
+    tmux.keys("Enter")
+    wait_for(f"the {keys} keys typed during the blackout",
+             lambda: re.search(rf"^hop{'x' * keys}\s*$", tmux.screen(), re.M), timeout)
+    print(f"hop: {keys} keys typed across a {seconds:g} s blackout all arrived "
+          f"{time.monotonic() - start - seconds:.1f} s after it ended")
+
+
+def check_hop(stats, seconds):
+    ports = stats.get("client_ports", [])
+    blackouts = stats.get("signal_blackouts", [])
+    if len(blackouts) != 1:
+        raise Failure(f"relay saw {len(blackouts)} signalled blackouts, expected 1")
+    start_ms = blackouts[0][0]
+    print("client source ports seen by the relay: "
+          + ", ".join(f"{p['port']} from {p['first_seen_ms'] - start_ms:+.0f} ms" for p in ports)
+          + " (relative to the blackout start)")
+    if len(ports) < 2:
+        raise Failure(f"the client never hopped source ports over a {seconds:g} s blackout: {ports}")
+    early = [p for p in ports[1:] if p["first_seen_ms"] < start_ms]
+    if early:
+        raise Failure(f"the client hopped before the blackout, while round trips worked: {early}")
+
+
+def stop_relay(relay, stats_path=None):
+    """SIGTERM, bounded wait; the relay's --stats when asked for."""
+    if relay.poll() is None:
+        relay.send_signal(signal.SIGTERM)
+        try:
+            relay.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            relay.kill()
+            relay.wait(timeout=5)
+    if stats_path is None:
+        return None
+    try:
+        with open(stats_path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise Failure(f"no relay stats: {e}") from None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", choices=["stock", "mosh2"], required=True)
@@ -110,9 +358,28 @@ def main():
     ap.add_argument("--hold-until", type=float, default=0.0,
                     help="before quitting, keep typing until this many seconds after the relay started "
                          "(so that a --blackout window falls inside the session), then check it still works")
+    ap.add_argument("--bind", default="127.0.0.1", help="the server's -i: an address or an interface name")
+    ap.add_argument("--connect", default="127.0.0.1", help="the address the client (or the relay) sends to")
+    ap.add_argument("--expect-bound", default=None,
+                    help="the address the server's socket must be bound to (default: --connect)")
+    ap.add_argument("--bulk", action="store_true", help="check a screenful of random text")
+    ap.add_argument("--flood", type=float, default=0.0, metavar="S", help="run `yes` for S seconds, then Ctrl-C")
+    ap.add_argument("--rss-growth-mb", type=float, default=16.0,
+                    help="the most the server's VmRSS may grow over the flood")
+    ap.add_argument("--prompt-timeout", type=float, default=10.0,
+                    help="seconds allowed from Ctrl-C to the prompt, and to the next command's output")
+    ap.add_argument("--hop-blackout", type=float, default=0.0, metavar="S",
+                    help="black the relay out for S seconds once the session is up; the client must hop ports")
     args = ap.parse_args()
+    expect_bound = args.expect_bound or args.connect
 
-    need("tmux")
+    try:
+        need("tmux")
+        if ":" in args.connect or ":" in args.bind or ":" in expect_bound:
+            require_ipv6_loopback()
+    except Failure as e:
+        print(f"FAIL: {e}")
+        return 1
     env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="xterm-256color")
     home = tempfile.mkdtemp(prefix="mosh2-interop-")
     env["HOME"] = home
@@ -121,13 +388,19 @@ def main():
     tmux = Tmux(80, 24)
     relay = None
     server_pid = None
+    stats_path = os.path.join(home, "relay-stats.json")
+    relay_args = shlex.split(args.relay_args)
+    if args.hop_blackout:
+        relay_args += ["--blackout-on-signal", str(args.hop_blackout)]
     try:
-        port, key, server_pid = start_server(args.server, args.build, env)
+        port, key, server_pid = start_server(args.server, args.build, env, args.bind)
+        find_server(port, server_pid, expect_bound)
         target = port
         started = time.monotonic()
-        if args.relay_args:
-            relay = subprocess.Popen([sys.executable, RELAY, "--listen", "127.0.0.1:0", "--server",
-                                      f"127.0.0.1:{port}", "--duration", "120", *shlex.split(args.relay_args)],
+        if relay_args:
+            host = f"[{args.connect}]" if ":" in args.connect else args.connect
+            relay = subprocess.Popen([sys.executable, RELAY, "--listen", f"{host}:0", "--server",
+                                      f"{host}:{port}", "--duration", "120", "--stats", stats_path, *relay_args],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             line = relay.stdout.readline()
             m = re.match(r"RELAY PORT (\d+)", line)
@@ -137,8 +410,10 @@ def main():
 
         client = need("mosh-client") if args.client == "stock" else os.path.join(args.build, "tools", "mosh2-client")
         status_file = os.path.join(home, "client-status")
-        tmux.start(f"env MOSH_KEY={key} HOME={home} {client} 127.0.0.1 {target}; echo $? > {status_file}")
+        tmux.start(f"env MOSH_KEY={key} HOME={home} {client} {args.connect} {target}; echo $? > {status_file}")
         wait_for("the shell prompt", lambda: re.search(r"^[$#]( |$)", tmux.screen(), re.M), args.timeout)
+        # Again, now that the shell runs: mosh2's socket must not have leaked into it.
+        find_server(port, server_pid, expect_bound, exclusive=args.server == "mosh2")
 
         tmux.keys("echo marker-$((6*7))", "Enter")
         wait_for("the command's output", lambda: re.search(r"^marker-42\s*$", tmux.screen(), re.M), args.timeout)
@@ -151,6 +426,16 @@ def main():
 
         tmux.keys("printf 'wide:%s\\n' 日本語", "Enter")
         wait_for("UTF-8 output", lambda: "wide:日本語" in tmux.screen(), args.timeout)
+
+        if args.bulk:
+            bulk(tmux, home, args.timeout)
+
+        if args.flood:
+            flood(tmux, server_pid, args.flood, args.rss_growth_mb, args.prompt_timeout, args.timeout,
+                  f"{args.client} client, {args.server} server")
+
+        if args.hop_blackout:
+            hop_blackout(tmux, relay, args.hop_blackout, args.timeout)
 
         if args.hold_until:
             # Type across the outage; the session must come back without any help.
@@ -173,8 +458,11 @@ def main():
         if status != "0":
             raise Failure(f"client exited with status {status}; screen:\n{tmux.screen()}")
         wait_for("the server to exit", lambda: not alive(server_pid), args.timeout)
-        print(f"ok: {args.client} client <-> {args.server} server, quit by {args.quit}"
-              + (f", relay {args.relay_args}" if args.relay_args else ""))
+        if args.hop_blackout:
+            check_hop(stop_relay(relay, stats_path), args.hop_blackout)
+        print(f"ok: {args.client} client <-> {args.server} server on {args.connect} (-i {args.bind}), "
+              f"quit by {args.quit}" + (f", relay {' '.join(relay_args)}" if relay_args else "")
+              + (", bulk" if args.bulk else "") + (f", flood {args.flood:g} s" if args.flood else ""))
         return 0
     except Failure as e:
         print(f"FAIL: {args.client} client <-> {args.server} server: {e}")
@@ -183,11 +471,7 @@ def main():
     finally:
         tmux.kill()
         if relay:
-            relay.send_signal(signal.SIGTERM)
-            try:
-                relay.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                relay.kill()
+            stop_relay(relay)
         if server_pid and alive(server_pid):
             os.kill(server_pid, signal.SIGKILL)
         shutil.rmtree(home, ignore_errors=True)

@@ -285,6 +285,60 @@ def check_blackout(r):
     expect(stats["c2s"]["dropped_blackout"] == len(inside), f"stats {stats['c2s']}")
 
 
+def check_client_ports(r):
+    """A client that hops source ports (A, then B, then back to A): the relay follows
+    every change, even inside a blackout, and lists each distinct port once."""
+    b = udp()
+    try:
+        a_port, b_port = r.client.getsockname()[1], b.getsockname()[1]
+        r.c2s(b"from-a")
+        got = recv_one(r.server, 2)
+        expect(got is not None, "first datagram lost")
+        time.sleep(max(0.0, 0.6 - (time.monotonic() - r.started)))  # into the blackout [0.5, 1.0)
+        b.sendto(b"from-b-in-blackout", r.addr)
+        expect(recv_one(r.server, 0.2) is None, "datagram inside the blackout delivered")
+        time.sleep(max(0.0, 1.1 - (time.monotonic() - r.started)))
+        r.server.sendto(b"to-b", got[1])
+        back = recv_one(b, 2)
+        expect(back is not None and back[0] == b"to-b",
+               "after a blackout the reply did not go to the port the client hopped to")
+        r.c2s(b"from-a-again")
+        expect(recv_one(r.server, 2) is not None, "datagram from the first port again lost")
+        stats = r.stop()
+    finally:
+        b.close()
+    ports = [p["port"] for p in stats["client_ports"]]
+    expect(ports == [a_port, b_port], f"client_ports {stats['client_ports']}, want ports [{a_port}, {b_port}]")
+    expect(stats["client_addresses"] == 3, f"client_addresses {stats['client_addresses']}, want 3")
+    seen = [p["first_seen_ms"] for p in stats["client_ports"]]
+    expect(seen[0] < 500 <= seen[1] < 1000, f"first_seen_ms {seen}")
+
+
+def check_signal_blackout(r):
+    """--blackout-on-signal 0.5: SIGUSR1 drops both directions for 0.5 s from then."""
+    r.c2s(b"before")
+    got = recv_one(r.server, 2)
+    expect(got is not None, "datagram before the signal lost")
+    relay_src = got[1]
+    t_signal = time.monotonic()
+    r.proc.send_signal(signal.SIGUSR1)
+    time.sleep(0.1)
+    r.c2s(b"during")
+    r.server.sendto(b"during-back", relay_src)
+    expect(recv_one(r.server, 0.2) is None, "c2s datagram inside the signalled blackout delivered")
+    expect(recv_one(r.client, 0.05) is None, "s2c datagram inside the signalled blackout delivered")
+    time.sleep(max(0.0, t_signal + 0.7 - time.monotonic()))
+    r.c2s(b"after")
+    got = recv_one(r.server, 2)
+    expect(got is not None and got[0] == b"after", "datagram after the signalled blackout lost")
+    stats = r.stop()
+    expect(len(stats["signal_blackouts"]) == 1, f"signal_blackouts {stats['signal_blackouts']}")
+    start, end = stats["signal_blackouts"][0]
+    expect(abs(end - start - 500) < 1, f"signalled blackout {start}..{end} ms is not 500 ms long")
+    expect(stats["c2s"]["dropped_blackout"] == 1 and stats["s2c"]["dropped_blackout"] == 1,
+           f"stats {stats['c2s']} {stats['s2c']}")
+
+
 def check_duration(relay_path, tmp):
     r = RelayProc(relay_path, tmp, duration=1)
     try:
@@ -342,6 +396,9 @@ def main():
             ("reordering", ["--reorder", "1", "--reorder-max-hold-ms", "100"], check_reorder),
             ("rebind every 0.5 s", ["--rebind-every", "0.5"], check_rebind),
             ("blackout 0.5 s for 0.5 s", ["--blackout", "0.5:0.5"], check_blackout),
+            ("client source ports: hops followed and listed once",
+             ["--blackout", "0.5:0.5"], check_client_ports),
+            ("blackout on SIGUSR1", ["--blackout-on-signal", "0.5"], check_signal_blackout),
         ]
         for name, extra, fn in cases:
             r = None

@@ -107,8 +107,14 @@ def main():
         servers.append(pid_b)
         client = os.path.join(args.build, "tools", "mosh2-client")
         tmux.start(f"env MOSH_KEY={m.group(2)} {client} 127.0.0.1 {m.group(1)}")
-        wait_for("the detached-session warning",
-                 lambda: f"Mosh: You have a detached Mosh session on this server (mosh [{pid_a}])." in tmux.screen(), 15)
+        # Other cells of a parallel run may have detached servers of their own, so the
+        # warning may list several sessions; A must be among them, in either wording.
+        def warned_about_a():
+            screen = tmux.screen()
+            return (f"Mosh: You have a detached Mosh session on this server (mosh [{pid_a}])." in screen
+                    or (re.search(r"Mosh: You have \d+ detached Mosh sessions on this server, with PIDs:", screen)
+                        and f"- mosh [{pid_a}]" in screen))
+        wait_for("the detached-session warning", warned_about_a, 15)
         wait_for("B's attached utmp entry", lambda: f"127.0.0.1 via mosh [{pid_b}]" in who_hosts(), 10)
         print(f"ok: attached entry '127.0.0.1 via mosh [{pid_b}]'; the new session warned about mosh [{pid_a}]")
 

@@ -7,8 +7,10 @@ towards the server (to simulate a roaming client), and capture what it receives.
             <---                                               <---
 
 * The relay learns the client's address from the first datagram on its listen socket and
-  follows the newest client address after that, as a Mosh server does. Datagrams from
-  the server that arrive before any client is known are dropped (counted).
+  follows the newest client address after that (checked on every datagram, blackout or
+  not), as a Mosh server does. Datagrams from the server that arrive before any client
+  is known are dropped (counted). The stats list every distinct client source port with
+  the time it was first seen, so a test can see a client hop ports.
 * Upstream sockets: one at start; with --rebind-every S a new one (new ephemeral source
   port) every S seconds. Old upstream sockets stay open (at most 10, oldest closed first),
   so replies still in flight to an old port are forwarded, like Mosh's client does.
@@ -21,6 +23,8 @@ towards the server (to simulate a roaming client), and capture what it receives.
   show every loss, duplicate and reordering.
 * On stdout: exactly `RELAY PORT <n>` (flushed) once the listen socket is bound.
   With --verbose, events go to stderr.
+* --blackout-on-signal S: each SIGUSR1 starts a blackout of S seconds from that moment,
+  so a test can black out a session once it is set up, whatever the time since start.
 * Bounded: exits after --duration seconds (default 300), on SIGTERM/SIGINT/SIGHUP, and
   writes --stats (JSON) on the way out. Exit status 0, or 2 on bad arguments.
 
@@ -115,6 +119,8 @@ def build_parser():
                    metavar="START:DURATION",
                    help="drop everything in both directions during [START, START+DURATION) "
                         "seconds since start; repeatable")
+    p.add_argument("--blackout-on-signal", type=float, default=0.0, metavar="S",
+                   help="each SIGUSR1 starts a blackout of S seconds (both directions) from then")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     p.add_argument("--capture", metavar="FILE",
                    help='JSON lines {"dir","t_ms","hex"} of every datagram received')
@@ -144,7 +150,12 @@ class Relay:
                           "dropped_blackout": 0, "dropped_no_peer": 0, "duplicated": 0,
                           "reordered": 0, "send_errors": 0}
                       for d in DIRS}
-        self.stats_extra = {"rebinds": 0, "client_addresses": 0, "upstream_ports": []}
+        # client_addresses counts changes of the client's address (A, B, A = 3);
+        # client_ports lists each distinct source port once, in the order first seen.
+        self.stats_extra = {"rebinds": 0, "client_addresses": 0, "client_ports": [],
+                            "upstream_ports": [], "signal_blackouts": []}
+        self.signal_blackouts = []  # (start, end) in seconds since start
+        self.pending_signal_blackout = False
         self.capture = open(args.capture, "w", encoding="ascii") if args.capture else None
         self.deliveries = (open(args.deliveries, "w", encoding="ascii")
                            if args.deliveries else None)
@@ -176,6 +187,7 @@ class Relay:
         signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
         for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(s, self.on_signal)
+        signal.signal(signal.SIGUSR1, self.on_usr1)
 
     def log(self, msg):
         if self.args.verbose:
@@ -183,6 +195,21 @@ class Relay:
 
     def on_signal(self, signum, _frame):
         self.stop = True
+
+    def on_usr1(self, _signum, _frame):
+        # Only a flag here: the main loop starts the blackout (and logs it).
+        self.pending_signal_blackout = True
+
+    def start_signal_blackout(self):
+        self.pending_signal_blackout = False
+        if self.args.blackout_on_signal <= 0:
+            self.log("SIGUSR1 ignored: no --blackout-on-signal")
+            return
+        start = time.monotonic() - self.t0
+        end = start + self.args.blackout_on_signal
+        self.signal_blackouts.append((start, end))
+        self.stats_extra["signal_blackouts"].append([round(start * 1000, 1), round(end * 1000, 1)])
+        self.log(f"blackout on signal until {end * 1000:.1f} ms")
 
     def now_ms(self):
         return (time.monotonic() - self.t0) * 1000.0
@@ -207,7 +234,7 @@ class Relay:
         heapq.heappush(self.events, (due, self.order, fn))
 
     def in_blackout(self, t_s):
-        return any(start <= t_s < end for start, end in self.args.blackout)
+        return any(start <= t_s < end for start, end in self.args.blackout + self.signal_blackouts)
 
     def send(self, direction, n, payload):
         if direction == "c2s":
@@ -260,6 +287,8 @@ class Relay:
             self.log(f"client address now {src}")
             self.client_addr = src
             self.stats_extra["client_addresses"] += 1
+            if all(p["port"] != src[1] for p in self.stats_extra["client_ports"]):
+                self.stats_extra["client_ports"].append({"port": src[1], "first_seen_ms": round(t_ms, 1)})
         if direction == "s2c" and self.client_addr is None:
             st["dropped"] += 1
             st["dropped_no_peer"] += 1
@@ -308,6 +337,8 @@ class Relay:
             if now >= deadline:
                 self.log("duration reached")
                 break
+            if self.pending_signal_blackout:
+                self.start_signal_blackout()
             if self.next_rebind is not None and now >= self.next_rebind:
                 self.new_upstream()
                 self.stats_extra["rebinds"] += 1
@@ -320,7 +351,10 @@ class Relay:
                 timeout = min(timeout, self.events[0][0] - now)
             if self.next_rebind is not None:
                 timeout = min(timeout, self.next_rebind - now)
-            for key, _ in self.sel.select(max(0.0, timeout)):
+            ready = self.sel.select(max(0.0, timeout))
+            if self.pending_signal_blackout:  # before the datagrams that came with it
+                self.start_signal_blackout()
+            for key, _ in ready:
                 if key.data == "listen":
                     self.drain(key.fileobj, "c2s")
                 elif key.data == "upstream":

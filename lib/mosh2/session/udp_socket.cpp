@@ -3,6 +3,7 @@
 
 #include "mosh2/session/udp_socket.hpp"
 
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -112,6 +113,9 @@ asio::ip::udp::socket open_client_socket(asio::io_context& ctx, const asio::ip::
 
 void apply_mosh_socket_options(asio::ip::udp::socket& s) {
   const int fd = s.native_handle();
+  // Asio opens sockets without SOCK_CLOEXEC; without this the server's socket would
+  // live on in the user's shell and every program it starts.
+  ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
   const bool v4 = s.local_endpoint().protocol() == asio::ip::udp::v4();
   int on = 1;
   int tos = 0x02;  // ECT(0): lets routers mark congestion instead of dropping
