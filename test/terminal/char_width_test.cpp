@@ -72,6 +72,14 @@ TEST_CASE("width table spot checks") {
   CHECK(char_width(0x2500) == 1);   // box drawing (ambiguous: narrow)
 }
 
+TEST_CASE("the packed lookup agrees with a binary search of the ranges everywhere") {
+  int mismatches = 0;
+  for (char32_t c = 0; c <= 0x110010; ++c)
+    if (char_width(c) != mosh2::terminal::detail::char_width_search(c) && ++mismatches <= 5)
+      FAIL_CHECK("U+" << std::hex << static_cast<unsigned>(c));
+  CHECK(mismatches == 0);
+}
+
 TEST_CASE("the width table agrees with glibc 2.36 C.UTF-8 wcwidth except where documented") {
   scoped_ctype loc("C.UTF-8");
   if (!loc.ok()) {

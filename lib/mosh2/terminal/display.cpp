@@ -237,7 +237,11 @@ std::string frame_writer::plan_move(int r, int c, move_kind kind) const {
     if (m.size() < best.size()) best = std::move(m);
   };
   // CR is safe whatever the column: it also cancels a pending autowrap.
-  consider("\r" + vertical(r - cr) + (c > 0 ? horizontal(c) : std::string{}));
+  // Built by appending: gcc 12 at -O3 warns falsely (-Wrestrict) on "literal" + string&&.
+  std::string cr_move(1, '\r');
+  cr_move += vertical(r - cr);
+  if (c > 0) cr_move += horizontal(c);
+  consider(std::move(cr_move));
   if (r == cr) consider(c > 0 ? csi_n(c + 1, 'G') : std::string(csi) + "G");
   if (!uncertain) {
     if (r != cr || c != cc) {

@@ -44,6 +44,16 @@ void emulator::write(std::string_view bytes) {
         p = q;
         continue;
       }
+      // A whole well-formed character from U+00A0 up is a print in the ground state
+      // (§9.1): straight to print(), as the decoder and the parser would send it.
+      char32_t cp = 0;
+      const int n = decode_utf8_sequence(reinterpret_cast<const unsigned char*>(p),
+                                         reinterpret_cast<const unsigned char*>(end), cp);
+      if (n > 0 && cp >= 0xA0) {
+        print(cp);
+        p += n;
+        continue;
+      }
     }
     utf8_.feed(static_cast<std::uint8_t>(*p++), [this](char32_t cp) { handle(cp); });
   }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace mosh2::terminal {
@@ -128,6 +129,8 @@ private:
   renditions rend_;
 };
 
+static_assert(std::is_trivially_copyable_v<cell>, "rows copy cells with memmove");
+
 /// One screen row. `wrap` means the text continued onto the next row by autowrap.
 struct row {
   std::vector<cell> cells;
@@ -205,7 +208,7 @@ public:
   /// Writable row: unshares it first (copy-on-write) and bumps its generation.
   row& mutable_row(int r) {
     auto& p = rows_[static_cast<std::size_t>(r)];
-    if (p.use_count() > 1) p = std::make_shared<row>(*p);
+    if (p.use_count() > 1) unshare(p);
     p->generation = ++generation_counter_;
     return *p;
   }
@@ -219,7 +222,11 @@ public:
 
   /// Blanks row `r` with background `bg` (wrap cleared) by pointing it at the shared
   /// blank row: erasing a whole line costs no copy.
-  void clear_row(int r, renditions bg) { rows_[static_cast<std::size_t>(r)] = blank_row(bg); }
+  void clear_row(int r, renditions bg) {
+    auto& p = rows_[static_cast<std::size_t>(r)];
+    retire(p);
+    p = blank_row(bg);
+  }
 
   /// Swaps the whole grid with `other` (same size), for the alternate screen: the
   /// screen not shown lives outside the framebuffer and takes no part in equality.
@@ -238,15 +245,20 @@ public:
     const int span = bottom - top + 1;
     auto first = rows_.begin() + top, last = rows_.begin() + bottom + 1;
     if (std::abs(n) >= span) {
-      for (auto it = first; it != last; ++it) *it = blank_row(r);
+      for (auto it = first; it != last; ++it) {
+        retire(*it);
+        *it = blank_row(r);
+      }
       return;
     }
     // Moving (not std::rotate's swaps) keeps the per-line cost of a scroll low: the
-    // rows that leave are dropped anyway.
+    // rows that leave are dropped anyway (or kept as spares).
     if (n > 0) {
+      for (auto it = first; it != first + n; ++it) retire(*it);
       std::move(first + n, last, first);
       for (auto it = last - n; it != last; ++it) *it = blank_row(r);
     } else {
+      for (auto it = last + n; it != last; ++it) retire(*it);
       std::move_backward(first, last + n, last);
       for (auto it = first; it != first - n; ++it) *it = blank_row(r);
     }
@@ -262,6 +274,7 @@ public:
     ds_.tabs.assign(static_cast<std::size_t>(width), false);
     for (int c = 8; c < width; c += 8) ds_.tabs[static_cast<std::size_t>(c)] = true;
     rows_.assign(static_cast<std::size_t>(height), nullptr);
+    spare_.rows.clear();
     for (auto& p : rows_) p = blank_row({});
     title_.clear();
     icon_name_.clear();
@@ -273,6 +286,7 @@ public:
   /// row cut or padded (padding uses the current background) and its wrap cleared.
   void resize(int width, int height) {
     if (width == ds_.width && height == ds_.height) return;
+    spare_.rows.clear();
     if (width != ds_.width) {
       for (std::size_t r = 0; r < rows_.size(); ++r) {
         auto copy = std::make_shared<row>(*rows_[r]);
@@ -365,6 +379,50 @@ private:
     return blank_cache_;
   }
 
+  // Copy-on-write of a shared row. A row that left the screen unshared (a spare) is
+  // reused when there is one, which saves the allocation: the common case is a blank
+  // line scrolled in and now printed on.
+  void unshare(row_ptr& p) {
+    if (spare_.rows.empty()) {
+      p = std::make_shared<row>(*p);
+      return;
+    }
+    row_ptr fresh = std::move(spare_.rows.back());
+    spare_.rows.pop_back();
+    if (fresh->cells.size() != p->cells.size()) {
+      p = std::make_shared<row>(*p);
+      return;
+    }
+    // Cells are trivially copyable: std::copy is one memmove, several times faster than
+    // the element-wise loops of a copy construction or a fill.
+    std::copy(p->cells.begin(), p->cells.end(), fresh->cells.begin());
+    fresh->wrap = p->wrap;
+    p = std::move(fresh);
+  }
+
+  // Keeps a row that is leaving the screen as a spare if nobody else holds it.
+  void retire(row_ptr& p) {
+    if (p.use_count() == 1 && spare_.rows.size() < max_spare_rows &&
+        p->cells.size() == static_cast<std::size_t>(ds_.width))
+      spare_.rows.push_back(std::move(p));
+  }
+
+  // The spares belong to this framebuffer alone: a copy starts without any (a shared
+  // spare could be handed out twice).
+  struct spare_rows {
+    std::vector<row_ptr> rows;
+    spare_rows() = default;
+    spare_rows(const spare_rows&) {}
+    spare_rows(spare_rows&&) noexcept = default;
+    spare_rows& operator=(const spare_rows&) {
+      rows.clear();  // they may not fit the new size
+      return *this;
+    }
+    spare_rows& operator=(spare_rows&&) noexcept = default;
+    ~spare_rows() = default;
+  };
+  static constexpr std::size_t max_spare_rows = 8;
+
   draw_state ds_;
   std::vector<std::shared_ptr<row>> rows_;
   std::uint64_t generation_counter_ = 0;
@@ -374,6 +432,7 @@ private:
   bool title_initialized_ = false;
   std::string clipboard_;
   unsigned bell_count_ = 0;
+  spare_rows spare_;
 };
 
 }  // namespace mosh2::terminal

@@ -48,6 +48,33 @@ inline std::string to_utf8(std::u32string_view s) {
   return out;
 }
 
+/// Decodes the multi-byte sequence at `p` when it is well-formed (Unicode Table 3-7)
+/// and lies entirely before `end`: stores the code point in `cp` and returns the length
+/// (2-4). Returns 0, touching nothing, for anything else, which is left to utf8_decoder;
+/// on the sequences accepted here the decoder would emit the same code point.
+inline int decode_utf8_sequence(const unsigned char* p, const unsigned char* end, char32_t& cp) {
+  const unsigned b0 = p[0];
+  auto cont = [](unsigned b) { return (b & 0xC0u) == 0x80u; };
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    if (end - p < 2 || !cont(p[1])) return 0;
+    cp = ((b0 & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+    return 2;
+  }
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    if (end - p < 3 || !cont(p[1]) || !cont(p[2])) return 0;
+    if ((b0 == 0xE0 && p[1] < 0xA0) || (b0 == 0xED && p[1] > 0x9F)) return 0;  // overlong, surrogate
+    cp = ((b0 & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+    return 3;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    if (end - p < 4 || !cont(p[1]) || !cont(p[2]) || !cont(p[3])) return 0;
+    if ((b0 == 0xF0 && p[1] < 0x90) || (b0 == 0xF4 && p[1] > 0x8F)) return 0;  // overlong, > U+10FFFF
+    cp = ((b0 & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) | (p[3] & 0x3Fu);
+    return 4;
+  }
+  return 0;
+}
+
 /// Turns a byte stream into code points. Ill-formed input (stray continuation bytes,
 /// overlong forms, surrogates, values above U+10FFFF, truncated sequences) yields
 /// U+FFFD once per maximal ill-formed subsequence, so a damaged character never eats
