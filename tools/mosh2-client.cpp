@@ -72,20 +72,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mosh2-client: bad MOSH_KEY: %s\n", std::string(mosh2::crypto::describe(key.error())).c_str());
     return 1;
   }
+  auto predict = mosh2::overlay::prediction_mode::adaptive;
   if (const char* mode = std::getenv("MOSH_PREDICTION_DISPLAY")) {
-    const std::string m = mode;
-    if (m != "adaptive" && m != "always" && m != "never" && m != "experimental") {
+    auto m = mosh2::overlay::parse_prediction_mode(mode);
+    if (!m) {
       std::fprintf(stderr, "Unknown prediction mode %s.\n", mode);
       return 1;
     }
+    predict = *m;
   }
+  const char* overwrite = std::getenv("MOSH_PREDICTION_OVERWRITE");
   auto locale = choose_utf8_locale({});
   if (locale.fell_back) std::fprintf(stderr, "mosh2-client: %s\n", locale.note.c_str());
 
   client_config config{opts.host, opts.port, *key, opts.verbosity,
                        escape_key::from_environment(std::getenv("MOSH_ESCAPE_KEY")),
                        std::getenv("MOSH_NO_TERM_INIT") == nullptr, std::getenv("MOSH_TITLE_NOPREFIX") == nullptr,
-                       term ? term : ""};
+                       term ? term : "", predict, overwrite && std::string_view(overwrite) == "yes"};
   try {
     asio::io_context ctx;
     return run_client_session(ctx, std::move(config));

@@ -18,15 +18,13 @@ import json
 import os
 import random
 import re
-import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from interop import RELAY, Failure, Tmux, alive, need, start_server, wait_for
+from interop import Failure, Tmux, alive, need, start_relay, start_server, tear_down, wait_for
 
 MIN_DATAGRAM = 24       # 8-byte nonce + 16-byte tag
 RECEIVE_BUFFER = 2048   # larger datagrams arrive truncated
@@ -117,15 +115,10 @@ def main():
     server_pid = None
     try:
         port, key, server_pid = start_server("mosh2", args.build, env)
-        relay = subprocess.Popen([sys.executable, RELAY, "--listen", "127.0.0.1:0", "--server", f"127.0.0.1:{port}",
-                                  "--duration", "120", "--capture", capture_path],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        m = re.match(r"RELAY PORT (\d+)", relay.stdout.readline())
-        if not m:
-            raise Failure("relay did not start")
+        relay, relay_port = start_relay("127.0.0.1", port, ["--capture", capture_path])
         client = need("mosh-client") if args.client == "stock" else os.path.join(args.build, "tools", "mosh2-client")
         exit_file = os.path.join(home, "client-exit")
-        tmux.start(f"env MOSH_KEY={key} MOSH2_STATUS_DIR={status_dir} {client} 127.0.0.1 {m.group(1)}; "
+        tmux.start(f"env MOSH_KEY={key} MOSH2_STATUS_DIR={status_dir} {client} 127.0.0.1 {relay_port}; "
                    f"echo $? > {exit_file}")
         wait_for("the shell prompt", lambda: re.search(r"^[$#]( |$)", tmux.screen(), re.M), args.timeout)
         for n in range(3):  # traffic for the capture to supply
@@ -195,16 +188,7 @@ def main():
         print("screen:\n" + tmux.screen())
         return 1
     finally:
-        tmux.kill()
-        if relay:
-            relay.send_signal(signal.SIGTERM)
-            try:
-                relay.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                relay.kill()
-        if server_pid and alive(server_pid):
-            os.kill(server_pid, signal.SIGKILL)
-        shutil.rmtree(home, ignore_errors=True)
+        tear_down(tmux, relay, server_pid, home)
 
 
 if __name__ == "__main__":

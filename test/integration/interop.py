@@ -329,6 +329,31 @@ def check_hop(stats, seconds):
         raise Failure(f"the client hopped before the blackout, while round trips worked: {early}")
 
 
+def start_relay(host, port, relay_args):
+    """The test relay in front of the server at host:port; returns (process, its port)."""
+    url_host = f"[{host}]" if ":" in host else host
+    relay = subprocess.Popen([sys.executable, RELAY, "--listen", f"{url_host}:0", "--server", f"{url_host}:{port}",
+                              "--duration", "120", *relay_args],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = relay.stdout.readline()
+    m = re.match(r"RELAY PORT (\d+)", line)
+    if not m:
+        stop_relay(relay)
+        raise Failure(f"relay did not start: {line!r}")
+    return relay, int(m.group(1))
+
+
+def tear_down(tmux, relay, server_pid, home):
+    """Whatever happened: the tmux server, the relay and the session's server go, and
+    the temporary home with them."""
+    tmux.kill()
+    if relay:
+        stop_relay(relay)
+    if server_pid and alive(server_pid):
+        os.kill(server_pid, signal.SIGKILL)
+    shutil.rmtree(home, ignore_errors=True)
+
+
 def stop_relay(relay, stats_path=None):
     """SIGTERM, bounded wait; the relay's --stats when asked for."""
     if relay.poll() is None:
@@ -398,15 +423,7 @@ def main():
         target = port
         started = time.monotonic()
         if relay_args:
-            host = f"[{args.connect}]" if ":" in args.connect else args.connect
-            relay = subprocess.Popen([sys.executable, RELAY, "--listen", f"{host}:0", "--server",
-                                      f"{host}:{port}", "--duration", "120", "--stats", stats_path, *relay_args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            line = relay.stdout.readline()
-            m = re.match(r"RELAY PORT (\d+)", line)
-            if not m:
-                raise Failure(f"relay did not start: {line!r}")
-            target = int(m.group(1))
+            relay, target = start_relay(args.connect, port, ["--stats", stats_path, *relay_args])
 
         client = need("mosh-client") if args.client == "stock" else os.path.join(args.build, "tools", "mosh2-client")
         status_file = os.path.join(home, "client-status")
@@ -469,12 +486,7 @@ def main():
         print("screen:\n" + tmux.screen())
         return 1
     finally:
-        tmux.kill()
-        if relay:
-            stop_relay(relay)
-        if server_pid and alive(server_pid):
-            os.kill(server_pid, signal.SIGKILL)
-        shutil.rmtree(home, ignore_errors=True)
+        tear_down(tmux, relay, server_pid, home)
 
 
 if __name__ == "__main__":

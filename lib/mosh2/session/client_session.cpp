@@ -68,6 +68,7 @@ public:
         events_(ctx, 256),
         bar_(config_.escape.quit_hint()),
         display_(terminal::terminal_profile::from_term(config_.term)),
+        predictor_(config_.predict, config_.predict_overwrite),
         started_(steady::now()),
         size_(size) {
     link_.datagram().set_address_family(server_.address().is_v4() ? datagram::address_family::ipv4
@@ -160,7 +161,8 @@ private:
   }
 
   time_point next_wakeup(time_point now) {
-    time_point t = std::min({ssp_.next_deadline(now), bar_.next_change(now), status_.next_deadline()});
+    time_point t = std::min({ssp_.next_deadline(now), bar_.next_change(now), status_.next_deadline(),
+                             predictor_.next_deadline(now)});
     if (!ever_heard_) t = std::min(t, now + 250ms);
     return std::max(t, now);
   }
@@ -168,6 +170,7 @@ private:
   void sync_sender(time_point now) {
     auto& out = ssp_.outgoing();
     out.set_rtt(link_.datagram().srtt_ms(), link_.datagram().rto());
+    predictor_.set_send_interval(out.send_interval());
     (void)now;
   }
 
@@ -219,6 +222,10 @@ private:
       return;
     }
     if (out.shutdown_in_progress()) return;
+    // Predictions are made against what the user sees now, before the escape key
+    // swallows anything (§8.5 step 4); a paste resets them instead.
+    predictor_.set_local_frame_sent(out.sent_num());
+    predictor_.new_user_input(e.data, drawn_ ? *drawn_ : ssp_.incoming().newest_state().fb(), now);
     for (char c : e.data) {
       auto r = config_.escape.feed(c);
       if (r.show_help) bar_.set_message(config_.escape.help_text(), now, true, overlay::message_lifetime, false);
@@ -242,6 +249,7 @@ private:
         if (auto s = query_window_size(STDIN_FILENO); s && !ssp_.outgoing().shutdown_in_progress()) {
           size_ = *s;
           ssp_.outgoing().current_state().push_resize(s->width, s->height);
+          predictor_.reset();
           repaint_ = true;
         }
         break;
@@ -296,10 +304,14 @@ private:
     return false;
   }
 
-  /// The server's newest screen with our overlays, drawn as a diff from what the
-  /// terminal shows now.
+  /// The server's newest screen with our overlays (§10: predictions, then the title
+  /// prefix and the notification bar), drawn as a diff from what the terminal shows now.
   void draw(time_point now) {
-    terminal::framebuffer frame = ssp_.incoming().newest_state().fb();
+    const terminal_state& server = ssp_.incoming().newest_state();
+    terminal::framebuffer frame = server.fb();
+    predictor_.set_echo_ack(server.echo_ack());
+    predictor_.cull(frame, now);
+    predictor_.apply(frame);
     if (config_.title_prefix && frame.title_initialized()) {
       const bool same = frame.icon_name() == frame.title();
       frame.set_title(U"[mosh] " + frame.title());
@@ -335,6 +347,7 @@ private:
   io::pipe<client_event> events_;
   overlay::notification_bar bar_;
   terminal::display display_;
+  overlay::prediction_engine predictor_;
   std::optional<terminal::framebuffer> drawn_;
   status_reporter status_;
   time_point started_;

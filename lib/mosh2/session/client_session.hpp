@@ -8,6 +8,7 @@
 #include <asio/io_context.hpp>
 
 #include "mosh2/crypto/session_key.hpp"
+#include "mosh2/overlay/prediction.hpp"
 #include "mosh2/session/escape_key.hpp"
 
 namespace mosh2::session {
@@ -21,6 +22,8 @@ struct client_config {
   bool term_init = true;     ///< false with MOSH_NO_TERM_INIT: no smcup/rmcup
   bool title_prefix = true;  ///< false with MOSH_TITLE_NOPREFIX
   std::string term;          ///< $TERM, for the local terminal profile
+  overlay::prediction_mode predict = overlay::prediction_mode::adaptive;  ///< MOSH_PREDICTION_DISPLAY
+  bool predict_overwrite = false;  ///< MOSH_PREDICTION_OVERWRITE=yes
 };
 
 /// Runs the session until it ends; returns the exit status (0 after a clean shutdown).

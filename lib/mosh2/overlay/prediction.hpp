@@ -1,0 +1,167 @@
+#pragma once
+// The client's predictive local echo (protocol §10.1-§10.6): guesses what each keystroke
+// will do to the screen, checks those guesses against the frames the server sends, and
+// draws the ones it trusts over a copy of the server's frame. A core: no I/O, and time
+// is passed in.
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mosh2/terminal/framebuffer.hpp"
+#include "mosh2/terminal/parser.hpp"
+#include "mosh2/terminal/utf8_decoder.hpp"
+#include "mosh2/util/clock.hpp"
+
+namespace mosh2::overlay {
+
+/// MOSH_PREDICTION_DISPLAY / --predict (§10.6).
+enum class prediction_mode : std::uint8_t {
+  adaptive,      ///< shown only under the SRTT or glitch triggers (the default)
+  always,        ///< shown whenever its epoch is confirmed, whatever the round trip
+  never,         ///< the engine does nothing at all
+  experimental,  ///< shown at once, never held back by epochs; wrong cells dropped one by one
+};
+
+/// "adaptive", "always", "never" or "experimental"; nothing for anything else.
+std::optional<prediction_mode> parse_prediction_mode(std::string_view name);
+
+// Thresholds of §10.4 and Appendix A. The "SRTT" triggers compare the SSP send
+// interval, clamp(ceil(SRTT/2), 20, 250) ms, so 30 ms here means SRTT ≈ 60 ms.
+inline constexpr auto srtt_trigger_on_above = 30ms;   ///< show predictions when send interval > this
+inline constexpr auto srtt_trigger_off_at = 20ms;     ///< ...and stop at ≤ this with none active
+inline constexpr auto flagging_on_above = 80ms;       ///< underline when send interval > this
+inline constexpr auto flagging_off_at = 50ms;         ///< ...and stop at ≤ this
+inline constexpr auto glitch_threshold = 250ms;       ///< pending this long: show predictions
+inline constexpr auto glitch_flag_threshold = 5000ms; ///< pending this long: show and underline
+inline constexpr auto glitch_repair_spacing = 150ms;  ///< quick confirmations count once per this
+inline constexpr int glitch_show_level = 10;          ///< glitch_trigger after a 250 ms glitch
+inline constexpr int glitch_flag_level = 20;          ///< glitch_trigger after a 5 s glitch
+inline constexpr int glitch_flag_above = 10;          ///< flagging turns on above this level
+inline constexpr auto prediction_recheck = 50ms;      ///< wake-up period while triggers may change
+inline constexpr std::size_t paste_threshold = 100;   ///< more bytes per read = a paste (§8.5)
+inline constexpr auto initial_send_interval = 250ms;  ///< §10.1: before any RTT sample
+
+/// The prediction engine. The client feeds it keystrokes (new_user_input), every server
+/// frame (cull, after updating set_echo_ack), and draws with apply().
+class prediction_engine {
+public:
+  /// `overwrite` is MOSH_PREDICTION_OVERWRITE=yes / -o: typing and backspace replace
+  /// in place instead of shifting the rest of the row.
+  explicit prediction_engine(prediction_mode mode = prediction_mode::adaptive, bool overwrite = false)
+      : mode_(mode), overwrite_(overwrite) {}
+
+  // §10.1 inputs.
+  /// Number of the newest client state already sent, sampled before a keyboard batch:
+  /// that batch travels in state `n + 1`, its predictions' expiration frame.
+  void set_local_frame_sent(std::uint64_t n) { local_frame_sent_ = n; }
+  /// The server's echo_ack from its newest state (§8.3); never goes back.
+  void set_echo_ack(std::uint64_t n) { echo_ack_ = std::max(echo_ack_, n); }
+  /// The client's SSP send interval, which every trigger threshold is compared with.
+  void set_send_interval(milliseconds interval) { send_interval_ = interval; }
+  /// The same from the smoothed RTT: clamp(ceil(SRTT/2), 20, 250) ms (§7.1).
+  void set_srtt(double srtt_ms);
+
+  // §10.3: making predictions.
+  /// One keyboard byte. `local_frame` is the frame last drawn (server frame with the
+  /// overlays applied, §10); a plain server frame works too, it only lags further.
+  void new_user_byte(char byte, const terminal::framebuffer& local_frame, time_point now);
+  /// One read from the keyboard: a paste (> 100 bytes) resets and predicts nothing (§8.5).
+  void new_user_input(std::string_view bytes, const terminal::framebuffer& local_frame, time_point now);
+
+  // §10.4: validation.
+  /// Judges the predictions against the newest server frame (call set_echo_ack first).
+  void cull(const terminal::framebuffer& server_frame, time_point now);
+  /// Forgets every prediction and starts a hidden epoch (resize, paste).
+  void reset();
+
+  // §10.5: display.
+  /// Draws the predictions it trusts over `frame`, a copy of the culled server frame.
+  void apply(terminal::framebuffer& frame) const;
+  /// When cull() should run again without a new frame (glitch timers), or `never`.
+  time_point next_deadline(time_point now) const;
+
+  // State, for the client's status and for tests.
+  prediction_mode mode() const { return mode_; }
+  /// True when some cell or cursor prediction is still waiting to be judged.
+  bool active() const;
+  /// True when apply() would draw anything it holds (the mode and triggers allow it).
+  bool displaying() const;
+  bool srtt_trigger() const { return srtt_trigger_; }
+  bool flagging() const { return flagging_; }
+  int glitch_trigger() const { return glitch_trigger_; }
+  std::uint64_t prediction_epoch() const { return prediction_epoch_; }
+  std::uint64_t confirmed_epoch() const { return confirmed_epoch_; }
+
+private:
+  struct stamp {                      // what every new or modified prediction gets (§10.3)
+    std::uint64_t expiration = 0;     ///< judged once echo_ack reaches this client state
+    time_point made{};
+    std::uint64_t epoch = 0;          ///< tentative_until_epoch: hidden while > confirmed_epoch
+  };
+  struct cell_prediction {
+    bool active = false;
+    bool unknown = false;             ///< the cell will change, to what we do not know
+    terminal::cell replacement;
+    std::vector<std::string> originals;  ///< contents seen here: matching one earns no credit
+    stamp when;
+  };
+  struct cursor_prediction {
+    int row = 0;
+    int col = 0;
+    stamp when;
+  };
+  enum class verdict : std::uint8_t { pending, correct, correct_no_credit, incorrect };
+  struct position {
+    int row, col;
+  };
+
+  void act(char32_t cp, const terminal::framebuffer& fb, time_point now);
+  void type_char(char32_t cp, const terminal::framebuffer& fb, time_point now);
+  void backspace(const terminal::framebuffer& fb, time_point now);
+  void predict_newline(int row, const terminal::framebuffer& fb, time_point now);
+  void move_cursor(position to, time_point now);
+  cell_prediction& predict_cell(int row, int col, const terminal::framebuffer& fb, time_point now);
+  terminal::cell predicted_or_actual(int row, int col, const terminal::framebuffer& fb) const;
+  position cursor_position(const terminal::framebuffer& fb) const;
+  stamp new_stamp(time_point now) const { return {local_frame_sent_ + 1, now, prediction_epoch_}; }
+
+  void check_size(const terminal::framebuffer& fb);
+  void update_triggers();
+  verdict judge(const cell_prediction& p, int row, int col, const terminal::framebuffer& fb) const;
+  void cull_cells(const terminal::framebuffer& fb, time_point now);
+  void cull_cursor(const terminal::framebuffer& fb);
+  void kill_epoch(std::uint64_t epoch);
+  void become_tentative();
+  bool tentative(const stamp& s) const { return s.epoch > confirmed_epoch_; }
+
+  prediction_mode mode_;
+  bool overwrite_;
+
+  std::map<int, std::vector<cell_prediction>> rows_;  ///< screen row -> one slot per column
+  std::vector<cursor_prediction> cursors_;            ///< oldest first, at most one per epoch
+  std::uint64_t prediction_epoch_ = 1;
+  std::uint64_t confirmed_epoch_ = 0;
+
+  std::uint64_t local_frame_sent_ = 0;
+  std::uint64_t echo_ack_ = 0;
+  milliseconds send_interval_ = initial_send_interval;
+  int width_ = 0;   ///< screen size last seen; 0 before the first frame
+  int height_ = 0;
+
+  bool srtt_trigger_ = false;
+  bool flagging_ = false;
+  int glitch_trigger_ = 0;
+  std::optional<time_point> last_repair_;  ///< the last quick confirmation that lowered the glitch level
+
+  // The keyboard's own byte stream, parsed like host output (§10.3).
+  terminal::utf8_decoder utf8_;
+  terminal::parser parser_;
+  bool after_esc_ = false;  ///< the previous byte was ESC: an 'O' now is read as '['
+};
+
+}  // namespace mosh2::overlay
