@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,9 +39,12 @@ int terminal_colors(std::string_view term) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The key must not outlive this line in our environment (children inherit it).
-  const char* key_env = std::getenv("MOSH_KEY");
+  // The key must not outlive this line in our environment: children would inherit it,
+  // and /proc/<pid>/environ shows the original bytes to the user's other processes
+  // until they are overwritten (unsetenv only unlinks the variable).
+  char* key_env = std::getenv("MOSH_KEY");
   const std::string key_text = key_env ? key_env : "";
+  if (key_env) std::memset(key_env, '\0', key_text.size());
   ::unsetenv("MOSH_KEY");
 
   std::vector<std::string> args(argv + 1, argv + argc);
