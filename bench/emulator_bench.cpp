@@ -1,7 +1,16 @@
 // Emulator throughput: feeds typical host output through mosh2::terminal::emulator in
-// pty-sized chunks and prints MB/s per workload. Run by tools/bench; not a test.
+// pty-sized chunks and prints MB/s per workload. Then, with --changes, the size of the
+// frame diff (new_frame, wire profile) for typical discrete screen changes. Run by
+// tools/bench; not a test.
 //
-//   bench-emulator [--min-seconds S] [--programs DIR]
+//   bench-emulator [--min-seconds S] [--programs DIR] [--changes DIR]
+//
+// --changes DIR reads DIR/changes.tsv as bench/screen_changes.py --write DIR makes it:
+// per change a setup and a change blob; the table shows the bytes of
+// new_frame(screen after setup, screen after setup + change), before any compression or
+// protocol overhead, and the same bytes through zlib at level 6 (what the transport does
+// to the whole instruction). The stock server's diff cannot be shown here: only its
+// compressed, encrypted datagrams are visible (server_compare.py counts those).
 //
 // Workloads (all generated here, deterministically, except the program captures):
 //   plain      `seq 1 200000` output: short lines, scrolling every line
@@ -10,6 +19,8 @@
 //              full-screen redraws, cursor motion, scrolling regions
 //   utf8       CJK, accented and combining text, scrolling
 //   random     random bytes (fixed seed): the parser's worst paths
+
+#include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mosh2/terminal/display.hpp"
 #include "mosh2/terminal/emulator.hpp"
 
 #ifndef MOSH2_SOURCE_ROOT
@@ -117,19 +129,91 @@ result measure(const std::string& input, int width, int height, double min_secon
   return {static_cast<double>(total) / 1e6 / elapsed, total};
 }
 
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::size_t deflated_size(const std::string& s) {
+  uLongf n = ::compressBound(static_cast<uLong>(s.size()));
+  std::vector<Bytef> out(n);
+  if (::compress2(out.data(), &n, reinterpret_cast<const Bytef*>(s.data()),
+                  static_cast<uLong>(s.size()), 6) != Z_OK)
+    return 0;
+  return n;
+}
+
+/// The frame-diff table: one row per line of DIR/changes.tsv
+/// (name, label, setup file, change file, columns, rows).
+int change_table(const std::string& dir) {
+  std::ifstream index(std::filesystem::path(dir) / "changes.tsv");
+  if (!index) {
+    std::fprintf(stderr, "bench-emulator: no %s/changes.tsv\n", dir.c_str());
+    return 1;
+  }
+  std::printf("\n%-34s %7s %7s %7s %8s\n", "change (new_frame, wire profile)", "write B",
+              "diff B", "zlib B", "us/diff");
+  std::size_t total_write = 0, total_diff = 0, total_zlib = 0;
+  std::string line;
+  while (std::getline(index, line)) {
+    std::vector<std::string> f;
+    for (std::size_t a = 0, b; a <= line.size(); a = b + 1) {
+      b = line.find('\t', a);
+      if (b == std::string::npos) b = line.size();
+      f.push_back(line.substr(a, b - a));
+    }
+    if (f.size() < 6) continue;
+    const std::string setup = read_file(std::filesystem::path(dir) / f[2]);
+    const std::string change = read_file(std::filesystem::path(dir) / f[3]);
+    mosh2::terminal::emulator emu(std::atoi(f[4].c_str()), std::atoi(f[5].c_str()));
+    emu.write(setup);
+    (void)emu.take_replies();
+    const mosh2::terminal::framebuffer before = emu.fb();  // shares rows: a snapshot
+    emu.write(change);
+    (void)emu.take_replies();
+    const std::string diff = mosh2::terminal::new_frame(before, emu.fb());
+    // new_frame's cost, for scale: repeated for about 20 ms.
+    int n = 0;
+    std::size_t sink = 0;
+    const auto start = clock_type::now();
+    double elapsed = 0;
+    while (n < 100000 && (n < 5 || elapsed < 0.02)) {
+      sink += mosh2::terminal::new_frame(before, emu.fb()).size();
+      ++n;
+      elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    }
+    if (sink != diff.size() * static_cast<std::size_t>(n))
+      std::fprintf(stderr, "bench-emulator: new_frame gave different sizes\n");
+    const std::size_t z = deflated_size(diff);
+    std::printf("%-34s %7zu %7zu %7zu %8.1f\n", f[1].c_str(), change.size(), diff.size(), z,
+                elapsed / n * 1e6);
+    total_write += change.size();
+    total_diff += diff.size();
+    total_zlib += z;
+    std::fflush(stdout);
+  }
+  std::printf("%-34s %7zu %7zu %7zu\n", "total", total_write, total_diff, total_zlib);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   double min_seconds = 1.0;
   std::string programs = std::string(MOSH2_SOURCE_ROOT) + "/test/terminal/programs";
+  std::string changes;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--min-seconds") {
       min_seconds = std::atof(argv[i + 1]);
     } else if (a == "--programs") {
       programs = argv[i + 1];
+    } else if (a == "--changes") {
+      changes = argv[i + 1];
     } else {
-      std::fprintf(stderr, "usage: %s [--min-seconds S] [--programs DIR]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--min-seconds S] [--programs DIR] [--changes DIR]\n", argv[0]);
       return 2;
     }
   }
@@ -159,5 +243,5 @@ int main(int argc, char** argv) {
     std::printf("%-30s %10s %12s %10.1f\n", w.name, size, screen, r.mb_per_s);
     std::fflush(stdout);
   }
-  return 0;
+  return changes.empty() ? 0 : change_table(changes);
 }

@@ -15,6 +15,20 @@ gives the UDP payload bytes and datagrams the server sent to the client. Then ev
 is torn down: this process is a child subreaper (prctl), so the detached servers and
 their programs are re-parented to it, killed by pid and reaped.
 
+The second table, bytes per screen change, takes typical discrete changes from
+screen_changes.py (a typed character, a command's output, a vim page, a top refresh, ...).
+For each server, one session runs them all in turn:
+
+    server new -p 0 -i 127.0.0.1 -- sh -c 'stty -echo -opost; exec python3 DRIVER ...'
+    stock mosh-client (80x24)  <->  recording UDP relay  <->  server
+
+DRIVER writes a blob to the pty, in one write, whenever the script names it over a Unix
+datagram socket. Per change: the setup blob, wait until no server datagram came for
+--quiet-ms (300 ms), then the change blob; the change's cost is every server->client
+datagram from that write until the next such quiet gap. The server's heartbeat comes 3 s
+after its last datagram, so it never falls in a window; nothing is typed, so the client
+sends only acks and heartbeats, which the server does not answer.
+
 Each measurement is repeated (--repeats, stock and mosh2 interleaved) and the median is
 printed. Ratios are mosh2 / stock; the issue's goal is CPU <= 1/3 and wire bytes <= 1.
 
@@ -25,6 +39,7 @@ import argparse
 import ctypes
 import errno
 import fcntl
+import hashlib
 import os
 import pty
 import re
@@ -41,10 +56,18 @@ import tempfile
 import termios
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import screen_changes  # noqa: E402  (bench/screen_changes.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CPU_GOAL = 1 / 3
 WIRE_GOAL = 1.0
+COLS_ROWS = (screen_changes.COLS, screen_changes.ROWS)  # the per-change table's window
+# The server's heartbeat comes 3 s after its previous datagram: a change window that
+# starts later than this after the last datagram could contain one.
+HEARTBEAT_MARGIN = 2.5
+FRAME_SPREAD = 0.010  # datagrams this close to a change's first one belong to its first frame
 
 
 # ---------------------------------------------------------------------------------------
@@ -259,7 +282,7 @@ def start_client(client, port, key, cols, rows):
 class Relay:
     """Forwards datagrams between one client and the server, counting server->client."""
 
-    def __init__(self, server_port):
+    def __init__(self, server_port, record=False):
         self.down = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # client side
         self.down.bind(("127.0.0.1", 0))
         self.up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)    # server side
@@ -270,6 +293,8 @@ class Relay:
         self.port = self.down.getsockname()[1]
         self.client = None
         self.s2c_bytes = self.s2c_datagrams = self.c2s_bytes = 0
+        # With `record`: (arrival time, size, payload) of every server->client datagram.
+        self.log = [] if record else None
 
     def on_down(self):
         for _ in range(64):
@@ -294,6 +319,8 @@ class Relay:
                 return
             self.s2c_bytes += len(data)
             self.s2c_datagrams += 1
+            if self.log is not None:
+                self.log.append((time.monotonic(), len(data), data))
             if self.client:
                 try:
                     self.down.sendto(data, self.client)
@@ -368,18 +395,231 @@ def measure(server, client, path, cols, rows, tmp, timeout):
         result["s2c_datagrams"] = relay.s2c_datagrams - base["s2c_datagrams"]
         return result
     finally:
-        sel.close()
-        victims = [spid] + descendants(spid)
-        kill(cpid, signal.SIGKILL)
-        kill(spid, signal.SIGTERM)
-        stop = time.monotonic() + 2
-        while alive(spid) and time.monotonic() < stop:
-            time.sleep(0.02)
-        for pid in victims:
-            kill(pid, signal.SIGKILL)
-        os.close(fd)
-        relay.close()
-        reap(3)
+        teardown(spid, cpid, fd, relay, sel)
+
+
+def teardown(spid, cpid, fd, relay, sel):
+    """Kills the client, then the server (SIGTERM, SIGKILL after 2 s) and everything under
+    it, by pid; closes our ends and reaps (we are the subreaper of the detached server)."""
+    sel.close()
+    victims = [spid] + descendants(spid)
+    kill(cpid, signal.SIGKILL)
+    kill(spid, signal.SIGTERM)
+    stop = time.monotonic() + 2
+    while alive(spid) and time.monotonic() < stop:
+        time.sleep(0.02)
+    for pid in victims:
+        kill(pid, signal.SIGKILL)
+    os.close(fd)
+    relay.close()
+    reap(3)
+
+
+# ---------------------------------------------------------------------------------------
+# Bytes per screen change
+#
+# The program in the server's pty is DRIVER below: it loads the blobs that
+# screen_changes.py wrote, then writes the one it is named (over a Unix datagram socket)
+# to the pty in a single write. Nothing is typed into the client, so the only traffic is
+# the server's frames, the client's acks and the 3-s heartbeats of both sides.
+
+DRIVER = r"""
+import os, socket, sys
+d, sock_path, ready, lifetime = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+blobs = {}
+with open(os.path.join(d, "changes.tsv"), encoding="utf-8") as index:
+    for line in index:
+        for name in line.rstrip("\n").split("\t")[2:4]:
+            with open(os.path.join(d, name), "rb") as f:
+                blobs[name] = f.read()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sock_path)
+s.settimeout(lifetime)
+os.write(1, b"\x1b]0;" + ready.encode() + b"\x07")
+while True:
+    try:
+        msg = s.recv(4096).decode()
+    except socket.timeout:
+        break
+    if msg not in blobs:
+        break
+    data = blobs[msg]
+    n = os.write(1, data)  # one write; a blocking tty takes it whole
+    while n < len(data):
+        n += os.write(1, data[n:])
+"""
+
+
+class Link:
+    """One server with the stock client attached through a recording relay."""
+
+    def __init__(self, server, client, script, env, cols, rows):
+        self.spid = self.cpid = self.fd = self.relay = None
+        self.sel = selectors.DefaultSelector()
+        port, self.key, self.spid = start_server(server, script, env, 10)
+        self.relay = Relay(port, record=True)
+        self.cpid, self.fd = start_client(client, self.relay.port, self.key, cols, rows)
+        self.sel.register(self.fd, selectors.EVENT_READ, "pty")
+        self.sel.register(self.relay.down, selectors.EVENT_READ, "down")
+        self.sel.register(self.relay.up, selectors.EVENT_READ, "up")
+        self.out = b""  # the client's recent terminal output
+        self.capture = None  # a bytearray: everything the client prints goes there too
+
+    def pump(self, timeout):
+        """Forwards datagrams and drains the client's output for at most `timeout` s."""
+        for key_, _ in self.sel.select(timeout=max(0.0, timeout)):
+            if key_.data == "down":
+                self.relay.on_down()
+            elif key_.data == "up":
+                self.relay.on_up()
+            else:
+                try:
+                    chunk = os.read(self.fd, 65536)
+                except OSError as e:
+                    if e.errno != errno.EIO:
+                        raise
+                    chunk = b""
+                if not chunk:
+                    raise RuntimeError("mosh-client exited early")
+                self.out = (self.out + chunk)[-65536:]
+                if self.capture is not None:
+                    self.capture += chunk
+
+    def wait_for_output(self, needle, timeout):
+        deadline = time.monotonic() + timeout
+        while needle not in self.out:
+            if time.monotonic() >= deadline:
+                raise RuntimeError("the client never showed the ready marker")
+            self.pump(min(0.2, deadline - time.monotonic()))
+
+    def wait_quiet(self, start, quiet, timeout, need_first=True):
+        """Pumps until `quiet` s passed without a server datagram, counting from the last
+        one at index >= `start` of the relay's log (from now if there is none yet and
+        `need_first` is false). With `need_first`, at least one datagram must come.
+        Returns the log entries from `start` on."""
+        log = self.relay.log
+        t_start = time.monotonic()
+        deadline = t_start + timeout
+        while True:
+            now = time.monotonic()
+            if len(log) > start:
+                left = log[-1][0] + quiet - now
+            elif need_first:
+                left = deadline - now
+            else:
+                left = t_start + quiet - now
+            if left <= 0 and (len(log) > start or not need_first):
+                return log[start:]
+            if now >= deadline:
+                raise RuntimeError("no frame from the server" if len(log) == start
+                                   else f"the link did not go quiet within {timeout:.0f} s")
+            self.pump(min(left, deadline - now, 0.25))
+
+    def close(self):
+        if self.fd is not None:
+            teardown(self.spid, self.cpid, self.fd, self.relay, self.sel)
+        else:
+            self.sel.close()
+            if self.relay:
+                self.relay.close()
+            if self.spid:
+                for pid in [self.spid] + descendants(self.spid):
+                    kill(pid, signal.SIGKILL)
+            reap(3)
+
+
+def measure_changes(server, client, changes_dir, entries, tmp, quiet, timeout):
+    """One session: for each (name, setup file, change file), the setup, a quiet link,
+    the change, and the server->client datagrams from the change's write until the first
+    quiet gap. Returns the session key and {name: {"bytes", "datagrams", "frame", ...,
+    "wire": [the datagrams]}}."""
+    token = secrets.token_hex(8)
+    ready = "m2ready-" + token
+    driver = os.path.join(tmp, "driver.py")
+    if not os.path.exists(driver):
+        with open(driver, "w", encoding="utf-8") as f:
+            f.write(DRIVER)
+    sock_path = os.path.join(tmp, f"drv-{token}.sock")
+    if len(sock_path.encode()) > 100:
+        raise RuntimeError(f"{sock_path}: too long for a Unix socket; set TMPDIR to a shorter path")
+    lifetime = int(timeout) * (2 * len(entries) + 2) + 30
+    script = (f"stty -echo -opost 2>/dev/null; exec '{sys.executable}' '{driver}' '{changes_dir}' "
+              f"'{sock_path}' {ready} {lifetime}")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/"),
+           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "xterm-256color",
+           "MOSH2_STATUS_DIR": os.path.join(tmp, "status"),
+           "MOSH_SERVER_NETWORK_TMOUT": str(lifetime)}
+    ctl = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    link = None
+    try:
+        link = Link(server, client, script, env, COLS_ROWS[0], COLS_ROWS[1])
+        link.wait_for_output(ready.encode(), timeout)
+        link.wait_quiet(len(link.relay.log), quiet, timeout, need_first=False)
+        log = link.relay.log
+        results = {}
+        for name, setup, change in entries:
+            start = len(log)
+            ctl.sendto(setup.encode(), sock_path)
+            link.wait_quiet(start, quiet, timeout)
+            start = len(log)
+            t0 = time.monotonic()
+            gap_before = t0 - log[-1][0]
+            link.capture = bytearray()
+            ctl.sendto(change.encode(), sock_path)
+            window = link.wait_quiet(start, quiet, timeout)
+            # What the client drew for the change: equal for both servers when both
+            # screens are equal (same client, same screen before).
+            drawn = hashlib.sha1(link.capture).hexdigest()
+            link.capture = None
+            # The first frame: its fragments go out back to back, and no second
+            # instruction can follow within SEND_INTERVAL_MIN (20 ms).
+            frame = [n for t, n, _ in window if t - window[0][0] < FRAME_SPREAD]
+            results[name] = {"bytes": sum(n for _, n, _ in window), "datagrams": len(window),
+                             "frame": sum(frame), "first": window[0][0] - t0,
+                             "span": window[-1][0] - t0, "gap_before": gap_before, "drawn": drawn,
+                             "sizes": [n for _, n, _ in window], "wire": [d for _, _, d in window]}
+        return link.key, results
+    finally:
+        ctl.close()
+        if link:
+            link.close()
+        try:
+            os.unlink(sock_path)
+        except OSError:
+            pass
+
+
+def decode_windows(decoder, key, results, dump=None):
+    """Opens each change's datagrams with bench-decode (frame_decode.cpp) and adds, per
+    change: "hoststring" (the first instruction's frame diff, uncompressed), "chaff" (the
+    random padding of every instruction in the window) and "frame_plain" (the first
+    frame's datagram bytes without its chaff). With `dump` (a path prefix), each change's
+    first hoststring is also written to DUMP-CHANGE.hoststring."""
+    lines = [key]
+    for name, r in results.items():
+        lines += [f"{name} {d.hex()}" for d in r["wire"]]
+    p = subprocess.run([decoder] + (["--hoststrings"] if dump else []),
+                       input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError(f"{decoder} failed: {p.stderr.strip()[:200]}")
+    seen = {name: [] for name in results}
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[1] == "error":
+            raise RuntimeError(f"{decoder}: {line}")
+        if len(f) >= 9 and f[0] in seen:
+            seen[f[0]].append([int(x) for x in f[1:9]] + f[9:])
+    for name, r in results.items():
+        insts = seen[name]  # old, new, datagrams, wire, compressed, diff, chaff, hoststring
+        if not insts or sum(i[2] for i in insts) != len(r["wire"]):
+            raise RuntimeError(f"{decoder}: {name}: {len(insts)} instruction(s) do not cover "
+                               f"{len(r['wire'])} datagram(s)")
+        r["hoststring"] = insts[0][7]
+        r["chaff"] = sum(i[6] for i in insts)
+        r["frame_plain"] = insts[0][3] - insts[0][6]
+        if dump and len(insts[0]) > 8:
+            with open(f"{dump}-{name}.hoststring", "wb") as f:
+                f.write(bytes.fromhex(insts[0][8]) if insts[0][8] != "-" else b"")
 
 
 # ---------------------------------------------------------------------------------------
@@ -389,68 +629,37 @@ def fmt_ratio(a, b):
     return f"{a / b:.2f}" if b else "-"
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mosh2-server", default=os.path.join(ROOT, "build-release", "tools", "mosh2-server"))
-    ap.add_argument("--stock-server", default=shutil.which("mosh-server") or "/usr/bin/mosh-server")
-    ap.add_argument("--client", default=shutil.which("mosh-client") or "/usr/bin/mosh-client",
-                    help="the client used for both servers (default: stock mosh-client)")
-    ap.add_argument("--repeats", type=int, default=5, help="runs per server and workload (median)")
-    ap.add_argument("--scale", type=float, default=1.0, help="workload size factor")
-    ap.add_argument("--size", default="80x24", help="client window COLSxROWS")
-    ap.add_argument("--timeout", type=float, default=60, help="seconds per run")
-    ap.add_argument("--workloads", default=",".join(w[0] for w in WORKLOADS),
-                    help="comma-separated subset of " + ",".join(w[0] for w in WORKLOADS))
-    ap.add_argument("--verbose", action="store_true", help="print every run")
-    args = ap.parse_args(argv)
-
-    cols, _, rows = args.size.partition("x")
-    cols, rows = int(cols), int(rows)
-    repeats = max(1, min(args.repeats, 20))
-    wanted = [w for w in args.workloads.split(",") if w]
-    unknown = set(wanted) - {w[0] for w in WORKLOADS}
-    if unknown:
-        ap.error(f"unknown workload(s): {', '.join(sorted(unknown))}")
-    for what, path in (("stock mosh-server", args.stock_server), ("mosh-client", args.client),
-                       ("mosh2-server", args.mosh2_server)):
-        if not os.access(path, os.X_OK):
-            print(f"server_compare: no {what} at {path} (tools/install-deps installs mosh)", file=sys.stderr)
-            return 1
-    if not set_child_subreaper():
-        print("server_compare: prctl(PR_SET_CHILD_SUBREAPER) failed; detached servers are "
-              "still killed but may stay as zombies", file=sys.stderr)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-
-    servers = [("stock", args.stock_server), ("mosh2", args.mosh2_server)]
-    t0 = time.monotonic()
+def run_streams(args, servers, wanted, cols, rows, repeats, tmp):
+    """The stream workloads: {label: (size, {server: median of each quantity})}."""
     rows_out = []
-    with tempfile.TemporaryDirectory(prefix="mosh2-server-compare-") as tmp:
-        for name, label, gen in WORKLOADS:
-            if name not in wanted:
-                continue
-            data = gen(args.scale)
-            if not data:
-                rows_out.append((label, None, None))
-                continue
-            path = os.path.join(tmp, name + ".bytes")
-            with open(path, "wb") as f:
-                f.write(data + RESET_TAIL)
-            runs = {s: [] for s, _ in servers}
-            for rep in range(repeats):
-                for sname, sbin in servers:
-                    try:
-                        r = measure(sbin, args.client, path, cols, rows, tmp, args.timeout)
-                    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-                        print(f"server_compare: {name}, {sname} run {rep + 1}: {e}", file=sys.stderr)
-                        return 1
-                    runs[sname].append(r)
-                    if args.verbose:
-                        print(f"  {name:9} {sname:5} #{rep + 1}: cpu {r['cpu']:.3f} s, wall {r['wall']:.2f} s, "
-                              f"{r['s2c_bytes']} B in {r['s2c_datagrams']} datagrams, "
-                              f"HWM {r['rss_kb']} kB, {r['minflt']} minor faults", file=sys.stderr, flush=True)
-            med = {s: {k: statistics.median(r[k] for r in runs[s]) for k in runs[s][0]} for s in runs}
-            rows_out.append((label, len(data), med))
+    for name, label, gen in WORKLOADS:
+        if name not in wanted:
+            continue
+        data = gen(args.scale)
+        if not data:
+            rows_out.append((label, None, None))
+            continue
+        path = os.path.join(tmp, name + ".bytes")
+        with open(path, "wb") as f:
+            f.write(data + RESET_TAIL)
+        runs = {s: [] for s, _ in servers}
+        for rep in range(repeats):
+            for sname, sbin in servers:
+                try:
+                    r = measure(sbin, args.client, path, cols, rows, tmp, args.timeout)
+                except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                    raise RuntimeError(f"{name}, {sname} run {rep + 1}: {e}") from e
+                runs[sname].append(r)
+                if args.verbose:
+                    print(f"  {name:9} {sname:5} #{rep + 1}: cpu {r['cpu']:.3f} s, wall {r['wall']:.2f} s, "
+                          f"{r['s2c_bytes']} B in {r['s2c_datagrams']} datagrams, "
+                          f"HWM {r['rss_kb']} kB, {r['minflt']} minor faults", file=sys.stderr, flush=True)
+        med = {s: {k: statistics.median(r[k] for r in runs[s]) for k in runs[s][0]} for s in runs}
+        rows_out.append((label, len(data), med))
+    return rows_out
 
+
+def print_streams(rows_out):
     print(f"{'workload':28} {'output':>7} | {'CPU s':>6} {'mosh2':>6} {'ratio':>5} | "
           f"{'wire kB':>8} {'mosh2':>8} {'ratio':>5} | {'RSS MiB':>7} {'mosh2':>6} {'ratio':>5} | goal")
     print(f"{'':28} {'':>7} | {'stock':>6} {'':>6} {'':>5} | {'stock':>8} {'':>8} {'':>5} | "
@@ -478,10 +687,195 @@ def main(argv=None):
         st, m2 = med["stock"], med["mosh2"]
         print(f"{label:28} | {st['s2c_datagrams']:9.0f} {m2['s2c_datagrams']:7.0f} | "
               f"{st['wall']:6.2f} {m2['wall']:6.2f}")
-    print(f"\n{repeats} run(s) per cell, median; window {cols}x{rows}; client {args.client}; "
-          f"ratios are mosh2/stock (goal: CPU <= 0.33, wire <= 1.00); {time.monotonic() - t0:.0f} s")
-    return 0
 
+
+def run_changes(args, servers, wanted, repeats, tmp):
+    """The per-change table: [(name, label, write size, {server: {quantity: median}})]."""
+    changes_dir = os.path.join(tmp, "changes")
+    screen_changes.write(changes_dir)
+    entries, info = [], {}
+    with open(os.path.join(changes_dir, "changes.tsv"), encoding="utf-8") as f:
+        for line in f:
+            name, label, setup, change = line.rstrip("\n").split("\t")[:4]
+            if name in wanted:
+                entries.append((name, setup, change))
+                info[name] = (label, os.path.getsize(os.path.join(changes_dir, change)))
+    quiet = args.quiet_ms / 1000
+    runs = {s: {name: [] for name, _, _ in entries} for s, _ in servers}
+    for rep in range(repeats):
+        for sname, sbin in servers:
+            try:
+                key, res = measure_changes(sbin, args.client, changes_dir, entries, tmp, quiet,
+                                           min(args.timeout, 10))
+                if args.decoder:
+                    dump = (os.path.join(args.dump_hoststrings, f"{sname}-{rep + 1}")
+                            if args.dump_hoststrings else None)
+                    decode_windows(args.decoder, key, res, dump)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                raise RuntimeError(f"changes, {sname} run {rep + 1}: {e}") from e
+            for name, r in res.items():
+                if args.decoder:
+                    r["plain"] = r["bytes"] - r["chaff"]
+                    r["frame"] = r["frame_plain"]
+                runs[sname][name].append(r)
+                if r["gap_before"] > HEARTBEAT_MARGIN:
+                    print(f"server_compare: {name}, {sname}: the link was idle {r['gap_before']:.1f} s "
+                          "before the change; a heartbeat may be counted", file=sys.stderr)
+                if args.verbose:
+                    extra = (f", hoststring {r['hoststring']} B, chaff {r['chaff']} B"
+                             if args.decoder else "")
+                    print(f"  {name:9} {sname:5} #{rep + 1}: {r['bytes']:6d} B in {r['datagrams']} "
+                          f"datagram(s) {r['sizes']}, first after {r['first'] * 1e3:.0f} ms, "
+                          f"last after {r['span'] * 1e3:.0f} ms{extra}", file=sys.stderr, flush=True)
+    out = []
+    for name, _, _ in entries:
+        keys = ("bytes", "datagrams", "frame") + (("hoststring", "plain") if args.decoder else ())
+        med = {s: {k: statistics.median(r[k] for r in runs[s][name]) for k in keys} for s in runs}
+        # Did the client draw the same thing for this change in every run of both servers?
+        med["same"] = len({r["drawn"] for s in runs for r in runs[s][name]}) == 1
+        out.append((name, info[name][0], info[name][1], med))
+    return out
+
+
+def print_changes(rows_out, repeats, quiet_ms, decoded):
+    cols, rows = COLS_ROWS
+    print(f"{'change':30} {'write':>5} | {'wire B':>6} {'mosh2':>6} {'ratio':>5} | {'dgrams':>6} | "
+          f"{'frame B':>7} {'mosh2':>6} {'ratio':>5} | {'diff B':>6} {'mosh2':>6} {'ratio':>5} | screen | goal")
+    print(f"{'':30} {'B':>5} | {'stock':>6} {'':>6} {'':>5} | {'st':>2} {'m2':>3} | "
+          f"{'stock':>7} {'':>6} {'':>5} | {'stock':>6} {'':>6} {'':>5} |        |")
+    keys = ("bytes", "datagrams", "frame", "hoststring", "plain")
+    tot = {s: dict.fromkeys(keys, 0) for s in ("stock", "mosh2")}
+    tot["same"] = True
+    tot_write, over, over_plain, differ = 0, [], [], []
+
+    def ratio(m2, st, k):
+        return fmt_ratio(m2[k], st[k]) if k in st else "-"
+
+    def cell(d, k, width):
+        return f"{d[k]:{width}.0f}" if k in d else f"{'-':>{width}}"
+
+    for name, label, size, med in rows_out + [("total", "total", None, tot)]:
+        st, m2 = med["stock"], med["mosh2"]
+        wire_ok = st["bytes"] > 0 and m2["bytes"] / st["bytes"] <= WIRE_GOAL
+        # Chaff is random (0-16 B per datagram, §6.1) and neither server's choice: with the
+        # decoder the goal is judged on the wire bytes without it.
+        ok = (m2["plain"] <= st["plain"] * WIRE_GOAL) if "plain" in st else wire_ok
+        if size is not None:
+            tot_write += size
+            for s in ("stock", "mosh2"):
+                for k in keys:
+                    if k in med[s]:
+                        tot[s][k] += med[s][k]
+                    else:
+                        tot[s].pop(k, None)
+            tot["same"] = tot["same"] and med["same"]
+            if not wire_ok:
+                over.append(name)
+            if not ok:
+                over_plain.append(name)
+            if not med["same"]:
+                differ.append(name)
+        print(f"{label:30} {size if size is not None else tot_write:5d} | {st['bytes']:6.0f} "
+              f"{m2['bytes']:6.0f} {fmt_ratio(m2['bytes'], st['bytes']):>5} | {st['datagrams']:2.0f} "
+              f"{m2['datagrams']:3.0f} | {st['frame']:7.0f} {m2['frame']:6.0f} "
+              f"{fmt_ratio(m2['frame'], st['frame']):>5} | {cell(st, 'hoststring', 6)} "
+              f"{cell(m2, 'hoststring', 6)} {ratio(m2, st, 'hoststring'):>5} | "
+              f"{'same' if med['same'] else 'DIFF':6} | {'ok' if ok else 'over'}")
+    frame = ("the first frame's datagram bytes without the random chaff" if decoded
+             else "the first frame's datagram bytes")
+    print(f"\nwire B: UDP payload bytes server->client from the change's one write until the link was quiet"
+          f"\n  for {quiet_ms:.0f} ms; dgrams: datagrams (stock, mosh2);"
+          f"\nframe B: {frame};"
+          f"\ndiff B: the first frame's hoststring, uncompressed{'' if decoded else ' (needs bench-decode)'};"
+          f"\nscreen: whether the client drew the same bytes for the change in every run with both servers;"
+          f"\n{cols}x{rows}; median of {repeats}; ratios are mosh2/stock.")
+    if differ:
+        print(f"the client drew differently for: {', '.join(differ)} (the screens may differ)")
+    if decoded:
+        print("goal (mosh2 <= stock on every change, wire bytes without the random chaff): " +
+              (f"NOT met on {', '.join(over_plain)}" if over_plain else "met"))
+        print("wire bytes with the chaff (0-16 random bytes per datagram, so +-0.05 on a small frame is chance): "
+              + (f"more on {', '.join(over)}" if over else "no more on any change"))
+    else:
+        print(f"goal (mosh2 <= stock on every change, wire bytes): "
+              + (f"NOT met on {', '.join(over)}" if over else "met"))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mosh2-server", default=os.path.join(ROOT, "build-release", "tools", "mosh2-server"))
+    ap.add_argument("--stock-server", default=shutil.which("mosh-server") or "/usr/bin/mosh-server")
+    ap.add_argument("--client", default=shutil.which("mosh-client") or "/usr/bin/mosh-client",
+                    help="the client used for both servers (default: stock mosh-client)")
+    ap.add_argument("--repeats", type=int, default=5, help="runs per server and workload (median)")
+    ap.add_argument("--scale", type=float, default=1.0, help="stream workload size factor")
+    ap.add_argument("--size", default="80x24", help="client window COLSxROWS for the stream workloads")
+    ap.add_argument("--timeout", type=float, default=60, help="seconds per stream run")
+    ap.add_argument("--workloads", default=",".join(w[0] for w in WORKLOADS),
+                    help="comma-separated subset of " + ",".join(w[0] for w in WORKLOADS) +
+                    " ('' for none)")
+    ap.add_argument("--changes", default=",".join(c[0] for c in screen_changes.changes()),
+                    help="comma-separated subset of " + ",".join(c[0] for c in screen_changes.changes()) +
+                    " ('' for none)")
+    ap.add_argument("--decoder", default=os.path.join(ROOT, "build-release", "bench", "bench-decode"),
+                    help="bench-decode, to open the captured frames ('' to do without)")
+    ap.add_argument("--dump-hoststrings", metavar="DIR",
+                    help="write each server's first hoststring per change and run into DIR")
+    ap.add_argument("--quiet-ms", type=float, default=300,
+                    help="a change's datagrams end at the first gap this long (ms)")
+    ap.add_argument("--verbose", action="store_true", help="print every run")
+    args = ap.parse_args(argv)
+
+    cols, _, rows = args.size.partition("x")
+    cols, rows = int(cols), int(rows)
+    repeats = max(1, min(args.repeats, 20))
+    wanted = [w for w in args.workloads.split(",") if w]
+    unknown = set(wanted) - {w[0] for w in WORKLOADS}
+    if unknown:
+        ap.error(f"unknown workload(s): {', '.join(sorted(unknown))}")
+    wanted_changes = [c for c in args.changes.split(",") if c]
+    unknown = set(wanted_changes) - {c[0] for c in screen_changes.changes()}
+    if unknown:
+        ap.error(f"unknown change(s): {', '.join(sorted(unknown))}")
+    if not 50 <= args.quiet_ms <= 2500:
+        ap.error("--quiet-ms must be within 50..2500 (the server's heartbeat comes after 3000)")
+    for what, path in (("stock mosh-server", args.stock_server), ("mosh-client", args.client),
+                       ("mosh2-server", args.mosh2_server)):
+        if not os.access(path, os.X_OK):
+            print(f"server_compare: no {what} at {path} (tools/install-deps installs mosh)", file=sys.stderr)
+            return 1
+    if args.dump_hoststrings:
+        if not args.decoder:
+            ap.error("--dump-hoststrings needs --decoder")
+        os.makedirs(args.dump_hoststrings, exist_ok=True)
+    if wanted_changes and args.decoder and not os.access(args.decoder, os.X_OK):
+        print(f"server_compare: no bench-decode at {args.decoder} (ninja -C build-release "
+              "bench/bench-decode, or --decoder '' to do without)", file=sys.stderr)
+        return 1
+    if not set_child_subreaper():
+        print("server_compare: prctl(PR_SET_CHILD_SUBREAPER) failed; detached servers are "
+              "still killed but may stay as zombies", file=sys.stderr)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    servers = [("stock", args.stock_server), ("mosh2", args.mosh2_server)]
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mosh2-server-compare-") as tmp:
+        try:
+            streams = run_streams(args, servers, wanted, cols, rows, repeats, tmp)
+            t1 = time.monotonic()
+            if streams:
+                print("-- continuous output streams")
+                print_streams(streams)
+                print(f"\n{repeats} run(s) per cell, median; window {cols}x{rows}; client {args.client}; "
+                      f"ratios are mosh2/stock (goal: CPU <= 0.33, wire <= 1.00); {t1 - t0:.0f} s", flush=True)
+            changes = run_changes(args, servers, wanted_changes, repeats, tmp) if wanted_changes else []
+            if changes:
+                print(f"\n-- bytes per screen change (one write each; {time.monotonic() - t1:.0f} s)")
+                print_changes(changes, repeats, args.quiet_ms, bool(args.decoder))
+        except RuntimeError as e:
+            print(f"server_compare: {e}", file=sys.stderr)
+            return 1
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())
