@@ -15,6 +15,9 @@ Optional extras, each after the typing checks:
   next command's output come back (prints the times), and that the server's VmRSS,
   sampled before, during and after the flood, neither grows by more than
   --rss-growth-mb nor keeps growing sample after sample (prints the samples).
+* --suspend: Ctrl-^ Ctrl-Z; the client must give the terminal back (main screen, the
+  "[mosh is suspended.]" line) and stop; after SIGCONT it must redraw and work again.
+  The client then runs as a job of its own (test/support/foreground_job.py).
 * --hop-blackout S: the relay drops everything for S seconds (started by SIGUSR1 once the
   session is up) while the test keeps typing; the client must hop to a new source port
   (it does after 10 s without a round trip), the relay must see at least two distinct
@@ -23,6 +26,7 @@ Optional extras, each after the typing checks:
 Usage: interop.py --server stock|mosh2 --client stock|mosh2 --build DIR
                   [--quit escape|exit] [--relay-args "..."] [--bind ADDR|IFACE]
                   [--connect ADDR] [--expect-bound ADDR] [--bulk] [--flood S] [--hop-blackout S]
+                  [--suspend]
 Exits 0 on success, 1 with a reason on failure. Every wait is bounded."""
 
 import argparse
@@ -43,6 +47,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RELAY = os.path.join(HERE, "..", "support", "udp_relay.py")
+FOREGROUND_JOB = os.path.join(HERE, "..", "support", "foreground_job.py")
 
 
 class Failure(Exception):
@@ -354,6 +359,39 @@ def tear_down(tmux, relay, server_pid, home):
     shutil.rmtree(home, ignore_errors=True)
 
 
+def process_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def suspend_and_resume(tmux, timeout):
+    """Ctrl-^ Ctrl-Z: the client gives the terminal back (main screen, "[mosh is
+    suspended.]") and stops its process group; SIGCONT brings the session back, redrawn,
+    and typing works again. The client must run as a job of its own (FOREGROUND_JOB)."""
+    pane_pid = int(tmux.run("display-message", "-p", "#{pane_pid}").stdout.strip())
+    clients = [p for p in map(int, filter(str.isdigit, os.listdir("/proc"))) if parent_pid(p) == pane_pid]
+    if len(clients) != 1:
+        raise Failure(f"expected one client process under the pane's shell {pane_pid}, found {clients}")
+    client = clients[0]
+    tmux.keys("clear; echo before-suspend", "Enter")
+    wait_for("output before the suspend", lambda: re.search(r"^before-suspend\s*$", tmux.screen(), re.M), timeout)
+    tmux.hex(0x1E)
+    tmux.hex(0x1A)
+    wait_for("[mosh is suspended.]", lambda: "[mosh is suspended.]" in tmux.screen(), timeout)
+    wait_for("the client to stop", lambda: process_state(client) == "T", timeout)
+    alternate = tmux.run("display-message", "-p", "#{alternate_on}").stdout.strip()
+    if alternate != "0":
+        raise Failure(f"suspended, but the pane is still on the alternate screen ({alternate})")
+    os.killpg(os.getpgid(client), signal.SIGCONT)
+    wait_for("the session redrawn after SIGCONT",
+             lambda: re.search(r"^before-suspend\s*$", tmux.screen(), re.M)
+             and "[mosh is suspended.]" not in tmux.screen(), timeout)
+    tmux.keys("echo after-resume-$((6*7))", "Enter")
+    wait_for("output after the resume", lambda: re.search(r"^after-resume-42\s*$", tmux.screen(), re.M), timeout)
+    print(f"suspend: client {client} stopped with the terminal given back (main screen), "
+          "and came back redrawn and working after SIGCONT")
+
+
 def stop_relay(relay, stats_path=None):
     """SIGTERM, bounded wait; the relay's --stats when asked for."""
     if relay.poll() is None:
@@ -388,6 +426,7 @@ def main():
     ap.add_argument("--expect-bound", default=None,
                     help="the address the server's socket must be bound to (default: --connect)")
     ap.add_argument("--bulk", action="store_true", help="check a screenful of random text")
+    ap.add_argument("--suspend", action="store_true", help="suspend with Ctrl-^ Ctrl-Z, then resume")
     ap.add_argument("--flood", type=float, default=0.0, metavar="S", help="run `yes` for S seconds, then Ctrl-C")
     ap.add_argument("--rss-growth-mb", type=float, default=16.0,
                     help="the most the server's VmRSS may grow over the flood")
@@ -427,7 +466,9 @@ def main():
 
         client = need("mosh-client") if args.client == "stock" else os.path.join(args.build, "tools", "mosh2-client")
         status_file = os.path.join(home, "client-status")
-        tmux.start(f"env MOSH_KEY={key} HOME={home} {client} {args.connect} {target}; echo $? > {status_file}")
+        # --suspend runs the client as a job of its own, so that its SIGSTOP stops it alone.
+        job = f"{sys.executable} {FOREGROUND_JOB} " if args.suspend else ""
+        tmux.start(f"{job}env MOSH_KEY={key} HOME={home} {client} {args.connect} {target}; echo $? > {status_file}")
         wait_for("the shell prompt", lambda: re.search(r"^[$#]( |$)", tmux.screen(), re.M), args.timeout)
         # Again, now that the shell runs: mosh2's socket must not have leaked into it.
         find_server(port, server_pid, expect_bound, exclusive=args.server == "mosh2")
@@ -443,6 +484,9 @@ def main():
 
         tmux.keys("printf 'wide:%s\\n' 日本語", "Enter")
         wait_for("UTF-8 output", lambda: "wide:日本語" in tmux.screen(), args.timeout)
+
+        if args.suspend:
+            suspend_and_resume(tmux, args.timeout)
 
         if args.bulk:
             bulk(tmux, home, args.timeout)
@@ -479,7 +523,8 @@ def main():
             check_hop(stop_relay(relay, stats_path), args.hop_blackout)
         print(f"ok: {args.client} client <-> {args.server} server on {args.connect} (-i {args.bind}), "
               f"quit by {args.quit}" + (f", relay {' '.join(relay_args)}" if relay_args else "")
-              + (", bulk" if args.bulk else "") + (f", flood {args.flood:g} s" if args.flood else ""))
+              + (", bulk" if args.bulk else "") + (f", flood {args.flood:g} s" if args.flood else "")
+              + (", suspended and resumed" if args.suspend else ""))
         return 0
     except Failure as e:
         print(f"FAIL: {args.client} client <-> {args.server} server: {e}")
