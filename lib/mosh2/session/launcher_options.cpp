@@ -1,0 +1,213 @@
+// Parsing of the mosh2 launcher's argv: GNU-style long options (`--name=value` or
+// `--name value`), bundled short flags, and the host with its command.
+
+#include "mosh2/session/launcher_options.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace mosh2::session {
+namespace {
+
+bool numeric_address(const std::string& text) {
+  std::array<unsigned char, 16> buf{};
+  return ::inet_pton(AF_INET, text.c_str(), buf.data()) == 1 || ::inet_pton(AF_INET6, text.c_str(), buf.data()) == 1;
+}
+
+std::optional<address_family> parse_family(std::string_view word) {
+  if (word == "inet") return address_family::inet;
+  if (word == "inet6") return address_family::inet6;
+  if (word == "auto") return address_family::auto_detect;
+  if (word == "all") return address_family::all;
+  if (word == "prefer-inet") return address_family::prefer_inet;
+  if (word == "prefer-inet6") return address_family::prefer_inet6;
+  return std::nullopt;
+}
+
+/// Applies one long option; `value` is set when the option takes one. Returns an error or "".
+std::string apply_long(launcher_options& o, std::string_view name, const std::string& value) {
+  if (name == "client") {
+    if (value.empty()) return "--client needs a program";
+    o.client = value;
+  } else if (name == "server") {
+    if (value.find_first_not_of(" \t") == std::string::npos) return "--server needs a command";
+    o.server = value;
+  } else if (name == "ssh") {
+    auto words = split_command(value);
+    if (!words) return fmt::format("--ssh: {}", words.error());
+    if (words->empty()) return "--ssh needs a command";
+    o.ssh = *words;
+  } else if (name == "predict") {
+    if (!valid_prediction_mode(value))
+      return fmt::format("unknown --predict mode \"{}\" (adaptive, always, never or experimental)", value);
+    o.predict = value;
+  } else if (name == "port") {
+    auto ports = parse_port_range(value);
+    if (!ports) return ports.error();
+    o.ports = value;
+  } else if (name == "bind-server") {
+    o.bind_set = true;
+    if (value == "ssh") {
+      o.bind = launcher_options::bind_mode::ssh;
+    } else if (value == "any") {
+      o.bind = launcher_options::bind_mode::any;
+    } else if (numeric_address(value)) {
+      o.bind = launcher_options::bind_mode::address;
+      o.bind_address = value;
+    } else {
+      return fmt::format("--bind-server needs ssh, any or a numeric IP address, not \"{}\"", value);
+    }
+  } else if (name == "family") {
+    auto f = parse_family(value);
+    if (!f) return fmt::format("unknown --family \"{}\" (inet, inet6, auto, all, prefer-inet or prefer-inet6)", value);
+    o.family = *f;
+  } else {
+    return fmt::format("unknown option --{}", name);
+  }
+  return {};
+}
+
+/// Long options that take no value; returns false if `name` is not one.
+bool apply_flag(launcher_options& o, std::string_view name) {
+  if (name == "ssh-pty") o.ssh_pty = true;
+  else if (name == "no-ssh-pty") o.ssh_pty = false;
+  else if (name == "predict-overwrite") o.predict_overwrite = true;
+  else if (name == "no-predict-overwrite") o.predict_overwrite = false;
+  else if (name == "no-init") o.no_init = true;
+  else if (name == "local") o.local = true;
+  else if (name == "fake-proxy") o.fake_proxy = true;
+  else return false;
+  return true;
+}
+
+bool takes_value(std::string_view name) {
+  return name == "client" || name == "server" || name == "ssh" || name == "predict" || name == "port" ||
+         name == "bind-server" || name == "family";
+}
+
+}  // namespace
+
+bool valid_prediction_mode(const std::string& mode) {
+  return mode == "adaptive" || mode == "always" || mode == "never" || mode == "experimental";
+}
+
+result<std::vector<std::string>, std::string> split_command(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote) {
+      if (c == quote) {
+        quote = 0;
+      } else if (c == '\\' && quote == '"' && i + 1 < text.size()) {
+        word += text[++i];
+      } else {
+        word += c;
+      }
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < text.size()) {
+      word += text[++i];
+      in_word = true;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (quote) return failure{fmt::format("unterminated {} quote in \"{}\"", quote, text)};
+  if (in_word) words.push_back(std::move(word));
+  return words;
+}
+
+result<std::variant<launcher_options, show_help, show_version>, std::string>
+parse_launcher_args(const std::vector<std::string>& args) {
+  launcher_options o;
+  o.original_args = args;
+  std::size_t i = 0;
+  bool separator = false;  // the options ended at "--"
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      ++i;
+      separator = true;
+      break;
+    }
+    if (a.size() < 2 || a[0] != '-') break;
+    if (a[1] == '-') {
+      const auto eq = a.find('=');
+      const std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      if (name == "help") return show_help{};
+      if (name == "version") return show_version{};
+      if (apply_flag(o, name)) {
+        if (eq != std::string::npos) return failure{fmt::format("option --{} takes no value", name)};
+        continue;
+      }
+      if (!takes_value(name)) return failure{fmt::format("unknown option --{}", name)};
+      std::string value;
+      if (eq != std::string::npos) {
+        value = a.substr(eq + 1);
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return failure{fmt::format("option --{} needs a value", name)};
+      }
+      if (auto err = apply_long(o, name, value); !err.empty()) return failure{err};
+      continue;
+    }
+    for (std::size_t k = 1; k < a.size(); ++k) {
+      const char letter = a[k];
+      if (letter == 'a') o.predict = "always";
+      else if (letter == 'n') o.predict = "never";
+      else if (letter == 'o') o.predict_overwrite = true;
+      else if (letter == '4') o.family = address_family::inet;
+      else if (letter == '6') o.family = address_family::inet6;
+      else if (letter == 'p') {
+        std::string value;
+        if (k + 1 < a.size()) value = a.substr(k + 1);
+        else if (i + 1 < args.size()) value = args[++i];
+        else return failure{std::string("option -p needs a value")};
+        if (auto err = apply_long(o, "port", value); !err.empty()) return failure{err};
+        break;
+      } else {
+        return failure{fmt::format("unknown option -{}", letter)};
+      }
+    }
+  }
+
+  if (o.fake_proxy) {
+    if (args.size() - i != 2) return failure{std::string("--fake-proxy needs exactly HOST PORT")};
+    o.host = args[i];
+    o.proxy_port = args[i + 1];
+    return o;
+  }
+  // `mosh2 --local -- command`: no address, so the default one and all words are the command.
+  const bool local_without_host = o.local && separator && i < args.size() && !numeric_address(args[i]);
+  if (i < args.size() && !local_without_host) {
+    o.host = args[i++];
+    if (i < args.size() && args[i] == "--") ++i;
+  }
+  o.command.assign(args.begin() + static_cast<std::ptrdiff_t>(std::min(i, args.size())), args.end());
+  if (o.local) {
+    if (o.host.empty()) o.host = "127.0.0.1";
+    if (!numeric_address(o.host))
+      return failure{fmt::format("--local needs a numeric local address, not \"{}\"", o.host)};
+  } else if (o.host.empty()) {
+    return failure{std::string("no host given (usage: mosh2 [options] [user@]host [-- command...])")};
+  }
+  if (o.host.empty() || o.host[0] == '-') return failure{fmt::format("bad host \"{}\"", o.host)};
+  return o;
+}
+
+}  // namespace mosh2::session

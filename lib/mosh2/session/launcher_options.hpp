@@ -1,0 +1,54 @@
+#pragma once
+// Command line of the mosh2 launcher, compatible with the stock `mosh` wrapper 1.4
+// (protocol §1.1, §1.6). Parsing is pure: it returns a value or a one-line error.
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "mosh2/session/options.hpp"
+#include "mosh2/util/result.hpp"
+
+namespace mosh2::session {
+
+/// Which addresses of the host the launcher tries, in what order (--family, -4, -6).
+enum class address_family { inet, inet6, auto_detect, all, prefer_inet, prefer_inet6 };
+
+struct launcher_options {
+  std::string client;                          ///< --client; empty = next to mosh2, then PATH
+  std::optional<std::string> server;           ///< --server; unset = mosh2-server
+  std::vector<std::string> ssh{"ssh"};         ///< --ssh, split into words
+  bool ssh_pty = true;                         ///< --[no-]ssh-pty
+  std::optional<std::string> predict;          ///< --predict, -a, -n
+  bool predict_overwrite = false;              ///< -o, --[no-]predict-overwrite
+  std::optional<std::string> ports;            ///< -p, --port (validated, passed on as typed)
+  enum class bind_mode { ssh, any, address };
+  bind_mode bind = bind_mode::ssh;             ///< --bind-server
+  bool bind_set = false;                       ///< --bind-server was given
+  std::string bind_address;                    ///< --bind-server=IP
+  address_family family = address_family::prefer_inet;
+  bool no_init = false;                        ///< --no-init
+  bool local = false;                          ///< --local
+  bool fake_proxy = false;                     ///< --fake-proxy (internal: ssh's ProxyCommand)
+  std::string host;                            ///< [user@]host (--fake-proxy: the host name)
+  std::string proxy_port;                      ///< --fake-proxy: the TCP port
+  std::vector<std::string> command;            ///< after the host (and an optional --)
+  std::vector<std::string> original_args;      ///< argv as given, for the client's `-#`
+};
+
+/// Splits a command such as `ssh -p 2222 -F "my config"` into words: blanks separate,
+/// single and double quotes group, a backslash escapes the next character.
+result<std::vector<std::string>, std::string> split_command(const std::string& text);
+
+/// The words --predict accepts (also the values of MOSH_PREDICTION_DISPLAY).
+bool valid_prediction_mode(const std::string& mode);
+
+/// Parses the launcher's argv (argv[0] excluded): `[options] [--] [user@]host
+/// [--] [command...]`. Option parsing stops at the host. With --local the host is a
+/// numeric address, optional when the options end with `--` (`--local -- top`: the
+/// command is top). Errors are one line.
+result<std::variant<launcher_options, show_help, show_version>, std::string>
+parse_launcher_args(const std::vector<std::string>& args);
+
+}  // namespace mosh2::session

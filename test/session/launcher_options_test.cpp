@@ -1,0 +1,122 @@
+// Command line of the mosh2 launcher, as the stock `mosh` wrapper accepts it.
+
+#include <doctest/doctest.h>
+
+#include "mosh2/session/launcher_options.hpp"
+
+using namespace mosh2::session;
+
+namespace {
+launcher_options launcher(std::vector<std::string> args) {
+  auto r = parse_launcher_args(args);
+  if (!r) FAIL(r.error());
+  REQUIRE(std::holds_alternative<launcher_options>(*r));
+  return std::get<launcher_options>(*r);
+}
+std::string launcher_error(std::vector<std::string> args) {
+  auto r = parse_launcher_args(args);
+  REQUIRE_FALSE(r.has_value());
+  return r.error();
+}
+}  // namespace
+
+TEST_SUITE("session") {
+TEST_CASE("the launcher's defaults: ssh, mosh2-server, bind to the ssh address, prefer IPv4") {
+  auto o = launcher({"user@example.org"});
+  CHECK(o.host == "user@example.org");
+  CHECK(o.ssh == std::vector<std::string>{"ssh"});
+  CHECK_FALSE(o.server.has_value());
+  CHECK(o.client.empty());
+  CHECK(o.bind == launcher_options::bind_mode::ssh);
+  CHECK(o.family == address_family::prefer_inet);
+  CHECK(o.ssh_pty);
+  CHECK_FALSE(o.predict.has_value());
+  CHECK(o.command.empty());
+}
+
+TEST_CASE("long options take =VALUE or the next word; short flags bundle") {
+  auto o = launcher({"--client=/x/c", "--server", "env A=1 mosh2-server", "--ssh=ssh -F '/tmp/my cfg' -p 2222",
+                     "-ao4", "-p60010:60020", "--bind-server=any", "--no-init", "host", "--", "ls", "-l"});
+  CHECK(o.client == "/x/c");
+  CHECK(o.server == "env A=1 mosh2-server");
+  CHECK(o.ssh == std::vector<std::string>{"ssh", "-F", "/tmp/my cfg", "-p", "2222"});
+  CHECK(o.predict == "always");
+  CHECK(o.predict_overwrite);
+  CHECK(o.family == address_family::inet);
+  CHECK(o.ports == "60010:60020");
+  CHECK(o.bind == launcher_options::bind_mode::any);
+  CHECK(o.no_init);
+  CHECK(o.host == "host");
+  CHECK(o.command == std::vector<std::string>{"ls", "-l"});
+}
+
+TEST_CASE("options stop at the host; the rest is the command") {
+  auto o = launcher({"-n", "host", "echo", "-a"});
+  CHECK(o.predict == "never");
+  CHECK(o.command == std::vector<std::string>{"echo", "-a"});
+  CHECK(launcher({"--", "host"}).host == "host");
+}
+
+TEST_CASE("--family, --predict and --bind-server words") {
+  CHECK(launcher({"--family=inet6", "h"}).family == address_family::inet6);
+  CHECK(launcher({"-6", "h"}).family == address_family::inet6);
+  CHECK(launcher({"--family=auto", "h"}).family == address_family::auto_detect);
+  CHECK(launcher({"--family=all", "h"}).family == address_family::all);
+  CHECK(launcher({"--family=prefer-inet6", "h"}).family == address_family::prefer_inet6);
+  CHECK(launcher({"--predict=experimental", "h"}).predict == "experimental");
+  auto o = launcher({"--bind-server=10.1.2.3", "h"});
+  CHECK(o.bind == launcher_options::bind_mode::address);
+  CHECK(o.bind_address == "10.1.2.3");
+  CHECK(launcher({"--bind-server=::1", "h"}).bind_address == "::1");
+}
+
+TEST_CASE("--local defaults to 127.0.0.1 and needs a numeric address") {
+  auto o = launcher({"--local"});
+  CHECK(o.local);
+  CHECK(o.host == "127.0.0.1");
+  CHECK(launcher({"--local", "::1", "--", "top"}).command == std::vector<std::string>{"top"});
+  CHECK(launcher_error({"--local", "localhost"}).find("numeric") != std::string::npos);
+  auto no_host = launcher({"--local", "--", "/bin/sh", "-l"});
+  CHECK(no_host.host == "127.0.0.1");
+  CHECK(no_host.command == std::vector<std::string>{"/bin/sh", "-l"});
+  auto with_host = launcher({"--local", "--", "127.0.0.1", "--", "/bin/sh"});
+  CHECK(with_host.host == "127.0.0.1");
+  CHECK(with_host.command == std::vector<std::string>{"/bin/sh"});
+}
+
+TEST_CASE("--fake-proxy takes HOST PORT") {
+  auto o = launcher({"--family=inet", "--fake-proxy", "--", "example.org", "22"});
+  CHECK(o.fake_proxy);
+  CHECK(o.host == "example.org");
+  CHECK(o.proxy_port == "22");
+  CHECK_FALSE(parse_launcher_args({"--fake-proxy", "--", "h"}).has_value());
+}
+
+TEST_CASE("bad command lines are one-line errors") {
+  CHECK(launcher_error({"--bogus", "h"}) == "unknown option --bogus");
+  CHECK(launcher_error({"-x", "h"}) == "unknown option -x");
+  CHECK(launcher_error({"--predict=sometimes", "h"}).find("sometimes") != std::string::npos);
+  CHECK(launcher_error({"--family=ipx", "h"}).find("ipx") != std::string::npos);
+  CHECK(launcher_error({"--bind-server=example.org", "h"}).find("numeric") != std::string::npos);
+  CHECK(launcher_error({"-p", "5:3", "h"}).find("greater than") != std::string::npos);
+  CHECK(launcher_error({"-p70000", "h"}).find("65535") != std::string::npos);
+  CHECK(launcher_error({"--ssh=ssh 'unterminated", "h"}).find("quote") != std::string::npos);
+  CHECK(launcher_error({"--no-init=yes", "h"}).find("no value") != std::string::npos);
+  CHECK(launcher_error({"--client"}).find("needs a value") != std::string::npos);
+  CHECK(launcher_error({}).find("no host") != std::string::npos);
+  CHECK(launcher_error({"--", "-oProxyCommand=x"}).find("bad host") != std::string::npos);
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--bogus"}, {"-p", "x", "h"}, {}})
+    CHECK(launcher_error(args).find('\n') == std::string::npos);
+}
+
+TEST_CASE("--help and --version win") {
+  CHECK(std::holds_alternative<show_help>(*parse_launcher_args({"-a", "--help"})));
+  CHECK(std::holds_alternative<show_version>(*parse_launcher_args({"--version"})));
+}
+
+TEST_CASE("split_command splits on blanks and honours quotes and backslashes") {
+  CHECK(*split_command("  ssh   -p 22 ") == std::vector<std::string>{"ssh", "-p", "22"});
+  CHECK(*split_command(R"(a "b c" 'd "e"' f\ g "")") == std::vector<std::string>{"a", "b c", "d \"e\"", "f g", ""});
+  CHECK_FALSE(split_command("\"open").has_value());
+}
+}
