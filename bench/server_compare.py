@@ -261,6 +261,19 @@ def start_server(server, script, env, timeout):
     return int(m.group(1)), m.group(2), int(pid.group(1))
 
 
+def read_client_output(fd):
+    """What mosh-client wrote to its pty; raises once it has exited (EIO or EOF)."""
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError as e:
+        if e.errno != errno.EIO:
+            raise
+        chunk = b""
+    if not chunk:
+        raise RuntimeError("mosh-client exited early")
+    return chunk
+
+
 def start_client(client, port, key, cols, rows):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/"),
            "TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "MOSH_KEY": key}
@@ -365,14 +378,7 @@ def measure(server, client, path, cols, rows, tmp, timeout):
                 elif key_.data == "up":
                     relay.on_up()
                 else:
-                    try:
-                        chunk = os.read(fd, 65536)
-                    except OSError as e:
-                        if e.errno != errno.EIO:
-                            raise
-                        chunk = b""
-                    if not chunk:
-                        raise RuntimeError("mosh-client exited early")
+                    chunk = read_client_output(fd)
                     buf = tail + chunk
                     if needle in buf and base is None:
                         base = {"t": time.monotonic(), "cpu": proc_cpu_seconds(spid),
@@ -473,14 +479,7 @@ class Link:
             elif key_.data == "up":
                 self.relay.on_up()
             else:
-                try:
-                    chunk = os.read(self.fd, 65536)
-                except OSError as e:
-                    if e.errno != errno.EIO:
-                        raise
-                    chunk = b""
-                if not chunk:
-                    raise RuntimeError("mosh-client exited early")
+                chunk = read_client_output(self.fd)
                 self.out = (self.out + chunk)[-65536:]
                 if self.capture is not None:
                     self.capture += chunk

@@ -23,11 +23,13 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "mosh2/session/launcher_options.hpp"
+#include "mosh2/session/local_terminal.hpp"
 
 namespace {
 
@@ -93,17 +95,6 @@ std::vector<char*> c_argv(std::vector<std::string>& words) {
   return out;
 }
 
-bool write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // ---- --fake-proxy: ssh's ProxyCommand ----
 
 int run_proxy(const launcher_options& o) {
@@ -156,7 +147,7 @@ int run_proxy(const launcher_options& o) {
       if (n <= 0) {
         stdin_open = false;
         ::shutdown(sock, SHUT_WR);
-      } else if (!write_all(sock, buf.data(), static_cast<std::size_t>(n))) {
+      } else if (!write_all(sock, std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
         return 1;
       }
     }
@@ -164,7 +155,7 @@ int run_proxy(const launcher_options& o) {
       const ssize_t n = ::read(sock, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return 0;
-      if (!write_all(STDOUT_FILENO, buf.data(), static_cast<std::size_t>(n))) return 1;
+      if (!write_all(STDOUT_FILENO, std::string_view(buf.data(), static_cast<std::size_t>(n)))) return 1;
     }
   }
 }

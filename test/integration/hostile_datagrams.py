@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from interop import Failure, Tmux, alive, need, start_relay, start_server, tear_down, wait_for
+from interop import Failure, Tmux, expect_clean_exit, need, start_relay, start_server, tear_down, wait_for
 
 MIN_DATAGRAM = 24       # 8-byte nonce + 16-byte tag
 RECEIVE_BUFFER = 2048   # larger datagrams arrive truncated
@@ -173,11 +173,7 @@ def main():
         print(f"counted: {dropped}; replays out of order: {ooo}; peer kept at port {after['peer']['port']}")
 
         tmux.keys("exit", "Enter")
-        status = wait_for("the client to exit",
-                          lambda: os.path.exists(exit_file) and open(exit_file).read().strip(), args.timeout)
-        if status != "0":
-            raise Failure(f"client exited with status {status}")
-        wait_for("the server to exit", lambda: not alive(server_pid), args.timeout)
+        expect_clean_exit(tmux, "the client", exit_file, server_pid, args.timeout)
         if os.path.exists(os.path.join(status_dir, f"{server_pid}.json")):
             raise Failure("the server left its status file behind")
         print(f"ok: {len(attacks)} hostile and {len(replays)} replayed datagrams at a live mosh2-server "

@@ -392,6 +392,16 @@ def suspend_and_resume(tmux, timeout):
           "and came back redrawn and working after SIGCONT")
 
 
+def expect_clean_exit(tmux, program, status_file, server_pid, timeout, server_timeout=None):
+    """After the quit: `program` (the pane's command, which writes its exit status to
+    `status_file`) must exit with status 0, and the server must be gone."""
+    status = wait_for(f"{program} to exit",
+                      lambda: os.path.exists(status_file) and open(status_file).read().strip(), timeout)
+    if status != "0":
+        raise Failure(f"{program} exited with status {status}; screen:\n{tmux.screen()}")
+    wait_for("the server to exit", lambda: not alive(server_pid), server_timeout or timeout)
+
+
 def stop_relay(relay, stats_path=None):
     """SIGTERM, bounded wait; the relay's --stats when asked for."""
     if relay.poll() is None:
@@ -514,11 +524,7 @@ def main():
             tmux.keys(".")
         else:
             tmux.keys("exit", "Enter")
-        status = wait_for("the client to exit",
-                          lambda: os.path.exists(status_file) and open(status_file).read().strip(), args.timeout)
-        if status != "0":
-            raise Failure(f"client exited with status {status}; screen:\n{tmux.screen()}")
-        wait_for("the server to exit", lambda: not alive(server_pid), args.timeout)
+        expect_clean_exit(tmux, "the client", status_file, server_pid, args.timeout)
         if args.hop_blackout:
             check_hop(stop_relay(relay, stats_path), args.hop_blackout)
         print(f"ok: {args.client} client <-> {args.server} server on {args.connect} (-i {args.bind}), "

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from interop import Failure, Tmux, alive, need, start_relay, start_server, tear_down, wait_for
+from interop import Failure, Tmux, expect_clean_exit, need, start_relay, start_server, tear_down, wait_for
 
 ESC = "\x1b"
 
@@ -156,11 +156,7 @@ def main():
         wait_for("the command's output", lambda: re.search(r"^pq\s*$", tmux.screen(), re.M), args.timeout)
 
         tmux.keys("exit", "Enter")
-        status = wait_for("the client to exit",
-                          lambda: os.path.exists(exit_file) and open(exit_file).read().strip(), args.timeout)
-        if status != "0":
-            raise Failure(f"client exited with status {status}")
-        wait_for("the server to exit", lambda: not alive(server_pid), args.timeout)
+        expect_clean_exit(tmux, "the client", exit_file, server_pid, args.timeout)
         print(f"ok: {pairing}, predictions {args.expect}")
         return 0
     except Failure as e:

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from interop import Failure, Tmux, alive, need, tear_down, wait_for
+from interop import Failure, Tmux, expect_clean_exit, need, tear_down, wait_for
 
 
 def pid_of_command(pattern):
@@ -65,11 +65,7 @@ def main():
         print(f"ok: tools/start opened a session: shell under mosh2-server pid {server_pid}, "
               f"client pid {clients}")
         tmux.keys("exit", "Enter")
-        status = wait_for("tools/start to exit",
-                          lambda: os.path.exists(exit_file) and open(exit_file).read().strip(), args.timeout)
-        if status != "0":
-            raise Failure(f"tools/start exited with status {status}")
-        wait_for("mosh2-server to exit", lambda: not alive(server_pid), 15)
+        expect_clean_exit(tmux, "tools/start", exit_file, server_pid, args.timeout, server_timeout=15)
         print("ok: `exit` ended the session; tools/start exited 0 and the server is gone")
         return 0
     except Failure as e:

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-from interop import Failure, Tmux, alive, need, parent_pid, tear_down, udp_sockets, wait_for
+from interop import Failure, Tmux, expect_clean_exit, need, parent_pid, tear_down, udp_sockets, wait_for
 
 SSHD = "/usr/sbin/sshd"
 
@@ -197,11 +197,7 @@ def main():
         print("ok: after a resize to 100x30, stty size says 30 100")
 
         tmux.keys("exit", "Enter")
-        status = wait_for("mosh2 to exit",
-                          lambda: os.path.exists(status_file) and open(status_file).read().strip(), args.timeout)
-        if status != "0":
-            raise Failure(f"mosh2 exited with status {status}")
-        wait_for("the server to exit", lambda: not alive(server_pid), 15)
+        expect_clean_exit(tmux, "mosh2", status_file, server_pid, args.timeout, server_timeout=15)
         print(f"ok: {args.mode}: `exit` ended the session; mosh2 exited 0 and server pid {server_pid} is gone")
         return 0
     except (Failure, subprocess.SubprocessError, OSError) as e:
