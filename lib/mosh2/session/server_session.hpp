@@ -22,6 +22,11 @@ struct server_config {
   int verbosity = 0;
   std::optional<std::chrono::seconds> network_timeout;  ///< MOSH_SERVER_NETWORK_TMOUT
   std::optional<std::chrono::seconds> signal_timeout;   ///< MOSH_SERVER_SIGNAL_TMOUT
+  /// Without any client state for this long after start, the server exits (stock: 60 s);
+  /// the launcher may ask for less so that a client that never starts leaves no server.
+  std::chrono::seconds first_contact_limit{60};
+  /// `--idle-timeout`: end the session once the client has not been heard for this long.
+  std::optional<std::chrono::seconds> idle_timeout;
 };
 
 /// Runs the session on `socket` until it ends; returns the process exit status.

@@ -26,6 +26,10 @@ inline constexpr int status_schema_version = 1;
 /// A live process rewrites its file at most this often.
 inline constexpr auto status_interval = std::chrono::seconds(1);
 
+/// A session whose client has not been heard for this long is "detached": the 3 s
+/// heartbeat plus a margin for one lost heartbeat and a slow link.
+inline constexpr auto detached_after = std::chrono::seconds(7);
+
 /// One process's session as the status file describes it. Times are steady
 /// time_points; to_json turns them into Unix milliseconds.
 struct session_status {
@@ -47,6 +51,16 @@ struct session_status {
   std::uint64_t state_acked = 0;     ///< newest of ours the peer acknowledged
   std::uint64_t state_received = 0;  ///< newest of the peer's we hold
   bool shutting_down = false;
+  /// Session management (issue 12). The session fills these; the document decides names.
+  std::string session_state;  ///< "never-connected", "connected", "detached", "shutting-down"
+  std::optional<time_point> last_keystroke;  ///< newest user input (server: applied; client: typed)
+  std::uint64_t bytes_sent = 0;      ///< UDP payload bytes sent (sealed datagrams)
+  std::uint64_t bytes_received = 0;  ///< UDP payload bytes of authentic datagrams
+  std::vector<std::string> command;  ///< server: the program it runs (argv)
+  std::optional<std::string> prediction_mode;  ///< client: adaptive, always, never, experimental
+  std::uint64_t predictions_shown = 0;      ///< client: predicted cells drawn
+  std::uint64_t predictions_confirmed = 0;  ///< client: predictions the server's screen confirmed
+  std::uint64_t predictions_wrong = 0;      ///< client: predictions the server's screen contradicted
   datagram::stats datagrams;
   link_drops link;
 };
