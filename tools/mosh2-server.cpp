@@ -78,7 +78,7 @@ int serve(const server_options& opts) {
 
   server_config config{mosh2::crypto::session_key::generate(), {}, size.width, size.height, opts.verbosity,
                        timeout_from_env("MOSH_SERVER_NETWORK_TMOUT"),
-                       timeout_from_env("MOSH_SERVER_SIGNAL_TMOUT")};
+                       timeout_from_env("MOSH_SERVER_SIGNAL_TMOUT"), std::chrono::seconds(60), std::nullopt};
   if (opts.command.empty()) {
     const std::string shell = login_shell();
     config.program.argv = {shell};
