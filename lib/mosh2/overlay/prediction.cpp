@@ -43,6 +43,16 @@ std::optional<prediction_mode> parse_prediction_mode(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view to_string(prediction_mode mode) {
+  switch (mode) {
+    case prediction_mode::adaptive: return "adaptive";
+    case prediction_mode::always: return "always";
+    case prediction_mode::never: return "never";
+    case prediction_mode::experimental: return "experimental";
+  }
+  return "adaptive";
+}
+
 void prediction_engine::set_srtt(double srtt_ms) {
   const double lo = static_cast<double>(ssp::send_interval_min.count());
   const double hi = static_cast<double>(ssp::send_interval_max.count());

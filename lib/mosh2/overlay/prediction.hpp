@@ -29,6 +29,8 @@ enum class prediction_mode : std::uint8_t {
 
 /// "adaptive", "always", "never" or "experimental"; nothing for anything else.
 std::optional<prediction_mode> parse_prediction_mode(std::string_view name);
+/// The name parse_prediction_mode() reads back.
+std::string_view to_string(prediction_mode mode);
 
 // Thresholds of §10.4 and Appendix A. The "SRTT" triggers compare the SSP send
 // interval, clamp(ceil(SRTT/2), 20, 250) ms, so 30 ms here means SRTT ≈ 60 ms.

@@ -1,34 +1,31 @@
-// The client pipeline (protocol §8.5): socket, keyboard and signal stages feed one
-// event pipe; the session stage owns SSP and the display, and restores the terminal
-// on every way out.
+// The client's stages around client_core (protocol §8.5): the keyboard, the UDP
+// sockets (a set that grows when the client hops ports) and the signals feed one
+// event pipe; the session stage gives each event to the core and carries out what the
+// core asks for: datagrams, screen updates, suspend. It owns the user's terminal
+// through a terminal_guard, so every way out restores it.
 
 #include "mosh2/session/client_session.hpp"
 
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <list>
 #include <variant>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <fmt/format.h>
 
-#include "mosh2/overlay/notification_bar.hpp"
-#include "mosh2/session/link_core.hpp"
-#include "mosh2/session/receive_stage.hpp"
+#include "mosh2/session/client_core.hpp"
 #include "mosh2/session/events.hpp"
-#include "mosh2/session/status_report.hpp"
 #include "mosh2/session/local_terminal.hpp"
-#include "mosh2/session/terminal_state.hpp"
+#include "mosh2/session/status_report.hpp"
+#include "mosh2/session/terminal_guard.hpp"
 #include "mosh2/session/udp_socket.hpp"
-#include "mosh2/ssp/endpoint.hpp"
-#include "mosh2/ssp/user_stream.hpp"
-#include "mosh2/terminal/display.hpp"
 #include "mosh2/util/io.hpp"
 
 namespace mosh2::session {
@@ -37,327 +34,270 @@ namespace {
 using namespace asio::experimental::awaitable_operators;
 using asio::awaitable;
 
-inline constexpr auto connecting_notice_after = 250ms;
-inline constexpr auto connect_give_up_after = std::chrono::seconds(15);
 inline constexpr auto max_old_socket_age = std::chrono::seconds(60);
 inline constexpr std::size_t max_sockets = 10;
 
-using client_event = std::variant<std::monostate, peer_instruction, byte_chunk, caught_signal, tick>;  // monostate: channels need a default
+using client_event = std::variant<std::monostate, datagram_in, byte_chunk, caught_signal, tick>;  // monostate: channels need a default
+using event_pipe = io::pipe<client_event>;
 
-/// One UDP socket of the client; it is replaced when the client hops ports.
-struct client_socket {
-  client_socket(asio::ip::udp::socket s, time_point t) : socket(std::move(s)), opened(t) {}
-  asio::ip::udp::socket socket;
-  time_point opened;
-  bool reader_done = false;
+/// What happened to the socket set: a socket opened, a receive loop ended (perhaps
+/// with an error), or the session asked it to stop.
+struct socket_notice {
+  enum class kind { opened, ended, stop };
+  socket_notice(kind k = kind::stop, std::size_t i = 0, std::exception_ptr f = nullptr) : what(k), id(i), failure(f) {}
+  kind what;
+  std::size_t id;
+  std::exception_ptr failure;
+};
+
+/// The client's UDP sockets (protocol §4.5). The newest one sends; older ones keep
+/// receiving for a minute after a hop, since the server answers the address it heard
+/// last. Each socket has its own receive loop with its own cancellation; run() owns
+/// the loops and is one operand of the pipeline's `&&`, so a failing socket ends the
+/// session through the same path as every other stage.
+class socket_set {
+public:
+  socket_set(asio::io_context& ctx, asio::ip::udp::endpoint server, event_pipe& events)
+      : ctx_(ctx), server_(server), events_(events), notices_(ctx, 64) {}
+
+  /// Opens a fresh socket, which sends from now on.
+  void open(time_point now) {
+    sockets_.emplace_back(open_client_socket(ctx_, server_), now, next_id_++);
+    notices_.try_send(asio::error_code{}, socket_notice(socket_notice::kind::opened, sockets_.back().id));
+    // Never more than ten: the oldest go first.
+    std::size_t open = 0;
+    for (auto it = sockets_.rbegin(); it != sockets_.rend(); ++it)
+      if (it->socket.is_open() && ++open > max_sockets) close(*it);
+  }
+
+  /// Sends from the newest socket; 0 or the errno.
+  int send(bytes_view datagram) { return send_now(sockets_.back().socket, server_, datagram); }
+
+  /// A datagram arrived on socket `id`: once the newest socket has been answered for a
+  /// minute, the older ones go.
+  void heard_on(std::size_t id, time_point now) {
+    const auto& newest = sockets_.back();
+    if (id != newest.id || now - newest.opened < max_old_socket_age) return;
+    for (auto& s : sockets_)
+      if (s.id != id) close(s);
+  }
+
+  asio::ip::udp::endpoint local_endpoint() const {
+    asio::error_code ec;
+    return sockets_.back().socket.local_endpoint(ec);
+  }
+
+  /// Closes every socket and lets run() return once their loops have ended.
+  void stop() {
+    for (auto& s : sockets_) close(s);
+    notices_.try_send(asio::error_code{}, socket_notice(socket_notice::kind::stop));
+  }
+
+  awaitable<void> run() {
+    bool stopping = false;
+    std::exception_ptr failure;
+    while (!stopping || running_ > 0) {
+      auto [ec, n] = co_await notices_.async_receive(io::use_nothrow);
+      if (ec) break;
+      switch (n.what) {
+        case socket_notice::kind::opened:
+          if (!stopping) spawn(n.id);
+          break;
+        case socket_notice::kind::ended:
+          --running_;
+          std::erase_if(sockets_, [&](const entry& s) { return s.id == n.id && !s.socket.is_open(); });
+          if (n.failure && !failure) {
+            failure = n.failure;
+            stop();
+          }
+          break;
+        case socket_notice::kind::stop:
+          stopping = true;
+          break;
+      }
+    }
+    if (failure) std::rethrow_exception(failure);
+  }
+
+private:
+  struct entry {
+    entry(asio::ip::udp::socket s, time_point t, std::size_t i) : socket(std::move(s)), opened(t), id(i) {}
+    asio::ip::udp::socket socket;
+    time_point opened;
+    std::size_t id;
+    asio::cancellation_signal cancel;
+  };
+
+  void spawn(std::size_t id) {
+    auto it = std::find_if(sockets_.begin(), sockets_.end(), [&](const entry& s) { return s.id == id; });
+    if (it == sockets_.end() || !it->socket.is_open()) return;
+    ++running_;
+    entry& s = *it;
+    asio::co_spawn(ctx_, [this, &s]() { return receive_datagrams<client_event>(s.socket, events_, s.id); },
+                   asio::bind_cancellation_slot(s.cancel.slot(), [this, id](std::exception_ptr e) {
+                     notices_.try_send(asio::error_code{}, socket_notice(socket_notice::kind::ended, id, e));
+                   }));
+  }
+
+  void close(entry& s) {
+    if (!s.socket.is_open()) return;
+    s.cancel.emit(asio::cancellation_type::terminal);
+    asio::error_code ignored;
+    s.socket.close(ignored);
+  }
+
+  asio::io_context& ctx_;
+  asio::ip::udp::endpoint server_;
+  event_pipe& events_;
+  io::pipe<socket_notice> notices_;
+  std::list<entry> sockets_;  // stable addresses: each loop holds its entry
+  std::size_t next_id_ = 0;
+  std::size_t running_ = 0;
 };
 
 class client_pipeline {
 public:
-  client_pipeline(asio::io_context& ctx, client_config config, asio::ip::udp::endpoint server,
-                  window_size size)
-      : ctx_(ctx),
-        config_(std::move(config)),
-        server_(server),
-        link_(datagram::role::client, config_.key, steady::now()),
-        ssp_(ssp::user_stream{}, terminal_state(size.width, size.height), steady::now(),
-             ssp::sender_options{ssp::client_send_mindelay, true, {}}),
+  client_pipeline(asio::io_context& ctx, client_config config, asio::ip::udp::endpoint server, window_size size)
+      : core_(core_config(config, server, size), steady::now()),
         stdin_(ctx, ::dup(STDIN_FILENO)),
         signals_(ctx, SIGWINCH, SIGTERM, SIGINT),
-        deadline_(ctx),
+        timer_(ctx),
+        deadline_(timer_),
         events_(ctx, 256),
-        bar_(config_.escape.quit_hint()),
-        display_(terminal::terminal_profile::from_term(config_.term)),
-        predictor_(config_.predict, config_.predict_overwrite),
-        started_(steady::now()),
-        size_(size) {
-    link_.datagram().set_address_family(server_.address().is_v4() ? datagram::address_family::ipv4
-                                                                   : datagram::address_family::ipv6);
+        sockets_(ctx, server, events_) {
     for (int s : {SIGHUP, SIGPIPE, SIGCONT}) signals_.add(s);
-    bar_.server_heard(started_);
-    bar_.server_acked(started_);
-    // The server learns our size from the first instruction (protocol §7.6).
-    ssp_.outgoing().current_state().push_resize(size.width, size.height);
   }
 
   awaitable<void> run() {
-    open_socket(steady::now());
-    co_await (keyboard_stage() && forward_signals<client_event>(signals_, events_) &&
-              forward_deadlines<client_event>(deadline_, events_) && session_stage());
+    sockets_.open(steady::now());
+    co_await (read_bytes<client_event>(stdin_, events_) && sockets_.run() &&
+              forward_signals<client_event>(signals_, events_) && forward_deadlines<client_event>(timer_, events_) &&
+              session_stage());
   }
 
-  int exit_status() const { return clean_exit_ ? 0 : 1; }
-  bool ever_heard() const { return ever_heard_; }
+  int exit_status() const { return exit_status_; }
+  bool ever_heard() const { return core_.ever_heard(); }
 
 private:
-  // -- stages ---------------------------------------------------------------------------
-
-  void open_socket(time_point now) {
-    sockets_.emplace_back(open_client_socket(ctx_, server_), now);
-    client_socket& s = sockets_.back();
-    asio::co_spawn(ctx_, [this, &s]() { return receive_stage(s); },
-                   [this](std::exception_ptr e) { if (e && !failure_) failure_ = e; });
-    // Never more than ten sockets: the oldest go first.
-    std::size_t open = 0;
-    for (auto it = sockets_.rbegin(); it != sockets_.rend(); ++it)
-      if (it->socket.is_open() && ++open > max_sockets) it->socket.close();
-    // A closed socket's entry can go once its reader has stopped using it.
-    std::erase_if(sockets_, [](const client_socket& c) { return !c.socket.is_open() && c.reader_done; });
+  static client_core_config core_config(const client_config& c, const asio::ip::udp::endpoint& server,
+                                        window_size size) {
+    client_core_config s(c.key);
+    s.server = to_peer(server);
+    s.width = size.width;
+    s.height = size.height;
+    s.escape = c.escape;
+    s.term_init = c.term_init;
+    s.title_prefix = c.title_prefix;
+    s.term = c.term;
+    s.predict = c.predict;
+    s.predict_overwrite = c.predict_overwrite;
+    return s;
   }
-
-  awaitable<void> receive_stage(client_socket& s) {
-    co_await receive_datagrams<client_event>(s.socket, link_, events_,
-                                             [this, &s](const received_datagram&, const link_core::arrival&) {
-                                               retire_old_sockets(s);
-                                             });
-    s.reader_done = true;
-  }
-
-  /// After a receive on the newest socket, sockets older than a minute are closed.
-  void retire_old_sockets(const client_socket& received_on) {
-    if (&received_on != &sockets_.back()) return;
-    if (steady::now() - received_on.opened < max_old_socket_age) return;
-    for (auto& s : sockets_)
-      if (&s != &received_on && s.socket.is_open()) s.socket.close();
-  }
-
-  awaitable<void> keyboard_stage() {
-    std::string buf(16384, '\0');
-    while (events_.is_open()) {  // see forward_signals: no new wait after the end
-      auto [ec, n] = co_await stdin_.async_read_some(asio::buffer(buf), io::use_nothrow);
-      if (ec && io::is_shutdown(ec)) co_return;
-      client_event e{byte_chunk(buf.substr(0, n), static_cast<bool>(ec))};
-      auto [sec] = co_await events_.async_send(asio::error_code{}, std::move(e), io::use_nothrow);
-      if (sec || ec) co_return;
-    }
-  }
-
-
 
   awaitable<void> session_stage() {
-    raw_mode raw(STDIN_FILENO);
-    write_all(STDOUT_FILENO, display_.open(config_.term_init));
+    // Whatever ends this stage (a clean shutdown, an exception, a cancellation by
+    // another stage's failure), the guard gives the terminal back first.
+    terminal_guard terminal(STDIN_FILENO, STDOUT_FILENO, core_.open_screen(), core_.close_screen());
     for (;;) {
-      auto now = steady::now();
-      sync_sender(now);
-      if (auto inst = ssp_.tick(now)) send(*inst, now);
-      if (should_exit(now)) break;
-      draw(now);
+      const auto now = steady::now();
+      carry_out(now, terminal);
+      if (auto status = core_.finished(now)) {
+        exit_status_ = *status;
+        break;
+      }
       if (status_.due(now)) report_status(now);
+      deadline_.arm(std::min(core_.next_deadline(now), status_wakeup(status_)));
 
-      deadline_.expires_at(next_wakeup(now));
       auto [ec, event] = co_await events_.async_receive(io::use_nothrow);
       if (ec) break;
-      now = steady::now();
-      std::visit([&](auto& e) { handle(e, now, raw); }, event);
+      handle(event, terminal);
+      drain_queued(events_, events_per_turn, [&](client_event& e) { handle(e, terminal); });
       status_.touch();
-      check_connecting(now);
-      if (failure_) break;
     }
-    // Give the terminal back exactly as we found it.
-    write_all(STDOUT_FILENO, display_.close(config_.term_init));
-    raw.restore();
+    terminal.release();
     shut_down_stages();
   }
 
-  time_point next_wakeup(time_point now) {
-    time_point t = std::min({ssp_.next_deadline(now), bar_.next_change(now), status_.next_deadline(),
-                             predictor_.next_deadline(now)});
-    if (!ever_heard_) t = std::min(t, now + 250ms);
-    return std::max(t, now);
+  void handle(client_event& event, terminal_guard& terminal) {
+    const auto now = steady::now();
+    std::visit([&](auto& e) { handle(e, now, terminal); }, event);
   }
 
-  void sync_sender(time_point now) {
-    auto& out = ssp_.outgoing();
-    out.set_rtt(link_.datagram().srtt_ms(), link_.datagram().rto());
-    predictor_.set_send_interval(out.send_interval());
-    (void)now;
+  void handle(datagram_in& e, time_point now, terminal_guard&) {
+    core_.datagram(e.d.payload, now, e.d.truncated, e.d.congestion);
+    sockets_.heard_on(e.socket, now);
+  }
+  void handle(byte_chunk& e, time_point now, terminal_guard&) {
+    core_.keyboard(e.data, now);
+    if (e.eof) core_.keyboard_ended(now);
+  }
+  void handle(caught_signal& e, time_point now, terminal_guard& terminal) {
+    switch (e.signo) {
+      case SIGWINCH:
+        if (auto s = query_window_size(STDIN_FILENO)) core_.resized(s->width, s->height, now);
+        break;
+      case SIGCONT:  // resumed by someone else after a stop we did not make
+        terminal.release();
+        terminal.resume();
+        core_.resumed();
+        break;
+      case SIGPIPE:
+        break;
+      default:
+        core_.signal(e.signo, now);
+    }
+  }
+  void handle(tick&, time_point, terminal_guard&) {}
+  void handle(std::monostate&, time_point, terminal_guard&) {}
+
+  /// Everything the core asked for since the last turn.
+  void carry_out(time_point now, terminal_guard& terminal) {
+    auto out = core_.take_datagrams(now);
+    if (out.new_socket) sockets_.open(now);
+    int err = 0;
+    for (auto& d : out.datagrams)
+      if (const int e = sockets_.send(d); e && !err) err = e;
+    if (!out.datagrams.empty()) core_.sent(err, now);
+    if (core_.take_suspend()) suspend(terminal);
+    if (auto screen = core_.take_screen(now); !screen.empty()) write_all(STDOUT_FILENO, screen);
+  }
+
+  void suspend(terminal_guard& terminal) {
+    terminal.release();
+    write_all(STDOUT_FILENO, "\n\x1b[37;44m[mosh is suspended.]\x1b[m\n");
+    ::kill(0, SIGSTOP);
+    terminal.resume();
+    core_.resumed();
   }
 
   void report_status(time_point now) {
-    asio::error_code ec;
-    auto s = make_status("client", sockets_.back().socket.local_endpoint(ec), server_, started_, link_, ssp_);
-    s.width = size_.width;
-    s.height = size_.height;
+    auto s = core_.status(now);
+    s.pid = ::getpid();
+    const auto local = sockets_.local_endpoint();
+    s.local_address = local.address().to_string();
+    s.local_port = local.port();
     // The client has no log; a status file that cannot be written is simply missing.
     (void)status_.publish(s, now);
   }
 
-  void send(const transport::instruction& inst, time_point now) {
-    if (link_.datagram().should_hop(now)) {
-      open_socket(now);
-      link_.datagram().hopped(now);
-    }
-    auto& s = sockets_.back().socket;
-    bool ok = true;
-    for (auto& d : link_.datagrams_for(inst, now)) {
-      const int err = send_now(s, server_, d);
-      if (err == EMSGSIZE) link_.datagram().mtu_exceeded();
-      if (err != 0 && err != EAGAIN) {
-        bar_.set_network_error(fmt::format("sendto: {}", std::strerror(err)), now);
-        ok = false;
-      }
-    }
-    if (ok) bar_.network_ok(now);
-  }
-
-  void handle(peer_instruction& e, time_point now, raw_mode&) {
-    const auto before = ssp_.incoming().newest_num();
-    ssp_.receive(e.inst, now);
-    if (auto rt = ssp_.last_roundtrip_success()) {
-      link_.datagram().set_last_roundtrip_success(*rt);
-      bar_.server_acked(*rt);
-    }
-    if (ssp_.incoming().newest_num() != before) {
-      if (!ever_heard_) bar_.clear_message();
-      ever_heard_ = true;
-      bar_.server_heard(now);
-    }
-  }
-
-  void handle(byte_chunk& e, time_point now, raw_mode& raw) {
-    auto& out = ssp_.outgoing();
-    if (e.eof) {
-      begin_shutdown(now, "Exiting...");
-      return;
-    }
-    if (out.shutdown_in_progress()) return;
-    // Predictions are made against what the user sees now, before the escape key
-    // swallows anything (§8.5 step 4); a paste resets them instead.
-    predictor_.set_local_frame_sent(out.sent_num());
-    predictor_.new_user_input(e.data, drawn_ ? *drawn_ : ssp_.incoming().newest_state().fb(), now);
-    for (char c : e.data) {
-      auto r = config_.escape.feed(c);
-      if (r.show_help) bar_.set_message(config_.escape.help_text(), now, true, overlay::message_lifetime, false);
-      if (r.hide_help) bar_.clear_message();
-      if (!r.send.empty()) out.current_state().push_bytes(r.send);
-      if (r.act == escape_key::action::quit) {
-        begin_shutdown(now, "Exiting on user request...");
-        return;
-      }
-      if (r.act == escape_key::action::suspend) suspend(raw);
-      if (c == '\x0c') repaint_ = true;
-    }
-  }
-
-  void handle(std::monostate&, time_point, raw_mode&) {}
-  void handle(tick&, time_point, raw_mode&) {}  // the loop recomputes everything each turn
-
-  void handle(caught_signal& e, time_point now, raw_mode& raw) {
-    switch (e.signo) {
-      case SIGWINCH:
-        if (auto s = query_window_size(STDIN_FILENO); s && !ssp_.outgoing().shutdown_in_progress()) {
-          size_ = *s;
-          ssp_.outgoing().current_state().push_resize(s->width, s->height);
-          predictor_.reset();
-          repaint_ = true;
-        }
-        break;
-      case SIGCONT:
-        raw.enter();
-        write_all(STDOUT_FILENO, display_.open(config_.term_init));
-        repaint_ = true;
-        break;
-      default:
-        begin_shutdown(now, "Signal received, shutting down...");
-    }
-  }
-
-  void suspend(raw_mode& raw) {
-    write_all(STDOUT_FILENO, display_.close(config_.term_init));
-    write_all(STDOUT_FILENO, "\n\x1b[37;44m[mosh is suspended.]\x1b[m\n");
-    raw.restore();
-    ::kill(0, SIGSTOP);
-    raw.enter();
-    write_all(STDOUT_FILENO, display_.open(config_.term_init));
-    repaint_ = true;
-  }
-
-  void begin_shutdown(time_point now, const std::string& why) {
-    if (ssp_.outgoing().shutdown_in_progress()) return;
-    bar_.set_message(why, now, true);
-    ssp_.outgoing().start_shutdown(now);
-  }
-
-  void check_connecting(time_point now) {
-    if (ever_heard_) return;
-    if (now - started_ >= connect_give_up_after) {
-      begin_shutdown(now, "Timed out waiting for server...");
-    } else if (now - started_ >= connecting_notice_after && !ssp_.outgoing().shutdown_in_progress()) {
-      bar_.set_message(fmt::format("Nothing received from server on UDP port {}.", server_.port()), now, true);
-    }
-  }
-
-  bool should_exit(time_point now) {
-    const auto& out = ssp_.outgoing();
-    if (out.counterparty_shutdown_ack_sent()) {
-      clean_exit_ = true;
-      return true;
-    }
-    if (out.shutdown_in_progress()) {
-      if (out.shutdown_acknowledged()) {
-        clean_exit_ = true;
-        return true;
-      }
-      if (out.shutdown_ack_timed_out(now)) return true;
-    }
-    return false;
-  }
-
-  /// The server's newest screen with our overlays (§10: predictions, then the title
-  /// prefix and the notification bar), drawn as a diff from what the terminal shows now.
-  void draw(time_point now) {
-    const terminal_state& server = ssp_.incoming().newest_state();
-    terminal::framebuffer frame = server.fb();
-    predictor_.set_echo_ack(server.echo_ack());
-    predictor_.cull(frame, now);
-    predictor_.apply(frame);
-    if (config_.title_prefix && frame.title_initialized()) {
-      const bool same = frame.icon_name() == frame.title();
-      frame.set_title(U"[mosh] " + frame.title());
-      if (same) frame.set_icon_name(frame.title());
-    }
-    bar_.apply(frame, now);
-    const bool full = repaint_ || !drawn_;
-    const terminal::framebuffer blank(frame.width(), frame.height());
-    std::string out = display_.new_frame(!full, full ? blank : *drawn_, frame);
-    if (!out.empty()) write_all(STDOUT_FILENO, out);
-    drawn_ = std::move(frame);
-    repaint_ = false;
-  }
-
   void shut_down_stages() {
     events_.close();
-    deadline_.cancel();
+    timer_.cancel();
     asio::error_code ignored;
     stdin_.cancel(ignored);
     signals_.cancel(ignored);
-    for (auto& s : sockets_) s.socket.close(ignored);
+    sockets_.stop();
   }
 
-  asio::io_context& ctx_;
-  client_config config_;
-  asio::ip::udp::endpoint server_;
-  link_core link_;
-  ssp::endpoint<ssp::user_stream, terminal_state> ssp_;
-  std::list<client_socket> sockets_;
+  client_core core_;
   asio::posix::stream_descriptor stdin_;
   asio::signal_set signals_;
-  asio::steady_timer deadline_;
-  io::pipe<client_event> events_;
-  overlay::notification_bar bar_;
-  terminal::display display_;
-  overlay::prediction_engine predictor_;
-  std::optional<terminal::framebuffer> drawn_;
+  asio::steady_timer timer_;
+  session_deadline deadline_;
+  event_pipe events_;
+  socket_set sockets_;
   status_reporter status_;
-  time_point started_;
-  window_size size_;
-  bool repaint_ = true;
-  bool ever_heard_ = false;
-  bool clean_exit_ = false;
-
-public:
-  std::exception_ptr failure_;
+  int exit_status_ = 1;
 };
 
 }  // namespace
@@ -374,7 +314,6 @@ int run_client_session(asio::io_context& ctx, client_config config) {
   asio::co_spawn(ctx, [&]() { return pipeline.run(); }, [&](std::exception_ptr e) { failure = e; });
   ctx.run();
   if (failure) std::rethrow_exception(failure);
-  if (pipeline.failure_) std::rethrow_exception(pipeline.failure_);
   std::fputs("\n[mosh is exiting.]\n", stdout);
   if (!pipeline.ever_heard())
     std::fprintf(stderr,

@@ -1,32 +1,42 @@
 #pragma once
-// What both programs carry on their event pipes, and the stage that turns POSIX
-// signals into such events. Every payload has a constructor: GCC 12 miscompiles
+// The stages both programs run around their session core, and the events they carry
+// to it. A stage moves bytes between one source and the session's event pipe and
+// knows nothing of the protocol. Every payload has a constructor: GCC 12 miscompiles
 // brace-initialised aggregate temporaries inside co_await expressions.
 
+#include <string>
+#include <system_error>
 #include <utility>
 
-#include "mosh2/transport/instruction.hpp"
-#include "mosh2/util/bytes.hpp"
-#include "mosh2/util/clock.hpp"
-
+#include <asio/ip/udp.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "mosh2/session/status_report.hpp"
+#include "mosh2/session/transport_core.hpp"
+#include "mosh2/session/udp_socket.hpp"
+#include "mosh2/util/bytes.hpp"
+#include "mosh2/util/clock.hpp"
 #include "mosh2/util/io.hpp"
 
 namespace mosh2::session {
 
-/// A complete instruction from the peer, decoded by the link.
-struct peer_instruction {
-  explicit peer_instruction(transport::instruction i) : inst(std::move(i)) {}
-  transport::instruction inst;
+/// One datagram as the socket delivered it, not yet authenticated.
+struct datagram_in {
+  explicit datagram_in(received_datagram d, std::size_t socket = 0) : d(std::move(d)), socket(socket) {}
+  received_datagram d;
+  std::size_t socket;  ///< which of the client's sockets it came on
 };
 
-/// A chunk read from a local byte source (the pty, or the keyboard); `eof` ends it.
+/// A chunk read from a local byte source (the pty, or the keyboard). `eof` ends the
+/// source; `error` says why when it was not a plain end of file.
 struct byte_chunk {
-  explicit byte_chunk(bytes d, bool end = false) : data(std::move(d)), eof(end) {}
+  explicit byte_chunk(bytes d, bool end = false, std::error_code why = {})
+      : data(std::move(d)), eof(end), error(why) {}
   bytes data;
   bool eof;
+  std::error_code error;
 };
 
 /// The session's deadline passed (SSP timers, echo ack, notification bar).
@@ -40,14 +50,55 @@ struct caught_signal {
   int signo;
 };
 
+/// The address a datagram came from, as the cores see it.
+inline peer_address to_peer(const asio::ip::udp::endpoint& e) {
+  return peer_address{e.address().to_string(), e.port(), e.address().is_v6()};
+}
+
+/// Datagrams read per wake-up before other stages get a turn.
+inline constexpr int receive_burst = 64;
+
+/// Reads `socket` into `events` as `Event{datagram_in}` until the socket or the pipe is
+/// closed. A full pipe makes it wait (the kernel's buffer then absorbs or drops, as
+/// the network would). Any error but a shutdown is thrown: a deaf socket must end the
+/// session loudly, not leave it waiting.
+template <class Event, class Pipe>
+asio::awaitable<void> receive_datagrams(asio::ip::udp::socket& socket, Pipe& events, std::size_t socket_id = 0) {
+  while (events.is_open()) {
+    auto [ec] = co_await socket.async_wait(asio::ip::udp::socket::wait_read, io::use_nothrow);
+    if (io::is_shutdown(ec) || !socket.is_open()) co_return;
+    if (ec) throw std::system_error(ec, "waiting for UDP datagrams");
+    for (int n = 0; n < receive_burst; ++n) {
+      auto d = receive_now(socket);
+      if (!d) break;
+      Event e{datagram_in(std::move(*d), socket_id)};
+      auto [sec] = co_await events.async_send(asio::error_code{}, std::move(e), io::use_nothrow);
+      if (sec) co_return;
+    }
+  }
+}
+
+/// Reads a byte source (pty master, stdin) into `events` as `Event{byte_chunk}`; the
+/// last chunk has eof set. EIO is a pty's end of file (its program exited).
+template <class Event, class Pipe>
+asio::awaitable<void> read_bytes(asio::posix::stream_descriptor& source, Pipe& events) {
+  std::string buf(16384, '\0');
+  while (events.is_open()) {  // see forward_signals: no new wait after the end
+    auto [ec, n] = co_await source.async_read_some(asio::buffer(buf), io::use_nothrow);
+    if (io::is_shutdown(ec)) co_return;
+    const bool plain_end = ec == asio::error::eof || ec == std::errc::io_error;
+    Event e{byte_chunk(buf.substr(0, n), static_cast<bool>(ec), plain_end ? std::error_code{} : ec)};
+    auto [sec] = co_await events.async_send(asio::error_code{}, std::move(e), io::use_nothrow);
+    if (sec || ec) co_return;
+  }
+}
+
 /// Forwards every signal of `signals` into `events` as an `Event{caught_signal}`;
 /// returns when the set is cancelled or the pipe is closed. Every stage checks the pipe
 /// before it starts waiting: the session cancels what is pending when it ends, and a
 /// stage whose completion was already queued then must not start a new wait.
 template <class Event, class Pipe>
 asio::awaitable<void> forward_signals(asio::signal_set& signals, Pipe& events) {
-  // The session may have ended (and cancelled the set) while the event just sent was
-  // being handled; a wait started after that would never end.
   while (events.is_open()) {
     auto [ec, signo] = co_await signals.async_wait(io::use_nothrow);
     if (ec) co_return;
@@ -60,8 +111,8 @@ asio::awaitable<void> forward_signals(asio::signal_set& signals, Pipe& events) {
 /// Turns the session's deadline into `Event{tick}` on its pipe, so the session waits
 /// on the pipe alone. Racing a pipe receive against a timer with `||` can lose an event
 /// that was already dequeued when both complete in the same turn; this cannot.
-/// The session re-arms `timer` (expires_at) on every turn; a wait cancelled by that
-/// just starts again. Returns once the pipe is closed.
+/// The session re-arms `timer` through session_deadline; a wait cancelled by that just
+/// starts again. Returns once the pipe is closed.
 template <class Event, class Pipe>
 asio::awaitable<void> forward_deadlines(asio::steady_timer& timer, Pipe& events) {
   while (events.is_open()) {
@@ -72,6 +123,47 @@ asio::awaitable<void> forward_deadlines(asio::steady_timer& timer, Pipe& events)
     timer.expires_at(never);
     // A full pipe means the session has work queued and will re-arm the timer anyway.
     events.try_send(asio::error_code{}, Event{tick{}});
+  }
+}
+
+/// The session's one timer, re-armed only when the deadline moves: every re-arm is a
+/// system call and a wake-up of forward_deadlines, and an idle session's deadline
+/// mostly stays put (measured: idle wake-ups per minute, tools/bench).
+class session_deadline {
+public:
+  explicit session_deadline(asio::steady_timer& timer) : timer_(timer) {}
+  void arm(time_point t) {
+    if (t == armed_ && timer_.expiry() == t) return;
+    armed_ = t;
+    timer_.expires_at(t);
+  }
+
+private:
+  asio::steady_timer& timer_;
+  time_point armed_ = never;
+};
+
+/// Events handled per turn of a session's loop before its core ticks.
+inline constexpr std::size_t events_per_turn = 64;
+/// How late an idle session may rewrite its status file (see status_wakeup).
+inline constexpr auto status_quiet_slack = std::chrono::seconds(5);
+
+/// When the status file needs a wake-up of its own. It is rewritten on the wake-ups the
+/// session has anyway; its own deadline comes only after a quiet spell, so an idle
+/// session wakes no more often than its heartbeat (stock Mosh's rate).
+inline time_point status_wakeup(const status_reporter& status) {
+  const auto t = status.next_deadline();
+  return t == never ? never : t + status_quiet_slack;
+}
+
+/// Drains what is already queued on `events` (at most `limit` more) into `handle`, so
+/// that a burst costs one turn of the session's loop rather than one per event.
+template <class Pipe, class Handle> void drain_queued(Pipe& events, std::size_t limit, Handle&& handle) {
+  for (std::size_t i = 0; i < limit; ++i) {
+    const bool got = events.try_receive([&](asio::error_code ec, auto event) {
+      if (!ec) handle(event);
+    });
+    if (!got) return;
   }
 }
 

@@ -34,6 +34,15 @@ public:
     return outcome;
   }
 
+  /// Takes only the acknowledgement in `inst` (§7.4), not its state: this end is not
+  /// ready for more of the peer's object, which the peer's sender will offer again.
+  /// The peer still counts as heard.
+  void receive_ack(const transport::instruction& inst, time_point now) {
+    if (inst.protocol_version != transport::protocol_version) return;
+    last_roundtrip_success_ = sender_.process_ack(inst.ack_num);
+    sender_.peer_heard(now);
+  }
+
   /// The instruction due at `now`, if any (see sender::tick).
   std::optional<transport::instruction> tick(time_point now) { return sender_.tick(now); }
   /// When tick() next has something to do (see sender::next_deadline).

@@ -68,8 +68,6 @@ public:
   const State& current_state() const { return current_; }
   /// The live object, to change in place. Must not change once shutdown has started.
   State& current_state() { return current_; }
-  /// Replaces the live object (for objects that are rebuilt rather than edited).
-  void set_current_state(State s) { current_ = std::move(s); }
 
   /// The smoothed RTT and the retransmission timeout, as the datagram layer computes
   /// them (protocol §4.2); before any sample they are 1000 ms and 1000 ms.
@@ -111,16 +109,15 @@ public:
     if (had_data) pending_data_ack_ = true;
   }
 
+  /// The peer is alive although none of its states was taken in (see
+  /// endpoint::receive_ack): keep retransmitting to it.
+  void peer_heard(time_point now) { last_heard_ = now; }
+
   /// When tick() next has something to do; `never` while there is no peer address.
   time_point next_deadline(time_point now) {
     calculate_timers(now);
     if (!peer_known_) return never;
     return std::min(next_ack_time_, next_send_time_);
-  }
-  /// next_deadline() as a duration from `now`, zero if already due.
-  steady::duration wait_time(time_point now) {
-    time_point deadline = next_deadline(now);
-    return deadline <= now ? steady::duration::zero() : deadline - now;
   }
 
   /// Protocol §7.3 "tick": the instruction due at `now`, if any.

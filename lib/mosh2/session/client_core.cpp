@@ -1,0 +1,200 @@
+// The client's session core (protocol §8.5, §10). See client_core.hpp.
+
+#include "mosh2/session/client_core.hpp"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace mosh2::session {
+
+client_core::client_core(client_core_config config, time_point now)
+    : config_(std::move(config)),
+      transport_(datagram::role::client, config_.key, ssp::user_stream{},
+                 terminal_state(config_.width, config_.height), now,
+                 ssp::sender_options{ssp::client_send_mindelay, true, config_.random}, config_.server),
+      bar_(config_.escape.quit_hint()),
+      display_(terminal::terminal_profile::from_term(config_.term)),
+      predictor_(config_.predict, config_.predict_overwrite),
+      started_(now) {
+  bar_.server_heard(now);
+  bar_.server_acked(now);
+  // The server learns our size from the first instruction (protocol §7.6).
+  transport_.local().push_resize(config_.width, config_.height);
+}
+
+void client_core::keyboard(bytes_view data, time_point now) {
+  auto& out = transport_.ssp().outgoing();
+  if (out.shutdown_in_progress()) return;
+  last_keystroke_ = now;
+  // Predictions are made against what the user sees now, before the escape key
+  // swallows anything (§8.5 step 4); a paste resets them instead.
+  predictor_.set_local_frame_sent(out.sent_num());
+  predictor_.new_user_input(data, drawn_ ? *drawn_ : server_screen(), now);
+  for (char c : data) {
+    auto r = config_.escape.feed(c);
+    if (r.show_help) bar_.set_message(config_.escape.help_text(), now, true, overlay::message_lifetime, false);
+    if (r.hide_help) bar_.clear_message();
+    queue_keys(r.send);
+    if (r.act == escape_key::action::quit) {
+      begin_shutdown(now, "Exiting on user request...");
+      return;
+    }
+    if (r.act == escape_key::action::suspend) suspend_ = true;
+    if (c == '\x0c') repaint_ = true;
+  }
+  fill_input_window();
+}
+
+void client_core::queue_keys(bytes_view keys) {
+  if (keys.empty()) return;
+  if (waiting_bytes_ > 0 && keys.find_first_of("\x03\x1c\x1a") != bytes_view::npos) urgent_ = true;
+  if (waiting_.empty() || !std::holds_alternative<bytes>(waiting_.back())) waiting_.emplace_back(bytes{});
+  std::get<bytes>(waiting_.back()).append(keys);
+  waiting_bytes_ += keys.size();
+}
+
+// Moves what fits of the waiting input into the keystroke log: the log holds only
+// what the server has not acknowledged, so its size is what is in flight.
+void client_core::fill_input_window() {
+  auto& log = transport_.local();
+  const std::size_t window = urgent_ ? client_urgent_window : client_input_window;
+  while (!waiting_.empty() && log.size() < window) {
+    if (auto* r = std::get_if<transport::resize>(&waiting_.front())) {
+      log.push_resize(r->width, r->height);
+      waiting_.pop_front();
+      continue;
+    }
+    auto& keys = std::get<bytes>(waiting_.front());
+    const std::size_t n = std::min(keys.size(), window - log.size());
+    log.push_bytes(bytes_view(keys).substr(0, n));
+    waiting_bytes_ -= n;
+    if (n == keys.size()) waiting_.pop_front();
+    else keys.erase(0, n);
+  }
+  if (waiting_.empty()) urgent_ = false;
+}
+
+void client_core::datagram(bytes_view wire, time_point now, bool truncated, bool congestion) {
+  auto out = transport_.receive(wire, config_.server, now, truncated, congestion);
+  if (auto rt = transport_.ssp().last_roundtrip_success()) bar_.server_acked(*rt);
+  if (out.instruction != ssp::receive_outcome::newest) return;
+  if (!ever_heard_) bar_.clear_message();
+  ever_heard_ = true;
+  bar_.server_heard(now);
+}
+
+void client_core::resized(int width, int height, time_point) {
+  if (transport_.ssp().outgoing().shutdown_in_progress()) return;
+  config_.width = width;
+  config_.height = height;
+  // Behind the typing that came before it, like every other event of the log.
+  if (waiting_.empty()) transport_.local().push_resize(width, height);
+  else waiting_.emplace_back(transport::resize{width, height});
+  predictor_.reset();
+  repaint_ = true;
+}
+
+void client_core::signal(int, time_point now) { begin_shutdown(now, "Signal received, shutting down..."); }
+
+void client_core::sent(int err, time_point now) {
+  if (err == 0 || err == EAGAIN || err == EWOULDBLOCK) {
+    bar_.network_ok(now);
+    return;
+  }
+  if (err == EMSGSIZE) transport_.send_too_big();
+  bar_.set_network_error(fmt::format("sendto: {}", std::strerror(err)), now);
+}
+
+client_outgoing client_core::take_datagrams(time_point now) {
+  client_outgoing out;
+  transport_.next_deadline(now);  // trims what the server acknowledged from the log
+  fill_input_window();
+  predictor_.set_send_interval(transport_.ssp().outgoing().send_interval());
+  out.datagrams = transport_.tick(now);
+  check_connecting(now);
+  if (!out.datagrams.empty() && transport_.link().datagram().should_hop(now)) {
+    out.new_socket = true;
+    transport_.link().datagram().hopped(now);
+  }
+  return out;
+}
+
+void client_core::check_connecting(time_point now) {
+  if (ever_heard_) return;
+  if (now - started_ >= connect_give_up_after) {
+    begin_shutdown(now, "Timed out waiting for server...");
+  } else if (now - started_ >= connecting_notice_after && !transport_.ssp().outgoing().shutdown_in_progress()) {
+    bar_.set_message(fmt::format("Nothing received from server on UDP port {}.", config_.server.port), now, true);
+  }
+}
+
+void client_core::begin_shutdown(time_point now, const std::string& why) {
+  auto& out = transport_.ssp().outgoing();
+  if (out.shutdown_in_progress()) return;
+  bar_.set_message(why, now, true);
+  out.start_shutdown(now);
+}
+
+std::optional<int> client_core::finished(time_point now) {
+  const auto& out = transport_.ssp().outgoing();
+  if (out.counterparty_shutdown_ack_sent() || (out.shutdown_in_progress() && out.shutdown_acknowledged()))
+    return 0;
+  if (out.shutdown_ack_timed_out(now)) return 1;
+  return std::nullopt;
+}
+
+/// The server's newest screen with our overlays (§10: predictions, then the title
+/// prefix and the notification bar), drawn as a diff from what the terminal shows now.
+std::string client_core::take_screen(time_point now) {
+  const terminal_state& server = transport_.remote();
+  terminal::framebuffer frame = server.fb();
+  predictor_.set_echo_ack(server.echo_ack());
+  predictor_.cull(frame, now);
+  predictor_.apply(frame);
+  if (config_.title_prefix && frame.title_initialized()) {
+    const bool same = frame.icon_name() == frame.title();
+    frame.set_title(U"[mosh] " + frame.title());
+    if (same) frame.set_icon_name(frame.title());
+  }
+  bar_.apply(frame, now);
+  const bool full = repaint_ || !drawn_;
+  std::string out;
+  if (full) out = display_.new_frame(false, terminal::framebuffer(frame.width(), frame.height()), frame);
+  else if (!(frame == *drawn_)) out = display_.new_frame(true, *drawn_, frame);
+  drawn_ = std::move(frame);
+  repaint_ = false;
+  return out;
+}
+
+time_point client_core::next_deadline(time_point now) {
+  time_point t = std::min({transport_.next_deadline(now), bar_.next_change(now), predictor_.next_deadline(now)});
+  if (!ever_heard_) t = std::min(t, now + connecting_notice_after);
+  return std::max(t, now);
+}
+
+session_status client_core::status(time_point now) const {
+  session_status s;
+  s.role = "client";
+  s.peer_address = config_.server.ip;
+  s.peer_port = config_.server.port;
+  s.started = started_;
+  fill_link_status(s, transport_.link());
+  fill_ssp_status(s, transport_.ssp());
+  s.width = config_.width;
+  s.height = config_.height;
+  const auto heard = transport_.link().datagram().last_heard();
+  if (!ever_heard_) s.session_state = "never-connected";
+  else if (s.shutting_down) s.session_state = "shutting-down";
+  else if (!heard || now - *heard > detached_after) s.session_state = "detached";
+  else s.session_state = "connected";
+  s.last_keystroke = last_keystroke_;
+  s.prediction_mode = std::string(overlay::to_string(config_.predict));
+  return s;
+}
+
+}  // namespace mosh2::session

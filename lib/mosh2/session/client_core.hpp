@@ -1,0 +1,133 @@
+#pragma once
+// The client's session as a core (protocol §8.5, §10): events in (keystrokes,
+// datagrams, window sizes, signals, the time), actions out (datagrams, whether to
+// send them from a fresh socket, bytes for the screen, suspend, the end). No I/O and
+// no Asio; the stages in client_session.cpp carry the actions out. test/session runs
+// it against the server core over a simulated link.
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "mosh2/crypto/session_key.hpp"
+#include "mosh2/overlay/notification_bar.hpp"
+#include "mosh2/overlay/prediction.hpp"
+#include "mosh2/session/escape_key.hpp"
+#include "mosh2/session/status_report.hpp"
+#include "mosh2/session/terminal_state.hpp"
+#include "mosh2/session/transport_core.hpp"
+#include "mosh2/ssp/user_stream.hpp"
+#include "mosh2/terminal/display.hpp"
+
+namespace mosh2::session {
+
+/// Keystrokes the server has not acknowledged yet, at most: the rest waits here, so
+/// that a huge paste goes out in instructions far below the receiver's 4 MiB cap and
+/// a server that holds back (its program is not reading) never sees one it refuses.
+inline constexpr std::size_t client_input_window = 64 * 1024;
+/// A typed interrupt, quit or suspend character (the defaults: Ctrl-C, Ctrl-\, Ctrl-Z)
+/// behind waiting input widens the window to this, so that it reaches the server,
+/// which delivers it to a program that is not reading (protocol.md: flow control).
+inline constexpr std::size_t client_urgent_window = 2 * 1024 * 1024;
+/// After this long without a word from the server, the notice about UDP appears...
+inline constexpr auto connecting_notice_after = 250ms;
+/// ...and after this long the client gives up.
+inline constexpr auto connect_give_up_after = std::chrono::seconds(15);
+
+struct client_core_config {
+  explicit client_core_config(crypto::session_key k) : key(std::move(k)) {}
+  crypto::session_key key;
+  peer_address server;
+  int width = 80;
+  int height = 24;
+  escape_key escape;
+  bool term_init = true;     ///< false with MOSH_NO_TERM_INIT: no smcup/rmcup
+  bool title_prefix = true;  ///< false with MOSH_TITLE_NOPREFIX
+  std::string term;          ///< $TERM, for the local terminal profile
+  overlay::prediction_mode predict = overlay::prediction_mode::adaptive;
+  bool predict_overwrite = false;
+  ssp::random_source random{};  ///< chaff; empty = the kernel's
+};
+
+/// What the client sends now.
+struct client_outgoing {
+  bool new_socket = false;  ///< open a fresh socket first (port hop, §4.5)
+  std::vector<bytes> datagrams;
+};
+
+class client_core {
+public:
+  client_core(client_core_config config, time_point now);
+
+  // -- events ---------------------------------------------------------------------------
+
+  /// Bytes read from the keyboard.
+  void keyboard(bytes_view data, time_point now);
+  /// The keyboard closed (end of file or a read error).
+  void keyboard_ended(time_point now) { begin_shutdown(now, "Exiting..."); }
+  /// A datagram from the server.
+  void datagram(bytes_view wire, time_point now, bool truncated = false, bool congestion = false);
+  /// The local terminal changed size.
+  void resized(int width, int height, time_point now);
+  /// SIGTERM, SIGINT or SIGHUP: say goodbye to the server.
+  void signal(int signo, time_point now);
+  /// Back from a suspend (or SIGCONT): the whole screen must be drawn again.
+  void resumed() { repaint_ = true; }
+  /// The datagrams of the last take_datagrams() went out, or `err` stopped one.
+  void sent(int err, time_point now);
+
+  // -- actions --------------------------------------------------------------------------
+
+  /// The datagrams due now. Call once per turn, before next_deadline().
+  client_outgoing take_datagrams(time_point now);
+  /// Bytes that bring the terminal up to date (server screen, predictions, bar).
+  std::string take_screen(time_point now);
+  /// True once after the user pressed the escape key and Ctrl-Z.
+  bool take_suspend() { return std::exchange(suspend_, false); }
+  /// What to write when the session takes over the terminal, and when it gives it back.
+  std::string open_screen() const { return display_.open(config_.term_init); }
+  std::string close_screen() const { return display_.close(config_.term_init); }
+  /// The exit status once the session is over (0 after a clean shutdown).
+  std::optional<int> finished(time_point now);
+  /// When the core next has something to do by itself.
+  time_point next_deadline(time_point now);
+
+  // -- state ----------------------------------------------------------------------------
+
+  bool ever_heard() const { return ever_heard_; }
+  const peer_address& server() const { return config_.server; }
+  session_status status(time_point now) const;
+  /// The server's newest screen (without overlays).
+  const terminal::framebuffer& server_screen() const { return transport_.remote().fb(); }
+  /// Typed bytes still waiting for room in the input window.
+  std::size_t waiting_input() const { return waiting_bytes_; }
+  const transport_core<ssp::user_stream, terminal_state>& transport() const { return transport_; }
+
+private:
+  void queue_keys(bytes_view keys);
+  void fill_input_window();
+  void begin_shutdown(time_point now, const std::string& why);
+  void check_connecting(time_point now);
+
+  client_core_config config_;
+  transport_core<ssp::user_stream, terminal_state> transport_;
+  overlay::notification_bar bar_;
+  terminal::display display_;
+  overlay::prediction_engine predictor_;
+  /// Typed bytes and sizes, in order, that do not fit in the input window yet.
+  std::deque<std::variant<bytes, transport::resize>> waiting_;
+  std::size_t waiting_bytes_ = 0;
+  bool urgent_ = false;  ///< an interrupt waits: use client_urgent_window
+  std::optional<terminal::framebuffer> drawn_;
+  time_point started_;
+  std::optional<time_point> last_keystroke_;
+  bool repaint_ = true;
+  bool suspend_ = false;
+  bool ever_heard_ = false;
+  bool clean_exit_ = false;
+};
+
+}  // namespace mosh2::session

@@ -1,0 +1,257 @@
+// The server's session core (protocol §8.4). See server_core.hpp.
+
+#include "mosh2/session/server_core.hpp"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <variant>
+
+#include <fmt/format.h>
+
+#include "mosh2/terminal/framebuffer.hpp"
+
+namespace mosh2::session {
+namespace {
+
+bool is_signal_char(const tty_signal_chars& c, char b) {
+  return c.isig && (b == c.intr || b == c.quit || b == c.susp);
+}
+
+int signal_for(const tty_signal_chars& c, char b) {
+  if (b == c.intr) return SIGINT;
+  if (b == c.quit) return SIGQUIT;
+  return SIGTSTP;
+}
+
+}  // namespace
+
+server_core::server_core(server_core_config config, time_point now)
+    : config_(std::move(config)),
+      transport_(datagram::role::server, config_.key, terminal_state(config_.width, config_.height),
+                 ssp::user_stream{}, now, ssp::sender_options{ssp::server_send_mindelay, false, config_.random},
+                 std::nullopt),
+      to_program_(config_.program_input_cap),
+      started_(now) {}
+
+void server_core::datagram(bytes_view wire, const peer_address& from, time_point now, bool truncated,
+                           bool congestion) {
+  auto out = transport_.receive(wire, from, now, truncated, congestion,
+                                [&](const transport::instruction& inst) { return accept_state(inst, now); });
+  if (out.roamed) log(fmt::format("Server now attached to client at {}:{}", from.ip, from.port));
+  if (out.held_back) ++held_back_;
+  if (out.instruction != ssp::receive_outcome::newest) return;
+
+  last_client_state_ = now;
+  if (!utmp_attached_) {
+    utmp_change_ = utmp_change{from.ip};
+    utmp_attached_ = true;
+  }
+  if (!ever_heard_) {
+    ever_heard_ = true;
+    start_program_ = true;  // the program runs once someone can see it
+  }
+  take_user_events(now);
+}
+
+// While the program is not reading and its queue is full, a new client state is held
+// back: SSP on the client keeps it and resends. Its signal characters cannot wait,
+// though: they go to the program at once (TIOCSIG), as a terminal's line discipline
+// would deliver them, and are not written again when the state is finally taken in.
+bool server_core::accept_state(const transport::instruction& inst, time_point now) {
+  (void)now;
+  auto& incoming = transport_.ssp().incoming();
+  if (!to_program_.full() || inst.new_num <= incoming.newest_num() || inst.new_num == transport::shutdown_num)
+    return true;
+  if (!signal_chars_.isig || transport_.ssp().outgoing().shutdown_in_progress()) return false;
+
+  const auto& held = incoming.received_states();
+  auto base = std::find_if(held.begin(), held.end(), [&](const auto& e) { return e.num == inst.old_num; });
+  if (base == held.end()) return false;
+  auto message = transport::decode_user_message(inst.diff);
+  if (!message) return false;
+  // The diff appends to `base`; what the newest state already holds was taken in.
+  std::size_t skip = incoming.newest_state().size() - std::min(incoming.newest_state().size(), base->state.size());
+  std::size_t seen = 0;
+  for (const auto& i : message->instructions) {
+    const auto* k = std::get_if<transport::keystroke>(&i);
+    if (!k) {
+      if (skip) --skip;
+      continue;
+    }
+    for (char b : k->keys) {
+      if (skip) {
+        --skip;
+        continue;
+      }
+      if (!is_signal_char(signal_chars_, b)) continue;
+      if (++seen > signalled_chars_) program_signals_.push_back(program_signal{signal_for(signal_chars_, b)});
+    }
+  }
+  signalled_chars_ = std::max(signalled_chars_, seen);
+  return false;
+}
+
+void server_core::take_user_events(time_point now) {
+  if (transport_.ssp().outgoing().shutdown_in_progress()) return;
+  auto events = ssp::take_new_events(transport_.ssp().incoming());
+  if (events.empty()) return;
+  apply_user_events(events);
+  last_keystroke_ = now;
+  echo_.record(transport_.ssp().incoming().newest_num(), now);
+}
+
+void server_core::apply_user_events(const std::vector<ssp::user_event>& events) {
+  std::string keys;
+  for (const auto& e : events) {
+    if (const auto* b = std::get_if<ssp::user_byte>(&e)) {
+      // A signal character behind input the program has not read goes ahead of it.
+      if (is_signal_char(signal_chars_, b->value)) {
+        if (signalled_chars_ > 0) {
+          --signalled_chars_;
+          continue;
+        }
+        if (!to_program_.idle()) {
+          flush_keys(keys);
+          program_signals_.push_back(program_signal{signal_for(signal_chars_, b->value)});
+          continue;
+        }
+      }
+      keys.push_back(b->value);
+      continue;
+    }
+    flush_keys(keys);
+    const auto& r = std::get<transport::resize>(e);
+    if (r.width < 1 || r.height < 1 || r.width > 4096 || r.height > 4096) continue;
+    to_program_.push_resize(r.width, r.height);  // consecutive sizes: the last one wins
+  }
+  flush_keys(keys);
+}
+
+void server_core::flush_keys(std::string& keys) {
+  if (keys.empty()) return;
+  to_program_.push_bytes(transport_.local().emulator().translate_input(keys));
+  keys.clear();
+}
+
+std::optional<program_op> server_core::next_program_op() {
+  auto op = to_program_.next();
+  // The screen takes the new size when the program does, not before its earlier input.
+  if (op)
+    if (const auto* r = std::get_if<pty_resize>(&*op)) transport_.local().emulator().resize(r->width, r->height);
+  return op;
+}
+
+void server_core::program_op_done(time_point) { to_program_.done(); }
+
+void server_core::program_output(bytes_view data, time_point) {
+  if (data.empty() || transport_.ssp().outgoing().shutdown_in_progress()) return;
+  auto& emu = transport_.local().emulator();
+  emu.write(data);
+  if (auto replies = emu.take_replies(); !replies.empty()) to_program_.push_bytes(replies);
+}
+
+void server_core::program_ended(time_point now) { begin_shutdown(now, "the session's program exited"); }
+
+void server_core::signal(int signo, time_point now) {
+  if (signo == SIGUSR1) {
+    const bool idle_long_enough =
+        !config_.signal_timeout || !ever_heard_ || now - last_client_state_ >= *config_.signal_timeout;
+    if (!idle_long_enough) return;
+  }
+  begin_shutdown(now, fmt::format("signal {}", signo));
+}
+
+void server_core::send_failed(int err, time_point) {
+  if (err == EMSGSIZE) {
+    transport_.send_too_big();
+    return;
+  }
+  if (err == EAGAIN || err == EWOULDBLOCK || send_error_logged_) return;
+  // Transient while roaming (ENETUNREACH and friends): SSP retransmits; say it once.
+  send_error_logged_ = true;
+  log(fmt::format("sendto: {}", std::strerror(err)));
+}
+
+std::vector<bytes> server_core::take_datagrams(time_point now) {
+  auto& local = transport_.local();
+  if (const auto ack = echo_.update(now); ack != local.echo_ack()) local.set_echo_ack(ack);
+  if (transport_.expire_peer(now)) log("Server now detached from client.");
+  check_timeouts(now);
+  auto out = transport_.tick(now);
+  if (!out.empty()) send_error_logged_ = false;
+  return out;
+}
+
+bool server_core::take_start_program() { return std::exchange(start_program_, false); }
+
+void server_core::check_timeouts(time_point now) {
+  if (utmp_attached_ && now - last_client_state_ >= utmp_detach_after) {
+    utmp_change_ = utmp_change{};
+    utmp_attached_ = false;
+  }
+  if (!ever_heard_ && now - started_ >= config_.first_contact_limit) {
+    log(fmt::format("No connection within {} seconds.", config_.first_contact_limit.count()));
+    quit_now_ = true;
+  }
+  if (!ever_heard_) return;
+  if (config_.network_timeout && now - last_client_state_ >= *config_.network_timeout)
+    begin_shutdown(now, fmt::format("Network idle for {} seconds.", config_.network_timeout->count()));
+  if (config_.idle_timeout && now - last_client_state_ >= *config_.idle_timeout)
+    begin_shutdown(now, fmt::format("Client not heard for {} seconds (--idle-timeout).", config_.idle_timeout->count()));
+}
+
+void server_core::begin_shutdown(time_point now, const std::string& why) {
+  auto& out = transport_.ssp().outgoing();
+  if (out.shutdown_in_progress() || quit_now_) return;
+  log("Shutting down: " + why);
+  // Without a client there is nobody to say goodbye to.
+  if (!transport_.peer()) {
+    quit_now_ = true;
+    return;
+  }
+  out.start_shutdown(now);
+}
+
+std::optional<int> server_core::finished(time_point now) {
+  const auto& out = transport_.ssp().outgoing();
+  if (quit_now_ || out.counterparty_shutdown_ack_sent()) return exit_status_;
+  if (out.shutdown_in_progress() && (out.shutdown_acknowledged() || out.shutdown_ack_timed_out(now)))
+    return out.shutdown_acknowledged() ? 0 : 1;
+  return std::nullopt;
+}
+
+time_point server_core::next_deadline(time_point now) {
+  time_point t = std::min(transport_.next_deadline(now), echo_.next_deadline());
+  if (!ever_heard_) t = std::min(t, started_ + config_.first_contact_limit);
+  if (ever_heard_ && config_.network_timeout) t = std::min(t, last_client_state_ + *config_.network_timeout);
+  if (ever_heard_ && config_.idle_timeout) t = std::min(t, last_client_state_ + *config_.idle_timeout);
+  if (utmp_attached_) t = std::min(t, last_client_state_ + utmp_detach_after);
+  if (transport_.peer()) t = std::min(t, *transport_.link().datagram().last_heard() + datagram::server_association_timeout);
+  return std::max(t, now);
+}
+
+session_status server_core::status(time_point now) const {
+  session_status s;
+  s.role = "server";
+  if (const auto& p = transport_.peer()) {
+    s.peer_address = p->ip;
+    s.peer_port = p->port;
+  }
+  s.started = started_;
+  fill_link_status(s, transport_.link());
+  fill_ssp_status(s, transport_.ssp());
+  s.width = screen().width();
+  s.height = screen().height();
+  if (!ever_heard_) s.session_state = "never-connected";
+  else if (s.shutting_down) s.session_state = "shutting-down";
+  else if (now - last_client_state_ > detached_after) s.session_state = "detached";
+  else s.session_state = "connected";
+  s.last_keystroke = last_keystroke_;
+  s.command = config_.command;
+  return s;
+}
+
+}  // namespace mosh2::session

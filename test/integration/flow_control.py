@@ -1,0 +1,143 @@
+"""Typed input is never lost, live: a client in a tmux pane types into a program on
+the server that is not reading. Three cases, against mosh2-server, with the client
+given by --client (mosh2 or stock):
+
+* --case typing: the program puts its terminal in raw mode and sleeps 8 s while 500
+  pieces of 1,000 bytes are typed 20 ms apart; then it reads. Every byte must arrive,
+  in order (count and SHA-256 compared). Through mosh2-server before round 2, 12,576
+  of the 500,000 bytes were lost here.
+* --case paste: one 6 MB paste (tmux paste-buffer) into the same sleeping program.
+  Stock Mosh 1.4 loses most of it and freezes; mosh2-server must deliver it byte-exact.
+  The stock client itself cannot send 6 MB (measured: it grows past 1.2 GB of memory
+  and stops answering), so its cell pastes less (--paste-bytes).
+* --case interrupt: the program keeps ISIG on and sleeps for a minute without reading
+  while 300 KB are typed; then Ctrl-C is typed. The program must die of SIGINT within
+  a few seconds, long before it would have woken up.
+
+The program reports through a result file (the pane's screen goes when the session
+ends). Every wait is bounded. Exits 0 on success, 1 with a reason."""
+
+import argparse
+import hashlib
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+from interop import Failure, Tmux, alive, need, wait_for
+
+READER = r'''
+import hashlib, os, signal, sys, termios, time, tty
+mode, sleep_s, expect, result = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+if mode == "raw":
+    tty.setraw(0)
+else:
+    signal.signal(signal.SIGINT, lambda *a: (open(result, "w").write("SIGINT\n"), os._exit(3)))
+open(result + ".ready", "w").write("ready\n")
+time.sleep(sleep_s)
+h, n, deadline = hashlib.sha256(), 0, time.monotonic() + 120
+while n < expect and time.monotonic() < deadline:
+    chunk = os.read(0, 65536)
+    if not chunk:
+        break
+    h.update(chunk)
+    n += len(chunk)
+open(result, "w").write(f"{n} {h.hexdigest()}\n")
+'''
+
+
+def start_server(build, env, command):
+    exe = os.path.join(build, "tools", "mosh2-server")
+    proc = subprocess.run([exe, "new", "-p", "0", "-i", "127.0.0.1", "-l", "LANG=C.UTF-8", "--", *command],
+                          capture_output=True, text=True, env=env, timeout=20)
+    import re
+    m = re.search(r"MOSH CONNECT (\d+) ([A-Za-z0-9+/]{22})", proc.stdout)
+    pid = re.search(r"detached, pid = (\d+)", proc.stderr)
+    if not m or not pid:
+        raise Failure(f"server did not start: {proc.stdout!r} {proc.stderr!r}")
+    return int(m.group(1)), m.group(2), int(pid.group(1))
+
+
+def printable(n, rng):
+    # Letters and digits: tmux's send-keys reads a leading '-' or a trailing ';' itself.
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" 
+    return bytes(rng.choice(alphabet) for _ in range(n))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--client", choices=["stock", "mosh2"], required=True)
+    ap.add_argument("--case", choices=["typing", "paste", "interrupt"], required=True)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--paste-bytes", type=int, default=6_000_000)
+    args = ap.parse_args()
+    need("tmux")
+    home = tempfile.mkdtemp(prefix="mosh2-flow-")
+    env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="xterm-256color", HOME=home,
+               SHELL="/bin/sh", MOSH2_STATUS_DIR=os.path.join(home, "status"))
+    reader = os.path.join(home, "reader.py")
+    open(reader, "w").write(READER)
+    result = os.path.join(home, "result")
+    rng = random.Random(20261202)
+    if args.case == "typing":
+        pieces = [printable(1000, rng) for _ in range(500)]
+        data = b"".join(pieces)
+        command = ["python3", reader, "raw", "8", str(len(data)), result]
+    elif args.case == "paste":
+        data = printable(args.paste_bytes, rng)
+        command = ["python3", reader, "raw", "8", str(len(data)), result]
+    else:
+        pieces = [printable(1000, rng) for _ in range(300)]
+        data = b"".join(pieces)
+        command = ["python3", reader, "cooked", "60", str(len(data)), result]
+
+    tmux = Tmux(80, 24)
+    server_pid = None
+    try:
+        port, key, server_pid = start_server(args.build, env, command)
+        client = need("mosh-client") if args.client == "stock" else os.path.join(args.build, "tools", "mosh2-client")
+        tmux.start(f"env MOSH_KEY={key} MOSH2_STATUS_DIR={env['MOSH2_STATUS_DIR']} {client} 127.0.0.1 {port}")
+        wait_for("the program to start", lambda: os.path.exists(result + ".ready"), 20)
+        started = time.monotonic()
+        if args.case == "paste":
+            blob = os.path.join(home, "paste")
+            open(blob, "wb").write(data)
+            tmux.run("load-buffer", blob)
+            tmux.run("paste-buffer", "-d", check=False)
+        else:
+            for piece in pieces:  # 20 ms apart, as a fast typist's bursts
+                tmux.run("send-keys", "-l", piece.decode())
+                time.sleep(0.02)
+        typed = time.monotonic() - started
+        if args.case == "interrupt":
+            tmux.hex(0x03)
+            interrupted = time.monotonic()
+            got = wait_for("the program to die of the Ctrl-C",
+                           lambda: os.path.exists(result) and open(result).read().strip(), 15)
+            if got != "SIGINT":
+                raise Failure(f"the program ended with {got!r}, not by SIGINT")
+            print(f"{args.client} client: 300 KB typed in {typed:.1f} s into a program not reading; "
+                  f"Ctrl-C killed it {time.monotonic() - interrupted:.2f} s later (it sleeps 60 s)")
+            return 0
+        got = wait_for("the program's result", lambda: os.path.exists(result) and open(result).read().strip(), 180)
+        n, digest = got.split()
+        want = hashlib.sha256(data).hexdigest()
+        if int(n) != len(data) or digest != want:
+            raise Failure(f"the program read {n} bytes (sha256 {digest[:16]}), "
+                          f"typed were {len(data)} (sha256 {want[:16]})")
+        print(f"{args.client} client, {args.case}: all {len(data)} bytes arrived in order "
+              f"({time.monotonic() - started:.1f} s; typing took {typed:.1f} s)")
+        return 0
+    except Failure as e:
+        print(f"FAIL: {e}\nscreen:\n{tmux.screen()}")
+        return 1
+    finally:
+        tmux.kill()
+        if server_pid and alive(server_pid):
+            os.kill(server_pid, 9)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+#pragma once
+// Two session cores joined by a simulated network: a server_core with a scripted
+// program on its pty, a client_core typing, and one lossy, delaying, reordering link
+// each way that carries sealed datagrams (the real bytes, through the real datagram,
+// fragment and SSP layers). A fake clock jumps from deadline to deadline, so a whole
+// session runs in milliseconds of CPU with no sockets.
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mosh2/crypto/session_key.hpp"
+#include "mosh2/session/client_core.hpp"
+#include "mosh2/session/server_core.hpp"
+
+namespace mosh2::session::test {
+
+/// How one direction treats a datagram.
+struct link_model {
+  double loss = 0.0;        ///< probability a datagram is lost
+  int min_delay_ms = 5;     ///< one-way delay range; a range reorders
+  int max_delay_ms = 5;
+  double duplicate = 0.0;   ///< probability of a second copy
+};
+
+/// One direction of the network.
+class sim_link {
+public:
+  sim_link(link_model m, std::uint64_t seed) : model_(m), gen_(seed) {}
+
+  void send(bytes datagram, peer_address from, time_point now) {
+    ++sent_;
+    history.push_back(datagram);
+    const int copies = chance(model_.duplicate) ? 2 : 1;
+    duplicated_ += static_cast<std::uint64_t>(copies - 1);
+    for (int i = 0; i < copies; ++i) {
+      if (chance(model_.loss) || blackout_) {
+        ++lost_;
+        continue;
+      }
+      std::uniform_int_distribution<int> delay(model_.min_delay_ms, model_.max_delay_ms);
+      queue_.push_back({now + milliseconds(delay(gen_)), order_++, datagram, from});
+    }
+  }
+  std::optional<time_point> next_due() const {
+    if (queue_.empty()) return std::nullopt;
+    return std::min_element(queue_.begin(), queue_.end(), earlier)->due;
+  }
+  struct in_flight {
+    time_point due;
+    std::uint64_t order;
+    bytes datagram;
+    peer_address from;
+  };
+  std::vector<in_flight> take_due(time_point now) {
+    auto split = std::partition(queue_.begin(), queue_.end(), [&](const in_flight& p) { return p.due > now; });
+    std::vector<in_flight> due(std::make_move_iterator(split), std::make_move_iterator(queue_.end()));
+    queue_.erase(split, queue_.end());
+    std::sort(due.begin(), due.end(), earlier);
+    for (const auto& p : due) {
+      if (p.order < newest_) ++reordered_;
+      newest_ = std::max(newest_, p.order);
+    }
+    return due;
+  }
+  void set_blackout(bool on) { blackout_ = on; }
+  /// Every datagram handed to send(), for replays.
+  std::vector<bytes> history;
+  std::uint64_t sent() const { return sent_; }
+  std::uint64_t lost() const { return lost_; }
+  std::uint64_t duplicated() const { return duplicated_; }
+  std::uint64_t reordered() const { return reordered_; }
+
+private:
+  static bool earlier(const in_flight& a, const in_flight& b) {
+    return a.due != b.due ? a.due < b.due : a.order < b.order;
+  }
+  bool chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(gen_) < p; }
+
+  link_model model_;
+  std::mt19937_64 gen_;
+  std::vector<in_flight> queue_;
+  std::uint64_t order_ = 0, newest_ = 0, sent_ = 0, lost_ = 0, duplicated_ = 0, reordered_ = 0;
+  bool blackout_ = false;
+};
+
+/// The program on the server's pty: records every byte it reads, echoes them if asked,
+/// and can stop reading (a write to its pty then stays unfinished).
+struct sim_program {
+  bool reading = true;
+  bool echo = true;
+  std::string input;                 ///< every byte it read, in order
+  std::vector<std::string> history;  ///< "w:<n>" and "r:WxH" in the order they happened
+  std::optional<program_op> pending;  ///< handed out, not carried out yet
+};
+
+inline crypto::session_key test_key() {
+  crypto::session_key::raw_type raw{};
+  for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<std::uint8_t>(i * 7 + 1);
+  return crypto::session_key(raw);
+}
+
+inline bytes fixed_chaff(std::size_t n) { return bytes(n, 'c'); }
+
+/// A whole session on a fake clock.
+class session_sim {
+public:
+  /// The server's program queue cap in these tests: small, so that holding back shows.
+  static constexpr std::size_t input_cap = 256 * 1024;
+
+  explicit session_sim(link_model up = {}, link_model down = {}, std::uint64_t seed = 1)
+      : now_(time_point{} + std::chrono::hours(1)),
+        server_(server_config(), now_),
+        client_(client_config(), now_),
+        up_(up, seed),
+        down_(down, seed * 7919 + 1) {}
+
+  server_core& server() { return server_; }
+  client_core& client() { return client_; }
+  sim_program& program() { return program_; }
+  sim_link& up() { return up_; }
+  sim_link& down() { return down_; }
+  time_point now() const { return now_; }
+  /// The address the client's datagrams come from (changes when it roams).
+  peer_address client_address{"127.0.0.1", 50000, false};
+  /// Every program signal the server asked for.
+  std::vector<int> signals;
+  /// The most datagrams the client sent in one turn (one instruction's fragments).
+  std::size_t largest_client_burst = 0;
+
+  /// Runs until `until` (fake time), or `max_steps` steps; returns the steps taken.
+  std::size_t run_for(milliseconds span, std::size_t max_steps = 200000) {
+    const time_point until = now_ + span;
+    std::size_t steps = 0;
+    while (steps++ < max_steps) {
+      step();
+      time_point next = std::min(server_.next_deadline(now_), client_.next_deadline(now_));
+      if (auto d = up_.next_due()) next = std::min(next, *d);
+      if (auto d = down_.next_due()) next = std::min(next, *d);
+      // At least a millisecond a step: a core that keeps asking for "now" cannot spin.
+      next = std::max(next, now_ + milliseconds(1));
+      if (next > until) break;
+      now_ = next;
+    }
+    now_ = std::max(now_, until);
+    step();
+    return steps;
+  }
+
+  /// One turn at the current time: deliveries, the program, then both cores send.
+  void step() {
+    for (auto& p : up_.take_due(now_)) server_.datagram(p.datagram, p.from, now_);
+    for (auto& p : down_.take_due(now_)) client_.datagram(p.datagram, now_);
+    run_program();
+    for (auto s : server_.take_program_signals()) signals.push_back(s.signo);
+    auto c = client_.take_datagrams(now_);
+    largest_client_burst = std::max(largest_client_burst, c.datagrams.size());
+    for (auto& d : c.datagrams) up_.send(std::move(d), client_address, now_);
+    for (auto& d : server_.take_datagrams(now_)) down_.send(std::move(d), {"127.0.0.1", 60001, false}, now_);
+    (void)server_.take_start_program();
+    (void)server_.take_log();
+    (void)client_.take_screen(now_);
+  }
+
+  /// Types `keys` on the client now.
+  void type(std::string_view keys) { client_.keyboard(keys, now_); }
+
+private:
+  server_core_config server_config() {
+    server_core_config c(test_key());
+    c.random = fixed_chaff;
+    c.program_input_cap = input_cap;
+    return c;
+  }
+  client_core_config client_config() {
+    client_core_config c(test_key());
+    c.server = {"127.0.0.1", 60001, false};
+    c.term = "xterm-256color";
+    c.random = fixed_chaff;
+    return c;
+  }
+
+  void run_program() {
+    for (int guard = 0; guard < 10000; ++guard) {
+      if (!program_.pending) program_.pending = server_.next_program_op();
+      if (!program_.pending) return;
+      if (auto* r = std::get_if<pty_resize>(&*program_.pending)) {
+        program_.history.push_back("r:" + std::to_string(r->width) + "x" + std::to_string(r->height));
+      } else {
+        if (!program_.reading) return;
+        const auto& data = std::get<pty_write>(*program_.pending).data;
+        program_.input += data;
+        program_.history.push_back("w:" + std::to_string(data.size()));
+        if (program_.echo) server_.program_output(data, now_);
+      }
+      program_.pending.reset();
+      server_.program_op_done(now_);
+    }
+  }
+
+  time_point now_;
+  server_core server_;
+  client_core client_;
+  sim_program program_;
+  sim_link up_;
+  sim_link down_;
+};
+
+/// Row `r` of a screen as text (wide-cell continuations skipped).
+inline std::string row_text(const terminal::framebuffer& fb, int r) {
+  std::string s;
+  for (int c = 0; c < fb.width(); ++c) s += fb.cell_at(r, c).text().empty() ? " " : std::string(fb.cell_at(r, c).text());
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+}  // namespace mosh2::session::test
