@@ -25,6 +25,15 @@ std::string pattern(std::size_t n, std::size_t seed = 0) {
 }  // namespace
 
 TEST_SUITE("session") {
+TEST_CASE("the link's fragment payload is the MTU less the datagram and fragment headers") {
+  link_core ipv4(datagram::role::client, test_key(), time_point{});
+  CHECK(ipv4.fragment_payload_budget() == 462);  // 500 before the family is known
+  ipv4.datagram().set_address_family(datagram::address_family::ipv4);
+  CHECK(ipv4.fragment_payload_budget() == 1214);
+  ipv4.datagram().set_address_family(datagram::address_family::ipv6);
+  CHECK(ipv4.fragment_payload_budget() == 1178);
+}
+
 TEST_CASE("typed keys reach the program and its echo reaches the client's screen") {
   session_sim sim;
   sim.run_for(100ms);

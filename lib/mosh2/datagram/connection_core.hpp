@@ -26,7 +26,6 @@ enum class address_family : std::uint8_t { unknown, ipv4, ipv6 };
 inline constexpr std::size_t default_mtu = 500;  ///< initial and EMSGSIZE fallback
 inline constexpr std::size_t ipv4_mtu = 1252;    ///< 1280 − 20 IP − 8 UDP
 inline constexpr std::size_t ipv6_mtu = 1216;    ///< 1280 − 40 IP − 2×8 ext. − 8 UDP
-inline constexpr std::size_t fragment_header_bytes = 10;  ///< transport's id + number
 /// A received timestamp held this long or longer is no longer echoed.
 inline constexpr milliseconds timestamp_echo_hold_limit{1000};
 /// Subtracted from a stored timestamp that arrived with ECN CE.
@@ -123,11 +122,6 @@ public:
   [[nodiscard]] std::size_t mtu() const noexcept;
   /// Largest fragment seal() keeps within the MTU (header included): MTU − 28.
   [[nodiscard]] std::size_t fragment_budget() const noexcept { return mtu() - datagram_overhead; }
-  /// Largest fragment payload after the 10-byte fragment header: MTU − 38
-  /// (1214 on IPv4, 1178 on IPv6, 462 at the fallback).
-  [[nodiscard]] std::size_t fragment_payload_budget() const noexcept {
-    return fragment_budget() - fragment_header_bytes;
-  }
 
   /// Which end this is.
   [[nodiscard]] role self() const noexcept { return self_; }

@@ -49,10 +49,16 @@ public:
     return a;
   }
 
+  /// Largest fragment payload: what the datagram layer can seal within the MTU, less
+  /// the transport's fragment header (1214 on IPv4, 1178 on IPv6, 462 at the fallback).
+  std::size_t fragment_payload_budget() const {
+    return datagram_.fragment_budget() - transport::fragment_header_size;
+  }
+
   /// The sealed datagrams that carry `in`, in order.
   std::vector<bytes> datagrams_for(const transport::instruction& in, time_point now) {
     std::vector<bytes> out;
-    for (auto& f : fragmenter_.make_fragments(in, datagram_.fragment_payload_budget()))
+    for (auto& f : fragmenter_.make_fragments(in, fragment_payload_budget()))
       out.push_back(datagram_.seal(f, now));
     return out;
   }

@@ -28,8 +28,5 @@ inline constexpr std::size_t max_chaff = 16;              ///< chaff is 0..16 ra
 inline constexpr std::size_t resend_slack = 100;
 /// ...and shorter than this in total.
 inline constexpr std::size_t resend_limit = 1000;
-/// Before the datagram layer has an RTT sample (protocol §4.2).
-inline constexpr double initial_srtt_ms = 1000.0;
-inline constexpr milliseconds initial_rto{1000};
 
 }  // namespace mosh2::ssp

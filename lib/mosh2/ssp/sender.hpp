@@ -11,6 +11,7 @@
 #include <optional>
 #include <utility>
 
+#include "mosh2/datagram/rtt_estimator.hpp"
 #include "mosh2/ssp/constants.hpp"
 #include "mosh2/ssp/state.hpp"
 #include "mosh2/transport/instruction.hpp"
@@ -307,8 +308,9 @@ private:
   bool peer_known_;
   random_source random_;
 
-  double srtt_ms_ = initial_srtt_ms;
-  milliseconds rto_ = initial_rto;
+  // What the datagram layer reports before its first sample, until set_rtt().
+  double srtt_ms_ = datagram::rtt_estimator::initial_srtt_ms;
+  milliseconds rto_ = datagram::rtt_estimator::max_rto;
 
   std::uint64_t ack_num_ = 0;
   bool pending_data_ack_ = false;

@@ -13,7 +13,6 @@ namespace mosh2::io { using asio::as_tuple; }
 namespace mosh2::io { using asio::experimental::as_tuple; }
 #endif
 
-#include <exception>
 #include <system_error>
 
 namespace mosh2::io {
@@ -30,24 +29,6 @@ inline bool is_shutdown(const asio::error_code& ec) {
   return ec == asio::error::operation_aborted ||
          ec == asio::experimental::error::channel_cancelled ||
          ec == asio::experimental::error::channel_closed;
-}
-
-/// Closes a pipe when the stage that feeds it returns, so the next stage ends too.
-template <class Pipe> class close_on_exit {
-public:
-  explicit close_on_exit(Pipe& p) : p_(p) {}
-  ~close_on_exit() { p_.close(); }
-  close_on_exit(const close_on_exit&) = delete;
-  close_on_exit& operator=(const close_on_exit&) = delete;
-
-private:
-  Pipe& p_;
-};
-
-/// co_spawn completion handler that rethrows, so failures are never swallowed the
-/// way asio::detached swallows them.
-inline void rethrow(std::exception_ptr e) {
-  if (e) std::rethrow_exception(e);
 }
 
 }  // namespace mosh2::io
