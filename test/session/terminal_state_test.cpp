@@ -5,9 +5,14 @@
 
 #include <doctest/doctest.h>
 
+#include <pty.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <string>
 
+#include "mosh2/session/local_terminal.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/ssp/receiver.hpp"
 #include "mosh2/terminal/limits.hpp"
@@ -198,6 +203,20 @@ TEST_CASE("held screens stay within the receiver's byte budget") {
   CHECK(r.newest_state() == server);
   CHECK(r.received_states().size() < 200);
   CHECK(r.stats().over_budget > 0);
+}
+
+TEST_CASE("the first window size read from a terminal is clamped like every later resize") {
+  int master = -1, slave = -1;
+  winsize huge{};
+  huge.ws_col = 65535;
+  huge.ws_row = 65535;
+  REQUIRE(::openpty(&master, &slave, nullptr, nullptr, &huge) == 0);
+  const auto size = session::query_window_size(slave);
+  ::close(master);
+  ::close(slave);
+  REQUIRE(size.has_value());
+  CHECK(screen_size_allowed(size->width, size->height));
+  CHECK(size->width == max_screen_side);
 }
 
 }  // TEST_SUITE

@@ -3,6 +3,8 @@
 #include "mosh2/session/terminal_state.hpp"
 
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "mosh2/terminal/display.hpp"
 #include "mosh2/terminal/limits.hpp"
@@ -76,7 +78,7 @@ std::size_t terminal_state::approx_bytes() const {
   const auto& fb = emulator_.fb();
   // Every row counted as if unshared: an upper bound, which is what a budget needs.
   const auto cells = static_cast<std::size_t>(fb.width()) * static_cast<std::size_t>(fb.height());
-  const std::size_t screens = emulator_.alternate_screen() || emulator_.has_hidden_screen() ? 2 : 1;
+  const std::size_t screens = emulator_.has_hidden_screen() ? 2 : 1;
   return sizeof(*this) + screens * (cells * sizeof(terminal::cell) +
                                     static_cast<std::size_t>(fb.height()) * sizeof(terminal::row)) +
          (fb.title().size() + fb.icon_name().size()) * sizeof(char32_t) + fb.clipboard().size();
