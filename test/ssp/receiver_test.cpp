@@ -33,6 +33,26 @@ std::string take_new(receiver<string_log>& r) {
 
 using client_endpoint = endpoint<string_log, last_value>;
 
+// A whole-value state that reports a size, the shape of a big terminal screen.
+struct sized_value {
+  std::string value;
+  std::size_t size = 1000;
+  bytes diff_from(const sized_value& older) const {
+    return value == older.value && size == older.size ? bytes{} : std::to_string(size) + "=" + value;
+  }
+  bool apply_diff(bytes_view d) {
+    const auto eq = d.find('=');
+    if (eq == bytes_view::npos) return false;
+    size = std::stoul(std::string(d.substr(0, eq)));
+    value = std::string(d.substr(eq + 1));
+    return true;
+  }
+  void subtract(const sized_value&) {}
+  std::size_t approx_bytes() const { return size; }
+  bool operator==(const sized_value&) const = default;
+};
+static_assert(sized_state<sized_value>);
+
 }  // namespace
 
 TEST_SUITE("ssp") {
@@ -183,6 +203,60 @@ TEST_CASE("random instructions never throw and never grow the receiver past its 
   CHECK(st.duplicate > 0);
   CHECK(std::is_sorted(r.received_states().begin(), r.received_states().end(),
                        [](const auto& a, const auto& b) { return a.num < b.num; }));
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("ssp") {
+
+TEST_CASE("held states stay within the byte budget, oldest dropped first, the newest kept") {
+  receiver<sized_value> r(sized_value{"", 1000}, at(0));
+  r.set_byte_budget(10'000);
+  // Every state is 3000 bytes and nothing is thrown away: without the budget all 51 stay.
+  for (std::uint64_t n = 1; n <= 50; ++n) {
+    const bytes diff = "3000=v" + std::to_string(n);
+    REQUIRE(r.receive(make_inst(n - 1, n, 0, diff), at(static_cast<std::int64_t>(n))) ==
+            receive_outcome::newest);
+    CHECK(r.held_bytes() <= 10'000);
+  }
+  CHECK(r.newest_num() == 50);
+  CHECK(r.newest_state().value == "v50");
+  CHECK(held(r) == std::set<std::uint64_t>{48, 49, 50});
+  CHECK(r.stats().over_budget == 48);
+  // A state larger than the whole budget is still kept as the newest.
+  CHECK(r.receive(make_inst(50, 51, 0, "50000=big"), at(60)) == receive_outcome::newest);
+  CHECK(held(r) == std::set<std::uint64_t>{51});
+  CHECK(r.newest_state().value == "big");
+}
+
+TEST_CASE("a peer that diffs from a state dropped for the budget recovers once our ack arrives") {
+  sender<sized_value> s(sized_value{"", 1000}, at(0), client_options());
+  receiver<sized_value> r(sized_value{"", 1000}, at(0));
+  r.set_byte_budget(10'000);
+  // Ten big states go out; the receiver's acks are all lost, so the sender still
+  // believes the peer holds only state 0, which the budget soon drops. Once the
+  // sender's benefit of the doubt for its recent states runs out, it diffs from state
+  // 0 and the receiver refuses that as unknown_base.
+  std::int64_t t = 0;
+  std::uint64_t unknown = 0;
+  for (int i = 1; i <= 10; ++i) {
+    s.current_state() = sized_value{"v" + std::to_string(i), 3000};
+    for (auto& sent : run(s, t, t + 300))
+      if (r.receive(sent.inst, at(sent.ms)) == receive_outcome::unknown_base) ++unknown;
+    t += 300;
+    CHECK(r.held_bytes() <= 10'000);
+  }
+  CHECK(held(r).count(0) == 0);
+  CHECK(unknown > 0);
+  CHECK(r.newest_state().value != "v10");
+  // Our ack (the newest state we hold, which the budget never drops) reaches the
+  // sender: once its doubt about the refused states runs out (this sender hears
+  // nothing from its peer, so that is the next 3 s heartbeat), it diffs from that
+  // state, and the receiver catches up.
+  s.process_ack(r.newest_num());
+  for (auto& sent : run(s, t, t + 5000)) r.receive(sent.inst, at(sent.ms));
+  CHECK(r.newest_state().value == "v10");
+  CHECK(r.held_bytes() <= 10'000);
 }
 
 }  // TEST_SUITE

@@ -190,12 +190,6 @@ TEST_CASE("printing text with autowrap keeps every wide cell's right neighbour b
   }
 }
 
-TEST_CASE("huge repeat counts finish quickly and stay on screen") {
-  emulator e(80, 24);
-  e.write("x\x1b[65535b\x1b[65535@\x1b[65535L\x1b[65535S\x1b[65535X\x1b[65535;65535H");
-  check_screen(e);
-  CHECK(e.fb().ds().cursor_row == 23);
-  CHECK(e.fb().ds().cursor_col == 79);
-}
+// "huge repeat counts" moved to limits_test.cpp, where their work is counted.
 
 }  // TEST_SUITE

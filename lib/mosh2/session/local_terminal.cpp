@@ -9,12 +9,16 @@
 #include <cerrno>
 #include <string_view>
 
+#include "mosh2/terminal/limits.hpp"
+
 namespace mosh2::session {
 
 std::optional<window_size> query_window_size(int fd) {
   winsize ws {};
   if (::ioctl(fd, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0 || ws.ws_row == 0) return std::nullopt;
-  return window_size{ws.ws_col, ws.ws_row};
+  // Clamped like every later resize, so the first screen obeys the same limits.
+  const auto size = terminal::clamp_screen_size(ws.ws_col, ws.ws_row);
+  return window_size{size.width, size.height};
 }
 
 raw_mode::raw_mode(int fd) : fd_(fd) {

@@ -3,6 +3,7 @@
 
 #include "mosh2/session/pty_process.hpp"
 #include "mosh2/session/utmp_record.hpp"
+#include "mosh2/terminal/limits.hpp"
 
 #include <fcntl.h>
 #include <pty.h>
@@ -106,9 +107,11 @@ pty_process::pty_process(const pty_spec& spec) {
   int release[2];
   if (::pipe2(release, O_CLOEXEC) != 0) throw_errno("pipe");
 
+  // The same limits as the emulator's, so the program never sees a bigger screen.
+  const auto size = terminal::clamp_screen_size(spec.width, spec.height);
   winsize ws {};
-  ws.ws_col = static_cast<unsigned short>(spec.width);
-  ws.ws_row = static_cast<unsigned short>(spec.height);
+  ws.ws_col = static_cast<unsigned short>(size.width);
+  ws.ws_row = static_cast<unsigned short>(size.height);
   int master = -1;
   pid_t pid = ::forkpty(&master, nullptr, nullptr, &ws);
   if (pid < 0) {
@@ -147,9 +150,10 @@ void pty_process::start() {
 }
 
 void pty_process::resize(int width, int height) {
+  const auto size = terminal::clamp_screen_size(width, height);
   winsize ws {};
-  ws.ws_col = static_cast<unsigned short>(width);
-  ws.ws_row = static_cast<unsigned short>(height);
+  ws.ws_col = static_cast<unsigned short>(size.width);
+  ws.ws_row = static_cast<unsigned short>(size.height);
   if (master_ >= 0) ::ioctl(master_, TIOCSWINSZ, &ws);
 }
 

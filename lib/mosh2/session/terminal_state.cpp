@@ -2,7 +2,12 @@
 
 #include "mosh2/session/terminal_state.hpp"
 
+#include <utility>
+#include <variant>
+#include <vector>
+
 #include "mosh2/terminal/display.hpp"
+#include "mosh2/terminal/limits.hpp"
 #include "mosh2/transport/messages.hpp"
 
 namespace mosh2::session {
@@ -21,21 +26,62 @@ bytes terminal_state::diff_from(const terminal_state& older) const {
   return m.instructions.empty() ? bytes{} : transport::encode(m);
 }
 
+namespace {
+
+// True when a later resize follows instruction i with no screen output in between:
+// such a resize would be undone at once, so only the last of a run is applied (the
+// server treats the client's resizes the same way, protocol §8.4).
+bool superseded(const std::vector<transport::host_instruction>& insts, std::size_t i) {
+  for (std::size_t j = i + 1; j < insts.size(); ++j) {
+    if (std::holds_alternative<transport::resize>(insts[j])) return true;
+    if (auto* hb = std::get_if<transport::host_bytes>(&insts[j]); hb && !hb->hoststring.empty())
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool terminal_state::apply_diff(bytes_view diff) {
   auto m = transport::decode_host_message(diff);
   if (!m) return false;
-  for (auto& inst : m->instructions) {
+  // A host message may cost only so much work (terminal::host_message_work_budget); past
+  // that it is refused whole, and the state goes back to what it was. The copy is
+  // cheap: rows are shared until written.
+  const terminal::emulator before = emulator_;
+  const std::uint64_t before_ack = echo_ack_;
+  emulator_.set_work_limit(emulator_.work() + terminal::host_message_work_budget(diff.size()));
+  for (std::size_t i = 0; i < m->instructions.size(); ++i) {
+    auto& inst = m->instructions[i];
     if (auto* hb = std::get_if<transport::host_bytes>(&inst)) {
       emulator_.write(hb->hoststring);
     } else if (auto* r = std::get_if<transport::resize>(&inst)) {
-      if (r->width > 0 && r->height > 0 && r->width <= 4096 && r->height <= 4096) emulator_.resize(r->width, r->height);
+      if (!superseded(m->instructions, i)) emulator_.resize(r->width, r->height);
     } else if (auto* a = std::get_if<transport::echo_ack>(&inst)) {
       echo_ack_ = std::max(echo_ack_, a->echo_ack_num);
     }
+    if (emulator_.work_limit_reached()) break;
+  }
+  const bool refused = emulator_.work_limit_reached();
+  emulator_.clear_work_limit();
+  if (refused) {
+    emulator_ = before;
+    echo_ack_ = before_ack;
+    return false;
   }
   // A hoststring is a screen diff, never a question: drop any reply it provoked.
   (void)emulator_.take_replies();
   return true;
+}
+
+std::size_t terminal_state::approx_bytes() const {
+  const auto& fb = emulator_.fb();
+  // Every row counted as if unshared: an upper bound, which is what a budget needs.
+  const auto cells = static_cast<std::size_t>(fb.width()) * static_cast<std::size_t>(fb.height());
+  const std::size_t screens = emulator_.has_hidden_screen() ? 2 : 1;
+  return sizeof(*this) + screens * (cells * sizeof(terminal::cell) +
+                                    static_cast<std::size_t>(fb.height()) * sizeof(terminal::row)) +
+         (fb.title().size() + fb.icon_name().size()) * sizeof(char32_t) + fb.clipboard().size();
 }
 
 }  // namespace mosh2::session

@@ -3,6 +3,7 @@
 // acknowledgement, diffed as a HostBuffers.HostMessage whose hoststring is the frame
 // diff that the peer's emulator replays.
 
+#include <cstddef>
 #include <cstdint>
 
 #include "mosh2/terminal/emulator.hpp"
@@ -25,9 +26,15 @@ public:
   /// HostMessage: echoack if it changed, resize if the size changed, then the frame
   /// diff (wire profile) if the screens differ. Empty when nothing changed.
   bytes diff_from(const terminal_state& older) const;
-  /// Applies a HostMessage; false (and unchanged) if it does not decode. Replies the
-  /// emulator would owe a program are discarded: a hoststring must never cause one.
+  /// Applies a HostMessage; false (and unchanged) if it does not decode or would cost
+  /// more work than terminal::host_message_work_budget allows. Of resizes with no
+  /// screen output between them only the last is applied, clamped to the screen limits.
+  /// Replies the emulator would owe a program are discarded: a hoststring must never
+  /// cause one.
   bool apply_diff(bytes_view diff);
+  /// An upper bound of the memory this state holds, for the receiver's byte budget
+  /// (rows shared with other states are counted in full).
+  std::size_t approx_bytes() const;
   /// Nothing to trim: every state is a whole screen.
   void subtract(const terminal_state&) {}
 

@@ -4,6 +4,8 @@
 // core: no I/O, time comes in as an argument; bad instructions are dropped and counted.
 
 #include <algorithm>
+#include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -16,6 +18,17 @@
 #include "mosh2/util/clock.hpp"
 
 namespace mosh2::ssp {
+
+/// The memory the held states of a sized_state may take together (their approx_bytes()
+/// summed). 1024 states of the largest screen would take gigabytes; 64 MiB holds about
+/// 30 of them, far more than a session ever needs as bases.
+inline constexpr std::size_t received_states_byte_budget = std::size_t{64} * 1024 * 1024;
+
+/// A state that can tell how much memory it holds (an upper bound).
+template <class S>
+concept sized_state = requires(const S& s) {
+  { s.approx_bytes() } -> std::convertible_to<std::size_t>;
+};
 
 /// What receive() did with an instruction.
 enum class receive_outcome {
@@ -42,6 +55,8 @@ struct receiver_stats {
   std::uint64_t unknown_base = 0;  ///< see receive_outcome
   std::uint64_t quenched = 0;      ///< see receive_outcome
   std::uint64_t bad_diff = 0;      ///< see receive_outcome
+  /// Held states dropped (oldest first, never the newest) to stay within the byte budget.
+  std::uint64_t over_budget = 0;
   /// Instructions dropped for any reason.
   std::uint64_t dropped() const {
     return bad_version + duplicate + unknown_base + quenched + bad_diff;
@@ -53,6 +68,7 @@ template <class State> struct received_state {
   time_point arrived;  ///< arrival time (creation time for state 0)
   std::uint64_t num;   ///< the peer's state number
   State state;         ///< the rebuilt object
+  std::size_t bytes = 0;  ///< state.approx_bytes() when State has it, else 0
 };
 
 /// The receiving half of SSP for the peer's object. It does not touch the local
@@ -62,7 +78,9 @@ template <synchronizable_state State> class receiver {
 public:
   /// `initial` is state 0, which the peer's sender starts from as well (§7.6).
   receiver(State initial, time_point now) : consumed_(initial) {
-    received_.push_back(received_state<State>{now, 0, std::move(initial)});
+    const std::size_t size = bytes_of(initial);
+    received_.push_back(received_state<State>{now, 0, std::move(initial), size});
+    held_bytes_ = size;
   }
 
   /// Protocol §7.5 steps 1 and 3-9 for one complete instruction (step 2, the ack, is
@@ -88,7 +106,10 @@ public:
     auto later = std::find_if(received_.begin(), received_.end(),
                               [&](const auto& e) { return e.num > inst.new_num; });
     const bool newest = later == received_.end();
-    received_.insert(later, received_state<State>{now, inst.new_num, std::move(next)});
+    const std::size_t size = bytes_of(next);
+    received_.insert(later, received_state<State>{now, inst.new_num, std::move(next), size});
+    held_bytes_ += size;
+    keep_within_budget();
     return count(newest ? receive_outcome::newest : receive_outcome::out_of_order);
   }
 
@@ -117,6 +138,10 @@ public:
   const std::deque<received_state<State>>& received_states() const { return received_; }
   /// How many instructions ended in each outcome.
   const receiver_stats& stats() const { return stats_; }
+  /// The memory the held states take, by their approx_bytes() (0 without it).
+  std::size_t held_bytes() const { return held_bytes_; }
+  /// Sets the byte budget (received_states_byte_budget by default); for tests.
+  void set_byte_budget(std::size_t budget) { byte_budget_ = budget; }
 
 private:
   using iterator = typename std::deque<received_state<State>>::iterator;
@@ -128,7 +153,28 @@ private:
 
   // The sender will never diff from these again; the newest always stays.
   void throw_away_below(std::uint64_t throwaway_num) {
-    while (received_.size() > 1 && received_.front().num < throwaway_num) received_.pop_front();
+    while (received_.size() > 1 && received_.front().num < throwaway_num) pop_oldest();
+  }
+
+  // Over the byte budget, the oldest states go first and the newest always stays. That
+  // is safe: the newest is what we acknowledge, so the peer's sender soon diffs from it
+  // (or a newer one); until our ack reaches it, a diff from a dropped state is refused
+  // as unknown_base and the sender, hearing no ack, resends from the acknowledged state.
+  void keep_within_budget() {
+    while (held_bytes_ > byte_budget_ && received_.size() > 1) {
+      pop_oldest();
+      ++stats_.over_budget;
+    }
+  }
+
+  void pop_oldest() {
+    held_bytes_ -= received_.front().bytes;
+    received_.pop_front();
+  }
+
+  static std::size_t bytes_of(const State& s) {
+    if constexpr (sized_state<State>) return static_cast<std::size_t>(s.approx_bytes());
+    else return 0;
   }
 
   receive_outcome count(receive_outcome o) {
@@ -148,6 +194,8 @@ private:
   State consumed_;
   std::optional<time_point> quench_until_;
   receiver_stats stats_;
+  std::size_t held_bytes_ = 0;
+  std::size_t byte_budget_ = received_states_byte_budget;
 };
 
 }  // namespace mosh2::ssp

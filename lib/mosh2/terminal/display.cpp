@@ -384,7 +384,11 @@ void frame_writer::title_and_clipboard() {
       }
     }
   }
-  if (t_.clipboard() != last_.clipboard()) emit("\033]52;c;" + t_.clipboard() + "\a");
+  // The emulator keeps only base64 set requests; checked again here because this is
+  // the last step before the user's terminal, where a query would answer with the
+  // user's clipboard.
+  if (t_.clipboard() != last_.clipboard() && is_base64(t_.clipboard()))
+    emit("\033]52;c;" + t_.clipboard() + "\a");
 }
 
 void frame_writer::scroll() {

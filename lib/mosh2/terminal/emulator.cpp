@@ -23,7 +23,8 @@ constexpr std::array<char32_t, 32> dec_graphics = {
 
 }  // namespace
 
-emulator::emulator(int width, int height) : fb_(width, height) {}
+emulator::emulator(int width, int height)
+    : fb_(clamp_screen_size(width, height).width, clamp_screen_size(width, height).height) {}
 
 std::string emulator::take_replies() {
   std::string r;
@@ -35,6 +36,7 @@ void emulator::write(std::string_view bytes) {
   const char* p = bytes.data();
   const char* const end = p + bytes.size();
   while (p < end) {
+    if (work_limit_reached()) return;
     if (parser_.in_ground() && utf8_.idle()) {
       const char* q = p;
       while (q < end && static_cast<unsigned char>(*q) >= 0x20 && static_cast<unsigned char>(*q) < 0x7F)
@@ -115,6 +117,7 @@ void emulator::print_ascii(const char* p, const char* end) {
     const int col = ds.cursor_col;
     const int n = static_cast<int>(std::min<std::ptrdiff_t>(end - p, ds.width - col));
     row& r = fb_.mutable_row(ds.cursor_row);
+    fb_.add_work(static_cast<std::uint64_t>(n));
     // Inserting one blank before each character of the run is the same as inserting
     // the run's length once: the run never leaves this row.
     if (ds.insert_mode) insert_cells(r, col, n);
@@ -157,6 +160,7 @@ void emulator::print(char32_t cp) {
   }
   const int col = ds.cursor_col;
   row& r = fb_.mutable_row(ds.cursor_row);
+  fb_.add_work(static_cast<std::uint64_t>(w));
   if (ds.insert_mode) insert_cells(r, col, w);
   char buf[4];
   r.cells[static_cast<std::size_t>(col)].set_char({buf, encode_utf8(cp, buf)}, ds.rend, w == 2);
@@ -175,6 +179,7 @@ void emulator::combine(char32_t cp) {
   }
   char buf[4];
   const std::string_view bytes{buf, encode_utf8(cp, buf)};
+  fb_.add_work(1);
   if (fb_.cell_at(r, c).blank()) {
     // A mark with no base is drawn after U+00A0 by the display (the fallback flag).
     cell& target = fb_.mutable_cell(r, c);
@@ -243,6 +248,7 @@ void emulator::erase_cells(int row_index, int from, int to) {
     return;
   }
   row& r = fb_.mutable_row(row_index);
+  fb_.add_work(static_cast<std::uint64_t>(to - from));
   for (int c = from; c < to; ++c) r.cells[static_cast<std::size_t>(c)].reset(bg);
   // The wrap flag lives on the last cell (§9.2): erasing that cell clears it.
   if (to == width) r.wrap = false;
@@ -256,6 +262,7 @@ void emulator::insert_cells(row& r, int col, int n) {
   const int width = static_cast<int>(r.cells.size());
   n = std::min(n, width - col);
   if (n <= 0) return;
+  fb_.add_work(static_cast<std::uint64_t>(width - col));
   auto first = r.cells.begin() + col;
   std::move_backward(first, r.cells.end() - n, r.cells.end());
   std::fill(first, first + n, cell(fb_.background()));
@@ -266,6 +273,7 @@ void emulator::delete_cells(int n) {
   auto& ds = fb_.ds();
   n = std::min(n, ds.width - ds.cursor_col);
   row& r = fb_.mutable_row(ds.cursor_row);
+  fb_.add_work(static_cast<std::uint64_t>(ds.width - ds.cursor_col));
   auto first = r.cells.begin() + ds.cursor_col;
   std::move(first + n, r.cells.end(), first);
   std::fill(r.cells.end() - n, r.cells.end(), cell(fb_.background()));
@@ -293,6 +301,7 @@ void emulator::tab_forward(int n) {
     ++col;
     while (col < ds.width - 1 && !ds.tabs[static_cast<std::size_t>(col)]) ++col;
   }
+  fb_.add_work(static_cast<std::uint64_t>(col - ds.cursor_col));
   ds.cursor_col = col;
   combine_row_ = -1;
 }
@@ -304,6 +313,7 @@ void emulator::tab_backward(int n) {
     --col;
     while (col > 0 && !ds.tabs[static_cast<std::size_t>(col)]) --col;
   }
+  fb_.add_work(static_cast<std::uint64_t>(ds.cursor_col - col));
   ds.cursor_col = col;
   combine_row_ = -1;
 }
@@ -371,20 +381,33 @@ void emulator::switch_screen(bool alternate, bool clear_alternate) {
 }
 
 void emulator::resize(int width, int height) {
-  if (width < 1 || height < 1) return;
+  if (width < 1 || height < 1 || work_limit_reached()) return;
+  const screen_size size = clamp_screen_size(width, height);
+  width = size.width;
+  height = size.height;
   if (width == fb_.width() && height == fb_.height()) return;
   if (!hidden_rows_.empty()) {
-    // The hidden screen follows the same rules as the shown one (§9.3).
+    // The hidden screen follows the same rules as the shown one (§9.3), and like it
+    // drops the rows that leave before copying the rest.
     const renditions bg = fb_.background();
+    const cell pad(bg);
+    const auto new_width = static_cast<std::size_t>(width);
+    if (hidden_rows_.size() > static_cast<std::size_t>(height))
+      hidden_rows_.resize(static_cast<std::size_t>(height));
     for (auto& p : hidden_rows_) {
-      auto copy = std::make_shared<row>(*p);
-      copy->cells.resize(static_cast<std::size_t>(width), cell(bg));
-      copy->wrap = false;
+      auto copy = std::make_shared<row>();
+      const auto kept = std::min(new_width, p->cells.size());
+      copy->cells.reserve(new_width);
+      copy->cells.assign(p->cells.begin(), p->cells.begin() + static_cast<std::ptrdiff_t>(kept));
+      copy->cells.resize(new_width, pad);
       p = std::move(copy);
+      fb_.add_work(new_width);
     }
-    hidden_rows_.resize(static_cast<std::size_t>(height));
-    for (auto& p : hidden_rows_)
-      if (!p) p = std::make_shared<row>(width, bg);
+    if (hidden_rows_.size() < static_cast<std::size_t>(height)) {
+      const auto blank = std::make_shared<row>(width, bg);  // shared: copied on first write
+      fb_.add_work(new_width + static_cast<std::size_t>(height));
+      hidden_rows_.resize(static_cast<std::size_t>(height), blank);
+    }
   }
   fb_.resize(width, height);
   combine_row_ = -1;
@@ -448,12 +471,10 @@ void emulator::esc_dispatch() {
   } else if (im == "#" && f == '8') {
     // DECALN: the screen alignment pattern. Unlike DEC terminals, Mosh 1.4 leaves the
     // cursor and the margins alone (stock recording corpus/stock-1.4/decaln).
-    renditions plain;
-    for (int r = 0; r < fb_.height(); ++r) {
-      row& rw = fb_.mutable_row(r);
-      for (auto& c : rw.cells) c.set_ascii('E', plain);
-      rw.wrap = false;
-    }
+    // One row of E's shared by every row: the fill costs a row, not a screen.
+    row pattern(fb_.width(), renditions{});
+    for (auto& c : pattern.cells) c.set_ascii('E', renditions{});
+    fb_.fill_rows(pattern);
   } else if (im == "(") {
     g0_graphics_ = f == '0';
   } else if (im == ")") {
@@ -462,180 +483,198 @@ void emulator::esc_dispatch() {
   fb_.ds().next_print_wraps = false;
 }
 
+// One row of the CSI table: the final byte, the intermediates (private markers
+// included) and the handler of that function's family. A handler returns true when the
+// function keeps the deferred-wrap flag (SGR, tabs, DECSET, REP), as xterm does.
+struct emulator::csi_function {
+  char32_t final_byte;
+  std::string_view intermediates;
+  bool (emulator::*handler)(char32_t final_byte);
+};
+
+// Most frequent first: the table is searched in order.
+const emulator::csi_function emulator::csi_table[] = {
+    {'m', "", &emulator::csi_sgr},
+    {'H', "", &emulator::csi_cursor},     {'f', "", &emulator::csi_cursor},
+    {'K', "", &emulator::csi_erase},      {'J', "", &emulator::csi_erase},
+    {'X', "", &emulator::csi_erase},
+    {'A', "", &emulator::csi_cursor},     {'B', "", &emulator::csi_cursor},
+    {'C', "", &emulator::csi_cursor},     {'D', "", &emulator::csi_cursor},
+    {'E', "", &emulator::csi_cursor},     {'F', "", &emulator::csi_cursor},  // CNL, CPL (beyond 1.4)
+    {'G', "", &emulator::csi_cursor},     {'`', "", &emulator::csi_cursor},
+    {'d', "", &emulator::csi_cursor},
+    {'@', "", &emulator::csi_edit},       {'P', "", &emulator::csi_edit},
+    {'L', "", &emulator::csi_edit},       {'M', "", &emulator::csi_edit},
+    {'S', "", &emulator::csi_scroll},     {'T', "", &emulator::csi_scroll},
+    {'r', "", &emulator::csi_scroll},
+    {'I', "", &emulator::csi_tabs},       {'Z', "", &emulator::csi_tabs},
+    {'g', "", &emulator::csi_tabs},
+    {'h', "", &emulator::csi_modes},      {'l', "", &emulator::csi_modes},
+    {'h', "?", &emulator::csi_modes},     {'l', "?", &emulator::csi_modes},
+    {'c', "", &emulator::csi_reports},    {'n', "", &emulator::csi_reports},
+    {'c', ">", &emulator::csi_reports},
+    {'b', "", &emulator::csi_repeat},     // REP (beyond 1.4)
+    {'p', "!", &emulator::csi_soft_reset},
+};
+
 void emulator::csi_dispatch() {
+  const std::string_view im = parser_.intermediates();
+  const char32_t f = parser_.ch();
+  bool keeps_wrap = false;
+  for (const auto& row : csi_table) {
+    if (row.final_byte == f && row.intermediates == im) {
+      keeps_wrap = (this->*row.handler)(f);
+      break;
+    }
+  }
+  if (!keeps_wrap) fb_.ds().next_print_wraps = false;
+}
+
+bool emulator::csi_cursor(char32_t f) {
   auto& ds = fb_.ds();
   const parser& p = parser_;
-  const std::string_view im = p.intermediates();
-  const char32_t f = p.ch();
-  bool keeps_wrap = false;
-
-  if (im.empty()) {
-    const int n = p.param(0, 1);
-    switch (f) {
-      case 'A':
-        move_to(std::max(ds.cursor_row - n,
-                         ds.cursor_row >= ds.scroll_top ? ds.scroll_top : 0), ds.cursor_col);
-        break;
-      case 'B':
-        move_to(std::min(ds.cursor_row + n,
-                         ds.cursor_row <= ds.scroll_bottom ? ds.scroll_bottom : ds.height - 1),
-                ds.cursor_col);
-        break;
-      case 'C':
-        move_to(ds.cursor_row, ds.cursor_col + n);
-        break;
-      case 'D':
-        move_to(ds.cursor_row, ds.cursor_col - n);
-        break;
-      case 'E':  // CNL (beyond 1.4)
-        move_to(std::min(ds.cursor_row + n,
-                         ds.cursor_row <= ds.scroll_bottom ? ds.scroll_bottom : ds.height - 1), 0);
-        break;
-      case 'F':  // CPL (beyond 1.4)
-        move_to(std::max(ds.cursor_row - n,
-                         ds.cursor_row >= ds.scroll_top ? ds.scroll_top : 0), 0);
-        break;
-      case 'H':
-      case 'f': {
-        const int row = p.param(0, 1) - 1, col = p.param(1, 1) - 1;
-        if (ds.origin_mode)
-          move_to(std::min(ds.scroll_top + row, ds.scroll_bottom), col);
-        else
-          move_to(row, col);
-        break;
-      }
-      case 'G':
-      case '`':
-        move_to(ds.cursor_row, n - 1);
-        break;
-      case 'd':
-        if (ds.origin_mode)
-          move_to(std::min(ds.scroll_top + n - 1, ds.scroll_bottom), ds.cursor_col);
-        else
-          move_to(n - 1, ds.cursor_col);
-        break;
-      case 'J':
-        switch (p.param(0, 0)) {
-          case 0:
-            erase_cells(ds.cursor_row, ds.cursor_col, ds.width);
-            erase_rows(ds.cursor_row + 1, ds.height);
-            break;
-          case 1:
-            erase_rows(0, ds.cursor_row);
-            erase_cells(ds.cursor_row, 0, ds.cursor_col + 1);
-            break;
-          case 2:
-            erase_rows(0, ds.height);
-            break;
-          default:
-            break;
-        }
-        break;
-      case 'K':
-        switch (p.param(0, 0)) {
-          case 0:
-            erase_cells(ds.cursor_row, ds.cursor_col, ds.width);
-            break;
-          case 1:
-            erase_cells(ds.cursor_row, 0, ds.cursor_col + 1);
-            break;
-          case 2:
-            erase_cells(ds.cursor_row, 0, ds.width);
-            break;
-          default:
-            break;
-        }
-        break;
-      case '@':
-        insert_cells(fb_.mutable_row(ds.cursor_row), ds.cursor_col, n);
-        break;
-      case 'P':
-        delete_cells(n);
-        break;
-      case 'X':
-        erase_cells(ds.cursor_row, ds.cursor_col, ds.cursor_col + std::min(n, ds.width));
-        break;
-      case 'L':
-        insert_lines(n);
-        break;
-      case 'M':
-        delete_lines(n);
-        break;
-      case 'S':
-        fb_.scroll(ds.scroll_top, ds.scroll_bottom, std::min(n, ds.height), fb_.background());
-        combine_row_ = -1;
-        break;
-      case 'T':
-        fb_.scroll(ds.scroll_top, ds.scroll_bottom, -std::min(n, ds.height), fb_.background());
-        combine_row_ = -1;
-        break;
-      case 'r': {
-        const int top = p.param(0, 1) - 1;
-        const int bottom = std::min(p.param(1, ds.height), ds.height) - 1;
-        if (top < bottom) {
-          ds.scroll_top = top;
-          ds.scroll_bottom = bottom;
-          move_to(home_row(), 0);
-        }
-        break;
-      }
-      case 'I':
-        tab_forward(n);
-        keeps_wrap = true;
-        break;
-      case 'Z':
-        tab_backward(n);
-        keeps_wrap = true;
-        break;
-      case 'g': {
-        const int what = p.param(0, 0);
-        if (what == 0) ds.tabs[static_cast<std::size_t>(ds.cursor_col)] = false;
-        else if (what == 3) std::fill(ds.tabs.begin(), ds.tabs.end(), false);
-        keeps_wrap = true;
-        break;
-      }
-      case 'm':
-        sgr();
-        keeps_wrap = true;
-        break;
-      case 'h':
-      case 'l':
-        for (std::size_t i = 0; i < p.param_count(); ++i) set_mode(p.param(i, 0), f == 'h');
-        break;
-      case 'c':
-        if (p.param(0, 0) == 0) replies_ += "\033[?62c";
-        break;
-      case 'n':
-        if (p.param(0, 0) == 5) {
-          replies_ += "\033[0n";
-        } else if (p.param(0, 0) == 6) {
-          replies_ += "\033[" + std::to_string(ds.cursor_row + 1) + ";" +
-                      std::to_string(ds.cursor_col + 1) + "R";
-        }
-        break;
-      case 'b': {  // REP (beyond 1.4): repeat the preceding graphic character
-        const char32_t g = last_graphic_;
-        if (g != 0) {
-          const int times = std::min(n, ds.width * ds.height);
-          for (int i = 0; i < times; ++i) print(g);
-          return;  // a print, not a function: the deferred-wrap flag stays as printed
-        }
-        break;
-      }
-      default:
-        break;
+  const int n = p.param(0, 1);
+  // CUU, CUD, CNL and CPL stop at the margins when the cursor starts inside them.
+  const int up_limit = ds.cursor_row >= ds.scroll_top ? ds.scroll_top : 0;
+  const int down_limit = ds.cursor_row <= ds.scroll_bottom ? ds.scroll_bottom : ds.height - 1;
+  switch (f) {
+    case 'A': move_to(std::max(ds.cursor_row - n, up_limit), ds.cursor_col); break;
+    case 'B': move_to(std::min(ds.cursor_row + n, down_limit), ds.cursor_col); break;
+    case 'C': move_to(ds.cursor_row, ds.cursor_col + n); break;
+    case 'D': move_to(ds.cursor_row, ds.cursor_col - n); break;
+    case 'E': move_to(std::min(ds.cursor_row + n, down_limit), 0); break;
+    case 'F': move_to(std::max(ds.cursor_row - n, up_limit), 0); break;
+    case 'G':
+    case '`': move_to(ds.cursor_row, n - 1); break;
+    case 'H':
+    case 'f': {
+      const int row = p.param(0, 1) - 1, col = p.param(1, 1) - 1;
+      if (ds.origin_mode) move_to(std::min(ds.scroll_top + row, ds.scroll_bottom), col);
+      else move_to(row, col);
+      break;
     }
-  } else if (im == "?") {
-    if (f == 'h' || f == 'l') {
-      for (std::size_t i = 0; i < p.param_count(); ++i) set_dec_mode(p.param(i, 0), f == 'h');
-      keeps_wrap = true;
-    }
-  } else if (im == ">") {
-    if (f == 'c' && p.param(0, 0) == 0) replies_ += "\033[>1;10;0c";
-  } else if (im == "!") {
-    if (f == 'p') soft_reset();
+    case 'd':
+      if (ds.origin_mode) move_to(std::min(ds.scroll_top + n - 1, ds.scroll_bottom), ds.cursor_col);
+      else move_to(n - 1, ds.cursor_col);
+      break;
+    default: break;
   }
-  if (!keeps_wrap) ds.next_print_wraps = false;
+  return false;
+}
+
+bool emulator::csi_erase(char32_t f) {
+  auto& ds = fb_.ds();
+  const int what = parser_.param(0, 0);
+  if (f == 'J') {
+    if (what == 0) {
+      erase_cells(ds.cursor_row, ds.cursor_col, ds.width);
+      erase_rows(ds.cursor_row + 1, ds.height);
+    } else if (what == 1) {
+      erase_rows(0, ds.cursor_row);
+      erase_cells(ds.cursor_row, 0, ds.cursor_col + 1);
+    } else if (what == 2) {
+      erase_rows(0, ds.height);
+    }
+  } else if (f == 'K') {
+    if (what == 0) erase_cells(ds.cursor_row, ds.cursor_col, ds.width);
+    else if (what == 1) erase_cells(ds.cursor_row, 0, ds.cursor_col + 1);
+    else if (what == 2) erase_cells(ds.cursor_row, 0, ds.width);
+  } else {  // ECH
+    erase_cells(ds.cursor_row, ds.cursor_col, ds.cursor_col + std::min(parser_.param(0, 1), ds.width));
+  }
+  return false;
+}
+
+bool emulator::csi_edit(char32_t f) {
+  auto& ds = fb_.ds();
+  const int n = parser_.param(0, 1);
+  switch (f) {
+    case '@': insert_cells(fb_.mutable_row(ds.cursor_row), ds.cursor_col, n); break;
+    case 'P': delete_cells(n); break;
+    case 'L': insert_lines(n); break;
+    case 'M': delete_lines(n); break;
+    default: break;
+  }
+  return false;
+}
+
+bool emulator::csi_scroll(char32_t f) {
+  auto& ds = fb_.ds();
+  const parser& p = parser_;
+  if (f == 'r') {  // DECSTBM
+    const int top = p.param(0, 1) - 1;
+    const int bottom = std::min(p.param(1, ds.height), ds.height) - 1;
+    if (top < bottom) {
+      ds.scroll_top = top;
+      ds.scroll_bottom = bottom;
+      move_to(home_row(), 0);
+    }
+    return false;
+  }
+  const int n = std::min(p.param(0, 1), ds.height);
+  fb_.scroll(ds.scroll_top, ds.scroll_bottom, f == 'S' ? n : -n, fb_.background());
+  combine_row_ = -1;
+  return false;
+}
+
+bool emulator::csi_tabs(char32_t f) {
+  auto& ds = fb_.ds();
+  if (f == 'I') {
+    tab_forward(parser_.param(0, 1));
+  } else if (f == 'Z') {
+    tab_backward(parser_.param(0, 1));
+  } else {  // TBC
+    const int what = parser_.param(0, 0);
+    if (what == 0) {
+      ds.tabs[static_cast<std::size_t>(ds.cursor_col)] = false;
+    } else if (what == 3) {
+      std::fill(ds.tabs.begin(), ds.tabs.end(), false);
+      fb_.add_work(ds.tabs.size());
+    }
+  }
+  return true;
+}
+
+bool emulator::csi_sgr(char32_t) {
+  sgr();
+  return true;
+}
+
+bool emulator::csi_modes(char32_t f) {
+  const parser& p = parser_;
+  const bool dec = !p.intermediates().empty();
+  for (std::size_t i = 0; i < p.param_count(); ++i) {
+    if (dec) set_dec_mode(p.param(i, 0), f == 'h');
+    else set_mode(p.param(i, 0), f == 'h');
+  }
+  return dec;  // DECSET keeps the deferred wrap, SM/RM do not
+}
+
+bool emulator::csi_reports(char32_t f) {
+  const parser& p = parser_;
+  const auto& ds = fb_.ds();
+  if (!p.intermediates().empty()) {  // secondary DA
+    if (p.param(0, 0) == 0) replies_ += "\033[>1;10;0c";
+  } else if (f == 'c') {
+    if (p.param(0, 0) == 0) replies_ += "\033[?62c";
+  } else if (p.param(0, 0) == 5) {
+    replies_ += "\033[0n";
+  } else if (p.param(0, 0) == 6) {
+    replies_ += "\033[" + std::to_string(ds.cursor_row + 1) + ";" +
+                std::to_string(ds.cursor_col + 1) + "R";
+  }
+  return false;
+}
+
+bool emulator::csi_repeat(char32_t) {
+  if (last_graphic_ == 0) return false;
+  repeat_last(parser_.param(0, 1));
+  return true;  // a print, not a function: the deferred-wrap flag stays as printed
+}
+
+bool emulator::csi_soft_reset(char32_t) {
+  soft_reset();
+  return false;
 }
 
 void emulator::set_mode(int mode, bool on) {
@@ -763,6 +802,35 @@ void emulator::sgr() {
   }
 }
 
+// REP with a count cut to what can still change the screen. Once the repeats have
+// covered the rest of the cursor's row and then every row below it (scrolling the
+// region full of the character), each further row's worth of repeats leaves the same
+// screen, cursor and pending wrap as before: only the count modulo a row's worth
+// matters beyond that point. So one REP costs at most a screen and two rows of prints,
+// never 65,535 (test/terminal/robustness_test.cpp checks REP against plain prints).
+void emulator::repeat_last(int n) {
+  const char32_t g = last_graphic_;
+  const auto& ds = fb_.ds();
+  const int per_row = char_width(g) == 2 ? std::max(1, ds.width / 2) : ds.width;
+  const std::int64_t saturated = std::int64_t{ds.height + 2} * per_row;
+  std::int64_t times = n;
+  if (times > saturated) times = saturated + (times - saturated) % per_row;
+  for (std::int64_t i = 0; i < times && !work_limit_reached(); ++i) print(g);
+}
+
+bool is_base64(std::string_view s) {
+  if (s.size() % 4 != 0) return false;
+  auto in_alphabet = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/';
+  };
+  std::size_t padding = 0;
+  while (padding < 2 && padding < s.size() && s[s.size() - 1 - padding] == '=') ++padding;
+  for (std::size_t i = 0; i + padding < s.size(); ++i)
+    if (!in_alphabet(s[i])) return false;
+  return true;
+}
+
 void emulator::osc_dispatch() {
   const std::u32string& s = parser_.osc();
   constexpr std::size_t title_cap = 256;  // code points, counting the "N;" prefix
@@ -779,7 +847,10 @@ void emulator::osc_dispatch() {
     skip = 1;
     icon = title = true;
   } else if (starts(U"52;c;")) {
-    fb_.set_clipboard(to_utf8(std::u32string_view(s).substr(5)));
+    // Only a set request is kept: a query ("?") or anything else that is not base64
+    // would reach the user's terminal through the client's display.
+    std::string payload = to_utf8(std::u32string_view(s).substr(5));
+    if (is_base64(payload)) fb_.set_clipboard(std::move(payload));
     return;
   } else {
     return;

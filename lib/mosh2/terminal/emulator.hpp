@@ -3,6 +3,7 @@
 // (protocol §9.1-§9.3), plus the server-side input translation of §8.4.
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,13 +18,25 @@ namespace mosh2::terminal {
 /// special graphics (docs/terminal.md). Copying is cheap: the framebuffer shares rows.
 class emulator {
 public:
+  /// A screen of the given size, clamped to the limits (clamp_screen_size).
   emulator(int width, int height);
 
-  /// Feeds host output (UTF-8 bytes from the pty or a hoststring) through parser and framebuffer.
+  /// Feeds host output (UTF-8 bytes from the pty or a hoststring) through parser and
+  /// framebuffer. Once work() passes the work limit, the rest of `bytes` is dropped.
   void write(std::string_view bytes);
+  /// Work done so far (framebuffer::work): cells written or copied, rows moved.
+  std::uint64_t work() const { return fb_.work(); }
+  /// write() and resize() stop doing anything once work() passes `limit`; for input
+  /// from the network, whose cost must stay bounded (terminal_state::apply_diff).
+  void set_work_limit(std::uint64_t limit) { work_limit_ = limit; }
+  /// Removes the work limit.
+  void clear_work_limit() { work_limit_ = std::numeric_limits<std::uint64_t>::max(); }
+  /// True once work() passed the limit: some input was dropped.
+  bool work_limit_reached() const { return fb_.work() > work_limit_; }
   /// Replies the terminal owes the program (DA, DSR, CPR), in order; clears them.
   std::string take_replies();
-  /// Changes the screen size (§9.3); the hidden screen, if any, follows.
+  /// Changes the screen size (§9.3), clamped to the limits (clamp_screen_size); the
+  /// hidden screen, if any, follows. A width or height below 1 is ignored.
   void resize(int width, int height);
   /// The screen as synchronized.
   const framebuffer& fb() const { return fb_; }
@@ -34,6 +47,9 @@ public:
 
   /// True while the alternate screen (DECSET 47/1047/1049) is shown. Not synchronized.
   bool alternate_screen() const { return alt_active_; }
+  /// True while a second screen is held (the alternate one, or the normal one while
+  /// the alternate is shown).
+  bool has_hidden_screen() const { return !hidden_rows_.empty(); }
 
 private:
   void handle(char32_t cp);
@@ -43,6 +59,21 @@ private:
   void execute(char32_t c);
   void esc_dispatch();
   void csi_dispatch();
+  // CSI handlers by family, found through csi_table; each returns whether the
+  // function keeps the deferred-wrap flag.
+  bool csi_cursor(char32_t final_byte);
+  bool csi_erase(char32_t final_byte);
+  bool csi_edit(char32_t final_byte);
+  bool csi_scroll(char32_t final_byte);
+  bool csi_tabs(char32_t final_byte);
+  bool csi_sgr(char32_t final_byte);
+  bool csi_modes(char32_t final_byte);
+  bool csi_reports(char32_t final_byte);
+  bool csi_repeat(char32_t final_byte);
+  bool csi_soft_reset(char32_t final_byte);
+  struct csi_function;
+  static const csi_function csi_table[];
+  void repeat_last(int n);
   void osc_dispatch();
   void sgr();
   void set_mode(int mode, bool on);
@@ -87,6 +118,13 @@ private:
 
   bool alt_active_ = false;
   std::vector<framebuffer::row_ptr> hidden_rows_;  ///< the screen not shown
+  std::uint64_t work_limit_ = std::numeric_limits<std::uint64_t>::max();  ///< see set_work_limit
 };
+
+/// True for a valid base64 string (RFC 4648 alphabet, padded, possibly empty): the only
+/// OSC 52 payload that is a request to set the clipboard. Anything else, "?" above all
+/// (a query, which would make the user's terminal type the clipboard back into the
+/// session), is never stored or forwarded.
+bool is_base64(std::string_view s);
 
 }  // namespace mosh2::terminal

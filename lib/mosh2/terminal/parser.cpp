@@ -94,120 +94,137 @@ parser::action parser::anywhere(char32_t c) {
   }
 }
 
+// One handler per state, indexed by the state's value: feed() is the transitions
+// that apply everywhere, then this table.
+const std::array<parser::action (parser::*)(char32_t), 9> parser::state_table = {
+    &parser::in_ground_state,     // ground
+    &parser::in_escape,           // escape
+    &parser::in_escape_intermediate,
+    &parser::in_csi_param,        // csi_entry
+    &parser::in_csi_param,        // csi_param
+    &parser::in_csi_intermediate,
+    &parser::in_csi_ignore,
+    &parser::in_osc_string,
+    &parser::in_ignore_string,
+};
+
 parser::action parser::feed(char32_t c) {
   if (c == 0x1B) return enter_escape();
   if (c == 0x18 || c == 0x1A || (c >= 0x80 && c <= 0x9F)) return anywhere(c);
+  return (this->*state_table[static_cast<std::size_t>(state_)])(c);
+}
 
-  switch (state_) {
-    case state::ground:
-      ch_ = c;
-      if (is_c0(c)) return action::execute;
-      if (c == 0x7F) return action::none;
-      return action::print;
+parser::action parser::in_ground_state(char32_t c) {
+  ch_ = c;
+  if (is_c0(c)) return action::execute;
+  if (c == 0x7F) return action::none;
+  return action::print;
+}
 
-    case state::escape:
-      if (is_c0(c)) {
-        ch_ = c;
-        return action::execute;
-      }
-      if (c == 0x7F) return action::none;
-      if (is_intermediate(c)) {
-        collect(c);
-        state_ = state::escape_intermediate;
-        return action::none;
-      }
-      if (c >= 0x40 && c <= 0x5F) {
-        // ESC Fe is the 7-bit form of a C1 control; ESC \ may end an OSC string.
-        const bool osc = osc_pending_st_;
-        osc_pending_st_ = false;
-        if (osc && c == 0x5C) {
-          state_ = state::ground;
-          ch_ = 0x9C;
-          return action::osc_dispatch;
-        }
-        state_ = state::ground;
-        return anywhere(c + 0x40);
-      }
-      osc_pending_st_ = false;
-      ch_ = c;
-      state_ = state::ground;
-      return action::esc_dispatch;
-
-    case state::escape_intermediate:
-      ch_ = c;
-      if (is_c0(c)) return action::execute;
-      if (c == 0x7F) return action::none;
-      if (is_intermediate(c)) {
-        collect(c);
-        return action::none;
-      }
-      state_ = state::ground;
-      return action::esc_dispatch;
-
-    case state::csi_entry:
-    case state::csi_param:
-      ch_ = c;
-      if (is_c0(c)) return action::execute;
-      if (c == 0x7F) return action::none;
-      if (is_param_char(c)) {
-        if (param_chars_len_ < max_param_chars)
-          param_chars_[param_chars_len_++] = static_cast<char>(c);
-        state_ = state::csi_param;
-        return action::none;
-      }
-      if (is_private_marker(c) && state_ == state::csi_entry) {
-        collect(c);
-        state_ = state::csi_param;
-        return action::none;
-      }
-      if (c == ':' || is_private_marker(c)) {
-        state_ = state::csi_ignore;
-        return action::none;
-      }
-      if (is_intermediate(c)) {
-        collect(c);
-        state_ = state::csi_intermediate;
-        return action::none;
-      }
-      state_ = state::ground;
-      finish_params();
-      return action::csi_dispatch;
-
-    case state::csi_intermediate:
-      ch_ = c;
-      if (is_c0(c)) return action::execute;
-      if (c == 0x7F) return action::none;
-      if (is_intermediate(c)) {
-        collect(c);
-        return action::none;
-      }
-      if (c >= 0x30 && c <= 0x3F) {
-        state_ = state::csi_ignore;
-        return action::none;
-      }
-      state_ = state::ground;
-      finish_params();
-      return action::csi_dispatch;
-
-    case state::csi_ignore:
-      ch_ = c;
-      if (is_c0(c)) return action::execute;
-      if (is_final(c)) state_ = state::ground;
-      return action::none;
-
-    case state::osc_string:
-      if (c == 0x07) {
-        ch_ = c;
-        state_ = state::ground;
-        return action::osc_dispatch;
-      }
-      if (!is_c0(c) && osc_.size() < max_osc_chars) osc_.push_back(c);
-      return action::none;
-
-    case state::ignore_string:
-      return action::none;
+parser::action parser::in_escape(char32_t c) {
+  if (is_c0(c)) {
+    ch_ = c;
+    return action::execute;
   }
+  if (c == 0x7F) return action::none;
+  if (is_intermediate(c)) {
+    collect(c);
+    state_ = state::escape_intermediate;
+    return action::none;
+  }
+  if (c >= 0x40 && c <= 0x5F) {
+    // ESC Fe is the 7-bit form of a C1 control; ESC \ may end an OSC string.
+    const bool osc = osc_pending_st_;
+    osc_pending_st_ = false;
+    if (osc && c == 0x5C) {
+      state_ = state::ground;
+      ch_ = 0x9C;
+      return action::osc_dispatch;
+    }
+    state_ = state::ground;
+    return anywhere(c + 0x40);
+  }
+  osc_pending_st_ = false;
+  ch_ = c;
+  state_ = state::ground;
+  return action::esc_dispatch;
+}
+
+parser::action parser::in_escape_intermediate(char32_t c) {
+  ch_ = c;
+  if (is_c0(c)) return action::execute;
+  if (c == 0x7F) return action::none;
+  if (is_intermediate(c)) {
+    collect(c);
+    return action::none;
+  }
+  state_ = state::ground;
+  return action::esc_dispatch;
+}
+
+// csi_entry and csi_param: a private marker is allowed only first.
+parser::action parser::in_csi_param(char32_t c) {
+  ch_ = c;
+  if (is_c0(c)) return action::execute;
+  if (c == 0x7F) return action::none;
+  if (is_param_char(c)) {
+    if (param_chars_len_ < max_param_chars) param_chars_[param_chars_len_++] = static_cast<char>(c);
+    state_ = state::csi_param;
+    return action::none;
+  }
+  if (is_private_marker(c) && state_ == state::csi_entry) {
+    collect(c);
+    state_ = state::csi_param;
+    return action::none;
+  }
+  if (c == ':' || is_private_marker(c)) {
+    state_ = state::csi_ignore;
+    return action::none;
+  }
+  if (is_intermediate(c)) {
+    collect(c);
+    state_ = state::csi_intermediate;
+    return action::none;
+  }
+  state_ = state::ground;
+  finish_params();
+  return action::csi_dispatch;
+}
+
+parser::action parser::in_csi_intermediate(char32_t c) {
+  ch_ = c;
+  if (is_c0(c)) return action::execute;
+  if (c == 0x7F) return action::none;
+  if (is_intermediate(c)) {
+    collect(c);
+    return action::none;
+  }
+  if (c >= 0x30 && c <= 0x3F) {
+    state_ = state::csi_ignore;
+    return action::none;
+  }
+  state_ = state::ground;
+  finish_params();
+  return action::csi_dispatch;
+}
+
+parser::action parser::in_csi_ignore(char32_t c) {
+  ch_ = c;
+  if (is_c0(c)) return action::execute;
+  if (is_final(c)) state_ = state::ground;
   return action::none;
 }
+
+parser::action parser::in_osc_string(char32_t c) {
+  if (c == 0x07) {
+    ch_ = c;
+    state_ = state::ground;
+    return action::osc_dispatch;
+  }
+  if (!is_c0(c) && osc_.size() < max_osc_chars) osc_.push_back(c);
+  return action::none;
+}
+
+parser::action parser::in_ignore_string(char32_t) { return action::none; }
 
 }  // namespace mosh2::terminal

@@ -67,6 +67,16 @@ private:
   void collect(char32_t c);
   void finish_params();
   action enter_escape();
+  // The per-state transitions of §9.1, one function per state (feed() picks one).
+  action in_ground_state(char32_t c);
+  action in_escape(char32_t c);
+  action in_escape_intermediate(char32_t c);
+  action in_csi_param(char32_t c);
+  action in_csi_intermediate(char32_t c);
+  action in_csi_ignore(char32_t c);
+  action in_osc_string(char32_t c);
+  action in_ignore_string(char32_t c);
+  static const std::array<action (parser::*)(char32_t), 9> state_table;
 
   state state_ = state::ground;
   char32_t ch_ = 0;
