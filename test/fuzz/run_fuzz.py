@@ -27,22 +27,23 @@ def main():
         print(f"FAIL: no seed corpus in {args.seeds}")
         return 1
     work = tempfile.mkdtemp(prefix="mosh2-fuzz-")
-    corpus = os.path.join(work, "corpus")
-    os.mkdir(corpus)
+    corpus, artifacts, tmp = (os.path.join(work, d) for d in ("corpus", "artifacts", "tmp"))
+    for d in (corpus, artifacts, tmp):
+        os.mkdir(d)
     # TMPDIR: whatever a target creates for itself goes away with the work directory.
-    env = dict(os.environ, TMPDIR=work,
+    env = dict(os.environ, TMPDIR=tmp,
                ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
                UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
     cmd = [args.target, f"-max_total_time={args.seconds}", "-timeout=10", "-rss_limit_mb=2048",
-           "-print_final_stats=1", f"-artifact_prefix={work}/", corpus, args.seeds]
+           "-print_final_stats=1", f"-artifact_prefix={artifacts}/", corpus, args.seeds]
     # The fuzzer stops itself after max_total_time; the margin covers loading the seeds.
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.seconds + 90)
     runs = [l for l in proc.stderr.splitlines() if l.startswith("stat::number_of_executed_units")]
-    artifacts = [f for f in os.listdir(work) if f != "corpus"]
-    if proc.returncode != 0 or artifacts:
+    found = os.listdir(artifacts)
+    if proc.returncode != 0 or found:
         print(proc.stderr[-6000:])
         print(f"FAIL: {os.path.basename(args.target)} exited {proc.returncode}; "
-              f"reproducer(s) kept in {work}: {artifacts}")
+              f"reproducer(s) kept in {artifacts}: {found}")
         return 1
     print(f"ok: {os.path.basename(args.target)} for {args.seconds} s, "
           f"{runs[0].split(':')[-1].strip() if runs else '?'} runs, no crash")
