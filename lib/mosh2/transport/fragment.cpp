@@ -89,6 +89,10 @@ result<std::optional<instruction>, drop_reason> fragment_assembler::add(bytes_vi
   }
   const fragment& f = *parsed;
 
+  if (id_ && f.id < *id_) {
+    ++stats_.stale;
+    return std::optional<instruction>{};
+  }
   if (id_ != f.id) {
     if (!finished_ && !parts_.empty()) ++stats_.abandoned;
     id_ = f.id;

@@ -74,6 +74,7 @@ struct assembler_stats {
   std::uint64_t instructions = 0;  ///< instructions delivered
   std::uint64_t duplicates = 0;    ///< fragments already held for the current id
   std::uint64_t late = 0;          ///< fragments of an id already delivered or dropped
+  std::uint64_t stale = 0;         ///< fragments of an id older than the current one
   std::uint64_t abandoned = 0;     ///< partial assemblies discarded by a new id
   std::uint64_t short_fragment = 0;
   std::uint64_t inconsistent = 0;
@@ -87,8 +88,11 @@ struct assembler_stats {
 };
 
 /// The receiving side: a single reassembly buffer (protocol §5.2). A fragment with a
-/// different id discards the partial assembly (older ids too: order is not enforced).
-/// Within an id, fragments may come in any order and duplicates are ignored. Once an id
+/// newer id discards the partial assembly; a fragment with an older id is ignored and
+/// counted as stale. A sender's ids only grow, so an older id is a late duplicate or an
+/// authentic datagram replayed by someone on the path, and it must not be able to reset
+/// a half-assembled newer instruction (the stock receiver, which starts over on any
+/// other id, can be kept from ever completing a large screen that way). Within an id, fragments may come in any order and duplicates are ignored. Once an id
 /// has been delivered or dropped, its remaining fragments are ignored, so a duplicated
 /// datagram never delivers an instruction twice.
 ///
