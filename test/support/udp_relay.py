@@ -18,7 +18,7 @@ towards the server (to simulate a roaming client), and capture what it receives.
   not follow the client's new address loses it. Old sockets stay open (at most 10, oldest
   closed first) only so that those datagrams are counted rather than refused.
 * Order of processing for every received datagram: capture (the original bytes, before
-  any impairment) -> old upstream port -> blackout -> loss -> duplication -> delay +
+  any impairment) -> blackout -> old upstream port -> loss -> duplication -> delay +
   jitter -> reorder.
 * Impairment options take either one value for both directions or `C2S:S2C`, e.g.
   `--loss 0.2` or `--loss 0.2:0` (client->server loses 20 %, server->client nothing).
@@ -343,17 +343,17 @@ class Relay:
             st["dropped"] += 1
             st["dropped_no_peer"] += 1
             return
-        if stale:
-            # Sent to a port the client has left: lost, as behind a NAT that rebound.
-            st["dropped"] += 1
-            st["dropped_stale_upstream"] += 1
-            return
         window = self.blackout_at(t_ms / 1000.0)
         if window is not None:
             st["dropped"] += 1
             st["dropped_blackout"] += 1
             drops = self.window_drops.setdefault(window, {d: 0 for d in DIRS})
             drops[direction] += 1
+            return
+        if stale:
+            # Sent to a port the client has left: lost, as behind a NAT that rebound.
+            st["dropped"] += 1
+            st["dropped_stale_upstream"] += 1
             return
         if self.rng.random() < self.args.loss[direction]:
             st["dropped"] += 1
