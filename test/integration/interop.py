@@ -18,18 +18,35 @@ Optional extras, each after the typing checks:
 * --suspend: Ctrl-^ Ctrl-Z; the client must give the terminal back (main screen, the
   "[mosh is suspended.]" line) and stop; after SIGCONT it must redraw and work again.
   The client then runs as a job of its own (test/support/foreground_job.py).
-* --hop-blackout S: the relay drops everything for S seconds (started by SIGUSR1 once the
-  session is up) while the test keeps typing; the client must hop to a new source port
-  (it does after 10 s without a round trip), the relay must see at least two distinct
-  client source ports, and the session must carry on, every keystroke delivered.
+* --outage S: the relay drops everything for S seconds (started by SIGUSR1 once the
+  session is up) while the test types a key every 0.5 s; every key must arrive once
+  the link is back, and the relay's stats must show that its one blackout window
+  dropped datagrams both ways while the test was typing.
+* --hop-blackout S: the same, and the client must hop to a new source port (it does
+  after 10 s without a round trip): the relay must see at least two distinct client
+  source ports, none of them new before the blackout.
+* --roam N: N times, the relay moves to a new source port towards the server (SIGUSR2)
+  and stops forwarding what the server sends to the old one; after each roam the test
+  types a command, waits for its output, and waits for the server's status file to show
+  the new port as the client's address. The ports the server followed must be exactly
+  the relay's upstream ports, in order. Needs --server mosh2 (the status file).
+
+Whenever the relay impairs the link (--loss, --dup, --reorder, --blackout), its stats
+must show that it did: datagrams dropped, duplicated, delivered out of order, in each
+direction the option applies to. With --loss, --dup or --reorder the test types one key
+at a time until the relay's live stats show every one of them each way, then checks
+that every key arrived. The resize waits until the session's pty has the new
+size (the server's status file for mosh2-server; the pty itself for the stock server),
+then types `stty size` once.
 
 Usage: interop.py --server stock|mosh2 --client stock|mosh2 --build DIR
                   [--quit escape|exit] [--relay-args "..."] [--bind ADDR|IFACE]
-                  [--connect ADDR] [--expect-bound ADDR] [--bulk] [--flood S] [--hop-blackout S]
-                  [--suspend]
+                  [--connect ADDR] [--expect-bound ADDR] [--bulk] [--flood S] [--outage S]
+                  [--hop-blackout S] [--roam N] [--suspend]
 Exits 0 on success, 1 with a reason on failure. Every wait is bounded."""
 
 import argparse
+import fcntl
 import ipaddress
 import json
 import os
@@ -40,14 +57,18 @@ import shutil
 import signal
 import socket
 import string
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RELAY = os.path.join(HERE, "..", "support", "udp_relay.py")
 FOREGROUND_JOB = os.path.join(HERE, "..", "support", "foreground_job.py")
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import udp_relay  # noqa: E402  (its argument parser tells which impairments a cell asked for)
 
 
 class Failure(Exception):
@@ -297,33 +318,53 @@ def flood(tmux, server_pid, seconds, growth_mb, prompt_timeout, timeout, pairing
         raise Failure(f"server RSS keeps growing at every sample from the flood on: steps {steps} kB")
 
 
-def hop_blackout(tmux, relay, seconds, timeout):
+def outage(tmux, relay, seconds, timeout):
     """Black the relay out for `seconds` (SIGUSR1) and type one key every 0.5 s through it,
-    so that the client keeps sending; then every key must arrive. Whether the client hopped
-    ports is read from the relay's stats at the end (check_hop)."""
-    tmux.keys("echo hop")
+    so that the client keeps sending; then every key must arrive. Returns the times
+    (time.monotonic()) at which the keys were typed, for check_outage."""
+    tmux.keys("echo gap")
     start = time.monotonic()
     relay.send_signal(signal.SIGUSR1)
-    keys = 0
+    typed = []
     for _ in range(int(seconds * 2) + 2):  # bounded: one key every 0.5 s until after the blackout
         if time.monotonic() - start >= seconds + 0.5:
             break
         tmux.keys("x")
-        keys += 1
+        typed.append(time.monotonic())
         time.sleep(0.5)
     tmux.keys("Enter")
-    wait_for(f"the {keys} keys typed during the blackout",
-             lambda: re.search(rf"^hop{'x' * keys}\s*$", tmux.screen(), re.M), timeout)
-    print(f"hop: {keys} keys typed across a {seconds:g} s blackout all arrived "
+    wait_for(f"the {len(typed)} keys typed during the blackout",
+             lambda: re.search(rf"^gap{'x' * len(typed)}\s*$", tmux.screen(), re.M), timeout)
+    print(f"outage: {len(typed)} keys typed across a {seconds:g} s blackout all arrived "
           f"{time.monotonic() - start - seconds:.1f} s after it ended")
+    return typed
+
+
+def check_outage(stats, typed, seconds):
+    """The relay's one signalled blackout dropped datagrams both ways, and keys were typed
+    inside it (the test's times placed on the relay's clock, both CLOCK_MONOTONIC)."""
+    windows = stats["signal_blackouts"]
+    if len(windows) != 1:
+        raise Failure(f"relay saw {len(windows)} signalled blackouts, expected 1")
+    start, end = windows[0]
+    drops = [b for b in stats["blackouts"] if b[0] == start]
+    c2s, s2c = (drops[0][2], drops[0][3]) if drops else (0, 0)
+    keys = [round((t - stats["t0_monotonic"]) * 1000) for t in typed]
+    inside = [k for k in keys if start <= k < end]
+    print(f"outage: relay blackout {start:.0f}..{end:.0f} ms dropped {c2s} c2s and {s2c} s2c datagrams; "
+          f"{len(inside)} of {len(keys)} keys typed inside it")
+    if abs(end - start - seconds * 1000) > 1:
+        raise Failure(f"the relay's blackout lasted {end - start:.0f} ms, not {seconds:g} s")
+    if c2s < 1 or s2c < 1:
+        raise Failure(f"the blackout dropped {c2s} c2s and {s2c} s2c datagrams: the link was not cut both ways")
+    if len(inside) < 2:
+        raise Failure(f"only {len(inside)} keys were typed inside the blackout {start:.0f}..{end:.0f} ms "
+                      f"(keys at {keys} ms)")
 
 
 def check_hop(stats, seconds):
     ports = stats.get("client_ports", [])
-    blackouts = stats.get("signal_blackouts", [])
-    if len(blackouts) != 1:
-        raise Failure(f"relay saw {len(blackouts)} signalled blackouts, expected 1")
-    start_ms = blackouts[0][0]
+    start_ms = stats["signal_blackouts"][0][0]
     print("client source ports seen by the relay: "
           + ", ".join(f"{p['port']} from {p['first_seen_ms'] - start_ms:+.0f} ms" for p in ports)
           + " (relative to the blackout start)")
@@ -332,6 +373,158 @@ def check_hop(stats, seconds):
     early = [p for p in ports[1:] if p["first_seen_ms"] < start_ms]
     if early:
         raise Failure(f"the client hopped before the blackout, while round trips worked: {early}")
+
+
+def status_of(status_dir, pid):
+    """A process's status file (docs/status.md), parsed; None while there is none. The
+    file is renamed into place, so a read never sees half of it."""
+    try:
+        with open(os.path.join(status_dir, f"{pid}.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def roam(tmux, relay, status_dir, server_pid, count, timeout):
+    """`count` roams (SIGUSR2: the relay moves to a new upstream port and drops what the
+    server sends to the old one); after each, a command's output must come back and the
+    server's status file must name a port it has not named before. Returns the client
+    ports the server's status file showed, in order, starting with the first one."""
+
+    def peer_port():
+        status = status_of(status_dir, server_pid)
+        return status and status.get("peer") and status["peer"]["port"]
+
+    ports = [wait_for("the server's status file to name the client's address", peer_port, timeout)]
+    for k in range(count):
+        relay.send_signal(signal.SIGUSR2)
+        tmux.keys(f"echo roam-{k}-$((6*7))", "Enter")
+        wait_for(f"output after roam {k + 1}", lambda: re.search(rf"^roam-{k}-42\s*$", tmux.screen(), re.M), timeout)
+        ports.append(wait_for(f"the server's status file to show a new client port after roam {k + 1} "
+                              f"(ports so far {ports})",
+                              lambda: (lambda p: p if p and p not in ports else None)(peer_port()), timeout))
+    print(f"roam: the server followed the client across {count} new source ports: {ports}")
+    return ports
+
+
+def check_roams(stats, ports, count):
+    if stats["rebinds"] != count or stats["upstream_ports"] != ports:
+        raise Failure(f"the relay used upstream ports {stats['upstream_ports']} ({stats['rebinds']} rebinds); "
+                      f"the server's status file showed {ports}")
+    print(f"roam: relay upstream ports {stats['upstream_ports']} match; it dropped "
+          f"{stats['s2c']['dropped_stale_upstream']} datagrams the server sent to a port already left")
+
+
+def read_deliveries(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.endswith("\n")]
+
+
+def relay_options(relay_args):
+    """The relay's own reading of a cell's relay arguments."""
+    return udp_relay.build_parser().parse_args(relay_args + ["--server", "127.0.0.1:1"])
+
+
+def impairment_problems(stats, deliveries, opts):
+    """What the relay was asked to do and has not (yet) done: per direction, a loss
+    option dropped datagrams, a dup option sent some twice, a reorder option held some
+    back and the delivery order shows datagrams out of order; a given blackout window
+    dropped some each way; a rebind period opened new upstream sockets."""
+    problems = []
+    for d in udp_relay.DIRS:
+        st = stats[d]
+        sent = [x["n"] for x in deliveries if x["dir"] == d]
+        if opts.loss[d] > 0 and st["dropped_loss"] < 1:
+            problems.append(f"--loss {opts.loss[d]} dropped nothing {d}")
+        if opts.dup[d] > 0 and (st["duplicated"] < 1 or len(set(sent)) == len(sent)):
+            problems.append(f"--dup {opts.dup[d]} duplicated nothing {d}")
+        inversions = sum(1 for a, b in zip(sent, sent[1:]) if b < a)
+        if opts.reorder[d] > 0 and (st["reordered"] < 1 or inversions < 1):
+            problems.append(f"--reorder {opts.reorder[d]}: {st['reordered']} held back, "
+                            f"{inversions} delivered out of order {d}")
+    for start, end, c2s, s2c in stats["blackouts"]:
+        if any(abs(b[0] * 1000 - start) < 1 for b in opts.blackout) and (c2s < 1 or s2c < 1):
+            problems.append(f"the blackout {start:.0f}..{end:.0f} ms dropped {c2s} c2s, {s2c} s2c")
+    if opts.rebind_every > 0 and stats["rebinds"] < 1:
+        problems.append(f"--rebind-every {opts.rebind_every:g} never rebound")
+    return problems
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def impaired_typing(tmux, stats_path, deliveries_path, opts, timeout):
+    """Types one key every 0.1 s, for as long as it takes (at most 400 keys) the relay's
+    live stats and delivery log to show every loss, duplicate and reordering the cell
+    asked for; then every key must arrive. So the session is seen to survive the
+    impairment however little traffic it would otherwise have made."""
+    tmux.keys("echo load")
+    keys = 0
+    problems = ["no relay stats yet"]
+    for _ in range(400):
+        stats = read_json(stats_path)
+        problems = impairment_problems(stats, read_deliveries(deliveries_path), opts) if stats else problems
+        if not problems:
+            break
+        tmux.keys("x")
+        keys += 1
+        time.sleep(0.1)
+    else:
+        raise Failure(f"after {keys} keys the relay still had not impaired the link: " + "; ".join(problems))
+    tmux.keys("Enter")
+    wait_for(f"the {keys} keys typed through the impaired link",
+             lambda: re.search(rf"^load{'x' * keys}\s*$", tmux.screen(), re.M), timeout)
+    print(f"impaired: {keys} keys typed until the relay had lost, duplicated or reordered datagrams "
+          "each way as asked; all arrived")
+
+
+def check_impairment(stats, deliveries, relay_args):
+    """At the end, from the relay's final stats: the impairments it was asked for happened."""
+    problems = impairment_problems(stats, deliveries, relay_options(relay_args))
+    summary = "; ".join(f"{d}: received {stats[d]['received']}, forwarded {stats[d]['forwarded']}, "
+                        f"lost {stats[d]['dropped_loss']}, blacked out {stats[d]['dropped_blackout']}, "
+                        f"to an old port {stats[d]['dropped_stale_upstream']}, "
+                        f"duplicated {stats[d]['duplicated']}, held back {stats[d]['reordered']}"
+                        for d in udp_relay.DIRS)
+    print(f"relay: {summary}; rebinds {stats['rebinds']}")
+    if problems:
+        raise Failure("the relay did not impair the link as asked: " + "; ".join(problems))
+
+
+def session_shell(server_pid):
+    """The session's shell: the server's one child process."""
+    kids = [p for p in map(int, filter(str.isdigit, os.listdir("/proc"))) if parent_pid(p) == server_pid]
+    if len(kids) != 1:
+        raise Failure(f"expected one child (the shell) of server pid {server_pid}, found {kids}")
+    return kids[0]
+
+
+def pty_size(pid):
+    """(rows, columns) of the terminal on `pid`'s stdin: what `stty size` there prints."""
+    fd = os.open(f"/proc/{pid}/fd/0", os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    finally:
+        os.close(fd)
+    return rows, cols
+
+
+def wait_for_resize(server, status_dir, server_pid, width, height, timeout):
+    """Returns once the session's pty has the new size, so that a command typed next sees
+    it: mosh2-server says so in its status file (it resizes its screen and the pty in one
+    step); for the stock server, which has no status file, the pty is asked directly."""
+    if server == "mosh2":
+        want = {"width": width, "height": height}
+        wait_for(f"the server's status file to show the terminal as {width}x{height}",
+                 lambda: (status_of(status_dir, server_pid) or {}).get("terminal") == want, timeout)
+    else:
+        shell = session_shell(server_pid)
+        wait_for(f"the session's pty to be {width}x{height}", lambda: pty_size(shell) == (height, width), timeout)
 
 
 def start_relay(host, port, relay_args):
@@ -428,9 +621,6 @@ def main():
     ap.add_argument("--quit", choices=["escape", "exit"], default="escape")
     ap.add_argument("--relay-args", default="")
     ap.add_argument("--timeout", type=float, default=20.0, help="seconds allowed for each screen check")
-    ap.add_argument("--hold-until", type=float, default=0.0,
-                    help="before quitting, keep typing until this many seconds after the relay started "
-                         "(so that a --blackout window falls inside the session), then check it still works")
     ap.add_argument("--bind", default="127.0.0.1", help="the server's -i: an address or an interface name")
     ap.add_argument("--connect", default="127.0.0.1", help="the address the client (or the relay) sends to")
     ap.add_argument("--expect-bound", default=None,
@@ -442,10 +632,18 @@ def main():
                     help="the most the server's VmRSS may grow over the flood")
     ap.add_argument("--prompt-timeout", type=float, default=10.0,
                     help="seconds allowed from Ctrl-C to the prompt, and to the next command's output")
+    ap.add_argument("--outage", type=float, default=0.0, metavar="S",
+                    help="black the relay out for S seconds once the session is up, while typing")
     ap.add_argument("--hop-blackout", type=float, default=0.0, metavar="S",
-                    help="black the relay out for S seconds once the session is up; the client must hop ports")
+                    help="as --outage, and the client must hop ports")
+    ap.add_argument("--roam", type=int, default=0, metavar="N",
+                    help="move the relay to a new upstream port N times; the server must follow each time")
     args = ap.parse_args()
     expect_bound = args.expect_bound or args.connect
+    if args.roam and args.server != "mosh2":
+        ap.error("--roam reads the server's status file: it needs --server mosh2")
+    if args.outage and args.hop_blackout:
+        ap.error("--outage and --hop-blackout are one blackout each; give one")
 
     try:
         need("tmux")
@@ -459,26 +657,33 @@ def main():
     env["HOME"] = home
     env["SHELL"] = "/bin/sh"
     env["PS1"] = "$ "
+    status_dir = os.path.join(home, "status")  # this test's own: other sessions run on the machine
+    env["MOSH2_STATUS_DIR"] = status_dir
     tmux = Tmux(80, 24)
     relay = None
     server_pid = None
     stats_path = os.path.join(home, "relay-stats.json")
+    deliveries_path = os.path.join(home, "relay-deliveries.jsonl")
     relay_args = shlex.split(args.relay_args)
-    if args.hop_blackout:
-        relay_args += ["--blackout-on-signal", str(args.hop_blackout)]
+    blackout = args.outage or args.hop_blackout
+    if blackout:
+        relay_args += ["--blackout-on-signal", str(blackout)]
+    if args.roam:
+        relay_args += ["--rebind-on-signal"]
     try:
         port, key, server_pid = start_server(args.server, args.build, env, args.bind)
         find_server(port, server_pid, expect_bound)
         target = port
-        started = time.monotonic()
         if relay_args:
-            relay, target = start_relay(args.connect, port, ["--stats", stats_path, *relay_args])
+            relay, target = start_relay(args.connect, port,
+                                        ["--stats", stats_path, "--deliveries", deliveries_path, *relay_args])
 
         client = need("mosh-client") if args.client == "stock" else os.path.join(args.build, "tools", "mosh2-client")
         status_file = os.path.join(home, "client-status")
         # --suspend runs the client as a job of its own, so that its SIGSTOP stops it alone.
         job = f"{sys.executable} {FOREGROUND_JOB} " if args.suspend else ""
-        tmux.start(f"{job}env MOSH_KEY={key} HOME={home} {client} {args.connect} {target}; echo $? > {status_file}")
+        tmux.start(f"{job}env MOSH_KEY={key} HOME={home} MOSH2_STATUS_DIR={status_dir} {client} {args.connect} "
+                   f"{target}; echo $? > {status_file}")
         wait_for("the shell prompt", lambda: re.search(r"^[$#]( |$)", tmux.screen(), re.M), args.timeout)
         # Again, now that the shell runs: mosh2's socket must not have leaked into it.
         find_server(port, server_pid, expect_bound, exclusive=args.server == "mosh2")
@@ -487,13 +692,18 @@ def main():
         wait_for("the command's output", lambda: re.search(r"^marker-42\s*$", tmux.screen(), re.M), args.timeout)
 
         tmux.resize(100, 30)
-        time.sleep(0.3)
+        wait_for_resize(args.server, status_dir, server_pid, 100, 30, args.timeout)
         tmux.keys("stty size", "Enter")
         wait_for("stty size to report 30 100", lambda: re.search(r"^30 100\s*$", tmux.screen(), re.M),
                  args.timeout)
 
         tmux.keys("printf 'wide:%s\\n' 日本語", "Enter")
         wait_for("UTF-8 output", lambda: "wide:日本語" in tmux.screen(), args.timeout)
+
+        if relay:
+            opts = relay_options(shlex.split(args.relay_args))
+            if any(v > 0 for option in (opts.loss, opts.dup, opts.reorder) for v in option.values()):
+                impaired_typing(tmux, stats_path, deliveries_path, opts, args.timeout)
 
         if args.suspend:
             suspend_and_resume(tmux, args.timeout)
@@ -505,19 +715,14 @@ def main():
             flood(tmux, server_pid, args.flood, args.rss_growth_mb, args.prompt_timeout, args.timeout,
                   f"{args.client} client, {args.server} server")
 
-        if args.hop_blackout:
-            hop_blackout(tmux, relay, args.hop_blackout, args.timeout)
-
-        if args.hold_until:
-            # Type across the outage; the session must come back without any help.
-            for n in range(int(args.hold_until) + 1):
-                if time.monotonic() - started >= args.hold_until:
-                    break
-                tmux.keys(f"echo tick-{n}", "Enter")
-                time.sleep(1)
+        typed = []
+        if blackout:
+            typed = outage(tmux, relay, blackout, args.timeout)
             tmux.keys("echo after-$((40+2))", "Enter")
             wait_for("output after the outage", lambda: re.search(r"^after-42\s*$", tmux.screen(), re.M),
                      args.timeout)
+
+        ports = roam(tmux, relay, status_dir, server_pid, args.roam, args.timeout) if args.roam else []
 
         if args.quit == "escape":
             tmux.hex(0x1E)
@@ -525,12 +730,20 @@ def main():
         else:
             tmux.keys("exit", "Enter")
         expect_clean_exit(tmux, "the client", status_file, server_pid, args.timeout)
-        if args.hop_blackout:
-            check_hop(stop_relay(relay, stats_path), args.hop_blackout)
+        if relay:
+            stats = stop_relay(relay, stats_path)
+            check_impairment(stats, read_deliveries(deliveries_path), shlex.split(args.relay_args))
+            if blackout:
+                check_outage(stats, typed, blackout)
+            if args.hop_blackout:
+                check_hop(stats, args.hop_blackout)
+            if args.roam:
+                check_roams(stats, ports, args.roam)
         print(f"ok: {args.client} client <-> {args.server} server on {args.connect} (-i {args.bind}), "
               f"quit by {args.quit}" + (f", relay {' '.join(relay_args)}" if relay_args else "")
               + (", bulk" if args.bulk else "") + (f", flood {args.flood:g} s" if args.flood else "")
-              + (", suspended and resumed" if args.suspend else ""))
+              + (", suspended and resumed" if args.suspend else "")
+              + (f", {blackout:g} s outage" if blackout else "") + (f", {args.roam} roams" if args.roam else ""))
         return 0
     except Failure as e:
         print(f"FAIL: {args.client} client <-> {args.server} server: {e}")

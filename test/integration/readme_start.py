@@ -4,8 +4,8 @@
 session through `mosh2 --local`: mosh2-server on this machine and mosh2-client attached
 over 127.0.0.1. The test
 types a command and reads its output, checks that the session runs under mosh2-server
-(the shell's parent process), then leaves with `exit` and checks that tools/start
-exits 0 and the server is gone.
+(the shell's parent process) and that one mosh2-client runs below the test's own tmux
+pane, then leaves with `exit` and checks that tools/start exits 0 and the server is gone.
 
 Usage: readme_start.py --source DIR --build DIR
 Exits 0 on success, 1 with a reason. Every wait is bounded."""
@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from interop import Failure, Tmux, expect_clean_exit, need, tear_down, wait_for
+from interop import Failure, Tmux, descends_from, expect_clean_exit, need, tear_down, wait_for
 
 
 def pid_of_command(pattern):
@@ -59,9 +59,11 @@ def main():
             server_argv = f.read().split(b"\0")
         if not server_argv[0].endswith(b"mosh2-server"):
             raise Failure(f"the shell's parent is {server_argv!r}, not mosh2-server")
-        clients = pid_of_command(r"mosh2-client .*127\.0\.0\.1 \d+")
-        if not clients:
-            raise Failure("no mosh2-client process while the session runs")
+        # Tests run side by side: only the client below this test's pane is ours.
+        pane_pid = int(tmux.run("display-message", "-p", "#{pane_pid}").stdout.strip())
+        clients = [p for p in pid_of_command(r"mosh2-client .*127\.0\.0\.1 \d+") if descends_from(p, pane_pid)]
+        if len(clients) != 1:
+            raise Failure(f"expected one mosh2-client process below the pane's process {pane_pid}, found {clients}")
         print(f"ok: tools/start opened a session: shell under mosh2-server pid {server_pid}, "
               f"client pid {clients}")
         tmux.keys("exit", "Enter")

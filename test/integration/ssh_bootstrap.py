@@ -8,7 +8,8 @@ SERVER this build's mosh2-server (ssh) or the stock /usr/bin/mosh-server (ssh-st
 --mode local runs `mosh2 --local -- /bin/sh` (no ssh). Each mode types a command and
 checks its output, checks that the shell runs under the expected server (its $PPID), bound to
 127.0.0.1 only, and that the client's argv is `mosh2-client -# ... | 127.0.0.1 PORT` (no key), resizes the
-pane and checks `stty size`, quits with `exit`, and checks that mosh2 exits 0 and the
+pane, waits until the session's pty has the new size, and checks `stty size` (typed
+once), quits with `exit`, and checks that mosh2 exits 0 and the
 server is gone. Every mode also checks that `mosh2 --bogus` prints one line and exits 2;
 the ssh mode also checks that a server that prints no MOSH CONNECT line gives one
 error line and exit 1.
@@ -26,7 +27,8 @@ import subprocess
 import sys
 import tempfile
 
-from interop import Failure, Tmux, expect_clean_exit, need, parent_pid, tear_down, udp_sockets, wait_for
+from interop import (Failure, Tmux, expect_clean_exit, need, parent_pid, pty_size, session_shell, tear_down,
+                     udp_sockets, wait_for)
 
 SSHD = "/usr/sbin/sshd"
 
@@ -192,6 +194,11 @@ def main():
               f"client pid {pid} argv {argv[0]} {argv[1]!r} {argv[2]} {argv[3]}")
 
         tmux.resize(100, 30)
+        # Type once the session's pty has the new size. The pty itself is asked: the stock
+        # server has no status file, and a server started through ssh writes its status
+        # file wherever its own environment says.
+        shell = session_shell(server_pid)
+        wait_for("the session's pty to be 100x30", lambda: pty_size(shell) == (30, 100), args.timeout)
         tmux.keys("stty size", "Enter")
         wait_for("stty size to report 30 100", lambda: re.search(r"^30 100\s*$", tmux.screen(), re.M), args.timeout)
         print("ok: after a resize to 100x30, stty size says 30 100")

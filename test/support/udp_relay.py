@@ -11,22 +11,36 @@ towards the server (to simulate a roaming client), and capture what it receives.
   not), as a Mosh server does. Datagrams from the server that arrive before any client
   is known are dropped (counted). The stats list every distinct client source port with
   the time it was first seen, so a test can see a client hop ports.
-* Upstream sockets: one at start; with --rebind-every S a new one (new ephemeral source
-  port) every S seconds. Old upstream sockets stay open (at most 10, oldest closed first),
-  so replies still in flight to an old port are forwarded, like Mosh's client does.
+* Upstream sockets: one at start; a new one (new ephemeral source port) every S seconds
+  with --rebind-every S, and on each SIGUSR2 with --rebind-on-signal. Only the newest one
+  talks to the server, both ways: what the server sends to an older port is dropped and
+  counted (s2c "dropped_stale_upstream"), as after a NAT rebinding, so a server that does
+  not follow the client's new address loses it. Old sockets stay open (at most 10, oldest
+  closed first) only so that those datagrams are counted rather than refused.
 * Order of processing for every received datagram: capture (the original bytes, before
-  any impairment) -> blackout -> loss -> duplication -> delay + jitter -> reorder.
+  any impairment) -> blackout -> old upstream port -> loss -> duplication -> delay +
+  jitter -> reorder.
 * Impairment options take either one value for both directions or `C2S:S2C`, e.g.
   `--loss 0.2` or `--loss 0.2:0` (client->server loses 20 %, server->client nothing).
 * --capture records what the relay RECEIVED (originals, before impairment); --deliveries
-  records what it sent on (index into the capture, direction, time), so the two together
-  show every loss, duplicate and reordering.
+  records what it sent on (index into the capture, direction, time, the delay drawn for
+  it), so the two together show every loss, duplicate and reordering.
 * On stdout: exactly `RELAY PORT <n>` (flushed) once the listen socket is bound.
   With --verbose, events go to stderr.
 * --blackout-on-signal S: each SIGUSR1 starts a blackout of S seconds from that moment,
   so a test can black out a session once it is set up, whatever the time since start.
 * Bounded: exits after --duration seconds (default 300), on SIGTERM/SIGINT/SIGHUP, and
-  writes --stats (JSON) on the way out. Exit status 0, or 2 on bad arguments.
+  writes --stats (JSON) on the way out. Before it exits, it forwards what is already
+  queued on its sockets and everything it still holds (delayed or held back), at once,
+  so that a test can count exactly what went through. Exit status 0, or 2 on bad arguments.
+* --stats: per direction, received / forwarded / dropped (by reason) / duplicated /
+  reordered; the upstream ports in order with when each opened; every blackout window
+  (given or signalled) and, per window, how many datagrams it dropped each way; and
+  "t0_monotonic", the relay's time zero on CLOCK_MONOTONIC (Python's time.monotonic()),
+  so a test can place its own actions (keystrokes) on the relay's timeline. The file is
+  rewritten every 0.25 s while the relay runs (renamed into place), so a test can follow
+  it, and a last time on exit. The counts also go to stderr as one "RELAY STATS {...}"
+  line on exit.
 
 Python 3 standard library only.
 """
@@ -44,6 +58,7 @@ import time
 
 MAX_DATAGRAM = 65535
 MAX_UPSTREAM_SOCKETS = 10
+STATS_INTERVAL = 0.25  # seconds between rewrites of --stats while the relay runs
 DIRS = ("c2s", "s2c")
 
 
@@ -119,15 +134,18 @@ def build_parser():
                    metavar="START:DURATION",
                    help="drop everything in both directions during [START, START+DURATION) "
                         "seconds since start; repeatable")
+    p.add_argument("--rebind-on-signal", action="store_true",
+                   help="each SIGUSR2 opens a new upstream socket (a roam the test controls)")
     p.add_argument("--blackout-on-signal", type=float, default=0.0, metavar="S",
                    help="each SIGUSR1 starts a blackout of S seconds (both directions) from then")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     p.add_argument("--capture", metavar="FILE",
                    help='JSON lines {"dir","t_ms","hex"} of every datagram received')
     p.add_argument("--deliveries", metavar="FILE",
-                   help='JSON lines {"n","dir","t_ms"}: every datagram the relay sent on, in '
-                        'order, n = its 0-based index among the datagrams received (the '
-                        '--capture line number); shows the losses, duplicates and reordering')
+                   help='JSON lines {"n","dir","t_ms","delay_ms"}: every datagram the relay sent '
+                        'on, in order, n = its 0-based index among the datagrams received (the '
+                        '--capture line number), delay_ms the delay drawn for it; shows the '
+                        'losses, duplicates and reordering')
     p.add_argument("--stats", metavar="FILE", help="JSON counts per direction, written at exit")
     p.add_argument("--duration", type=float, default=300.0, metavar="S",
                    help="hard lifetime in seconds (default 300)")
@@ -147,15 +165,21 @@ class Relay:
         self.client_addr = None
         self.held = {d: None for d in DIRS}  # per direction: (payload, dest-fn) held back
         self.stats = {d: {"received": 0, "forwarded": 0, "dropped": 0, "dropped_loss": 0,
-                          "dropped_blackout": 0, "dropped_no_peer": 0, "duplicated": 0,
+                          "dropped_blackout": 0, "dropped_no_peer": 0,
+                          "dropped_stale_upstream": 0, "duplicated": 0,
                           "reordered": 0, "send_errors": 0}
                       for d in DIRS}
         # client_addresses counts changes of the client's address (A, B, A = 3);
         # client_ports lists each distinct source port once, in the order first seen.
+        # upstream_ports[i] was opened at upstream_opened_ms[i]. blackouts lists every
+        # window, given or signalled: [start_ms, end_ms, c2s dropped, s2c dropped].
         self.stats_extra = {"rebinds": 0, "client_addresses": 0, "client_ports": [],
-                            "upstream_ports": [], "signal_blackouts": []}
+                            "upstream_ports": [], "upstream_opened_ms": [],
+                            "signal_blackouts": [], "t0_monotonic": self.t0}
         self.signal_blackouts = []  # (start, end) in seconds since start
         self.pending_signal_blackout = False
+        self.pending_rebind = False
+        self.window_drops = {}  # (start, end) -> {"c2s": n, "s2c": n}
         self.capture = open(args.capture, "w", encoding="ascii") if args.capture else None
         self.deliveries = (open(args.deliveries, "w", encoding="ascii")
                            if args.deliveries else None)
@@ -178,6 +202,7 @@ class Relay:
         self.upstream = []  # oldest first; the last one is used for sending
         self.new_upstream()
         self.next_rebind = (self.t0 + args.rebind_every) if args.rebind_every > 0 else None
+        self.next_stats = self.t0 if args.stats else float("inf")
 
         # SIGTERM and friends: set a flag and wake the selector through a self-pipe.
         self.wake_r, self.wake_w = socket.socketpair()
@@ -188,6 +213,7 @@ class Relay:
         for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(s, self.on_signal)
         signal.signal(signal.SIGUSR1, self.on_usr1)
+        signal.signal(signal.SIGUSR2, self.on_usr2)
 
     def log(self, msg):
         if self.args.verbose:
@@ -200,6 +226,17 @@ class Relay:
         # Only a flag here: the main loop starts the blackout (and logs it).
         self.pending_signal_blackout = True
 
+    def on_usr2(self, _signum, _frame):
+        self.pending_rebind = True
+
+    def signal_rebind(self):
+        self.pending_rebind = False
+        if not self.args.rebind_on_signal:
+            self.log("SIGUSR2 ignored: no --rebind-on-signal")
+            return
+        self.new_upstream()
+        self.stats_extra["rebinds"] += 1
+
     def start_signal_blackout(self):
         self.pending_signal_blackout = False
         if self.args.blackout_on_signal <= 0:
@@ -208,7 +245,8 @@ class Relay:
         start = time.monotonic() - self.t0
         end = start + self.args.blackout_on_signal
         self.signal_blackouts.append((start, end))
-        self.stats_extra["signal_blackouts"].append([round(start * 1000, 1), round(end * 1000, 1)])
+        # Rounded as the capture's t_ms is, so that the two compare exactly.
+        self.stats_extra["signal_blackouts"].append([round(start * 1000, 3), round(end * 1000, 3)])
         self.log(f"blackout on signal until {end * 1000:.1f} ms")
 
     def now_ms(self):
@@ -223,6 +261,7 @@ class Relay:
         self.upstream.append(s)
         port = s.getsockname()[1]
         self.stats_extra["upstream_ports"].append(port)
+        self.stats_extra["upstream_opened_ms"].append(round(self.now_ms(), 1))
         self.log(f"upstream source port {port}")
         while len(self.upstream) > MAX_UPSTREAM_SOCKETS:
             old = self.upstream.pop(0)
@@ -233,10 +272,14 @@ class Relay:
         self.order += 1
         heapq.heappush(self.events, (due, self.order, fn))
 
-    def in_blackout(self, t_s):
-        return any(start <= t_s < end for start, end in self.args.blackout + self.signal_blackouts)
+    def blackout_at(self, t_s):
+        """The blackout window covering t_s (seconds since start), or None."""
+        for window in self.args.blackout + self.signal_blackouts:
+            if window[0] <= t_s < window[1]:
+                return window
+        return None
 
-    def send(self, direction, n, payload):
+    def send(self, direction, n, payload, delay_ms):
         if direction == "c2s":
             sock, dest = self.upstream[-1], self.server_addr
         else:
@@ -245,35 +288,42 @@ class Relay:
             sock.sendto(payload, dest)
             self.stats[direction]["forwarded"] += 1
             if self.deliveries:
-                self.deliveries.write(json.dumps({"n": n, "dir": direction,
-                                                  "t_ms": round(self.now_ms(), 3)}) + "\n")
+                self.deliveries.write(json.dumps({"n": n, "dir": direction, "t_ms": round(self.now_ms(), 3),
+                                                  "delay_ms": round(delay_ms, 3)}) + "\n")
                 self.deliveries.flush()
         except OSError as e:
             self.stats[direction]["send_errors"] += 1
             self.log(f"{direction} send error: {e}")
 
-    def release(self, direction, n, payload):
+    def release(self, direction, n, payload, delay_ms):
         """Called when a datagram's delay has elapsed: apply reordering, then send."""
         held = self.held[direction]
         if held is None and self.rng.random() < self.args.reorder[direction]:
             token = object()
-            self.held[direction] = (n, payload, token)
+            self.held[direction] = (n, payload, token, delay_ms)
             self.stats[direction]["reordered"] += 1
             self.schedule(time.monotonic() + self.args.reorder_max_hold_ms / 1000.0,
                           lambda: self.flush_held(direction, token))
             return
-        self.send(direction, n, payload)
+        self.send(direction, n, payload, delay_ms)
         if held is not None:
             self.held[direction] = None
-            self.send(direction, held[0], held[1])
+            self.send(direction, held[0], held[1], held[3])
 
     def flush_held(self, direction, token):
         held = self.held[direction]
         if held is not None and held[2] is token:
             self.held[direction] = None
-            self.send(direction, held[0], held[1])
+            self.send(direction, held[0], held[1], held[3])
 
-    def received(self, direction, payload, src):
+    def received(self, direction, payload, src, stale=False):
+        # A signal takes effect before any datagram the relay reads after it arrived
+        # (CPython runs the handler on entry to this function), so a test can signal
+        # and then send, and know which side of the change each datagram falls on.
+        if self.pending_signal_blackout:
+            self.start_signal_blackout()
+        if self.pending_rebind:
+            self.signal_rebind()
         st = self.stats[direction]
         st["received"] += 1
         n = self.received_count
@@ -293,9 +343,17 @@ class Relay:
             st["dropped"] += 1
             st["dropped_no_peer"] += 1
             return
-        if self.in_blackout(t_ms / 1000.0):
+        window = self.blackout_at(t_ms / 1000.0)
+        if window is not None:
             st["dropped"] += 1
             st["dropped_blackout"] += 1
+            drops = self.window_drops.setdefault(window, {d: 0 for d in DIRS})
+            drops[direction] += 1
+            return
+        if stale:
+            # Sent to a port the client has left: lost, as behind a NAT that rebound.
+            st["dropped"] += 1
+            st["dropped_stale_upstream"] += 1
             return
         if self.rng.random() < self.args.loss[direction]:
             st["dropped"] += 1
@@ -310,10 +368,10 @@ class Relay:
             if self.args.jitter_ms[direction] > 0:
                 delay += self.rng.uniform(0, self.args.jitter_ms[direction])
             if delay <= 0 and not self.events:
-                self.release(direction, n, payload)
+                self.release(direction, n, payload, delay)
             else:
                 self.schedule(time.monotonic() + delay / 1000.0,
-                              lambda p=payload: self.release(direction, n, p))
+                              lambda p=payload, d=delay: self.release(direction, n, p, d))
 
     def drain(self, sock, direction):
         for _ in range(256):  # bounded per wake-up
@@ -327,7 +385,7 @@ class Relay:
             if direction == "s2c" and src != self.server_addr:
                 # Keep the relay honest: only the configured server talks upstream.
                 continue
-            self.received(direction, payload, src)
+            self.received(direction, payload, src, stale=direction == "s2c" and sock is not self.upstream[-1])
 
     def run(self):
         print(f"RELAY PORT {self.listen_port}", flush=True)
@@ -339,6 +397,8 @@ class Relay:
                 break
             if self.pending_signal_blackout:
                 self.start_signal_blackout()
+            if self.pending_rebind:
+                self.signal_rebind()
             if self.next_rebind is not None and now >= self.next_rebind:
                 self.new_upstream()
                 self.stats_extra["rebinds"] += 1
@@ -346,7 +406,10 @@ class Relay:
             while self.events and self.events[0][0] <= now:
                 _, _, fn = heapq.heappop(self.events)
                 fn()
-            timeout = deadline - now
+            if self.args.stats and now >= self.next_stats:
+                self.write_stats()
+                self.next_stats = now + STATS_INTERVAL
+            timeout = min(deadline, self.next_stats) - now
             if self.events:
                 timeout = min(timeout, self.events[0][0] - now)
             if self.next_rebind is not None:
@@ -354,6 +417,8 @@ class Relay:
             ready = self.sel.select(max(0.0, timeout))
             if self.pending_signal_blackout:  # before the datagrams that came with it
                 self.start_signal_blackout()
+            if self.pending_rebind:
+                self.signal_rebind()
             for key, _ in ready:
                 if key.data == "listen":
                     self.drain(key.fileobj, "c2s")
@@ -367,16 +432,45 @@ class Relay:
                         pass
         self.finish()
 
+    def write_stats(self):
+        """The --stats document, written (to a temporary name, then renamed, so a reader
+        never sees half of it) when asked for; also returned."""
+        blackouts = []
+        for window in sorted(set(self.args.blackout + self.signal_blackouts)):
+            drops = self.window_drops.get(window, {d: 0 for d in DIRS})
+            blackouts.append([round(window[0] * 1000, 3), round(window[1] * 1000, 3), drops["c2s"], drops["s2c"]])
+        out = {"seed": self.args.seed, "listen_port": self.listen_port,
+               "duration_ms": round(self.now_ms(), 1), **self.stats, **self.stats_extra, "blackouts": blackouts}
+        if self.args.stats:
+            tmp = self.args.stats + ".tmp"
+            with open(tmp, "w", encoding="ascii") as f:
+                json.dump(out, f, indent=1)
+                f.write("\n")
+            os.replace(tmp, self.args.stats)
+        return out
+
     def finish(self):
+        # What was already sent to the relay still goes through it, at once: so a test
+        # can send, stop the relay and then count exactly what was delivered, without
+        # guessing how long the relay needs (the kernel queued every datagram before
+        # the sender's sendto returned). Bounded: one pass over each socket.
+        for sock, direction in [(self.listen, "c2s")] + [(u, "s2c") for u in self.upstream]:
+            self.drain(sock, direction)
+        for _ in range(100000):
+            if not self.events:
+                break
+            _, _, fn = heapq.heappop(self.events)
+            fn()
+        for direction in DIRS:
+            held = self.held[direction]
+            if held is not None:
+                self.flush_held(direction, held[2])
         for f in (self.capture, self.deliveries):
             if f:
                 f.close()
-        if self.args.stats:
-            out = {"seed": self.args.seed, "listen_port": self.listen_port,
-                   "duration_ms": round(self.now_ms(), 1), **self.stats, **self.stats_extra}
-            with open(self.args.stats, "w", encoding="ascii") as f:
-                json.dump(out, f, indent=1)
-                f.write("\n")
+        out = self.write_stats()
+        print("RELAY STATS " + json.dumps({d: self.stats[d] for d in DIRS} | {"rebinds": out["rebinds"],
+              "blackouts": out["blackouts"]}), file=sys.stderr, flush=True)
         for s in self.upstream + [self.listen]:
             s.close()
 
