@@ -35,7 +35,6 @@ namespace {
 using namespace asio::experimental::awaitable_operators;
 using asio::awaitable;
 
-inline constexpr auto no_client_limit = std::chrono::seconds(60);
 /// Without a client state for this long, utmp shows the session as detached again.
 inline constexpr auto utmp_detach_after = std::chrono::seconds(30);
 
@@ -139,7 +138,7 @@ private:
   time_point next_wakeup(time_point now) {
     time_point t = std::min({ssp_.next_deadline(now), echo_.next_deadline(), status_.next_deadline()});
     if (!ever_heard_ || ssp_.outgoing().shutdown_in_progress()) t = std::min(t, now + std::chrono::seconds(5));
-    if (!ever_heard_) t = std::min(t, started_ + no_client_limit);
+    if (!ever_heard_) t = std::min(t, started_ + config_.first_contact_limit);
     if (config_.network_timeout && ever_heard_) t = std::min(t, last_client_state_ + *config_.network_timeout);
     if (utmp_attached_) t = std::min(t, last_client_state_ + utmp_detach_after);
     return std::max(t, now);
@@ -247,8 +246,8 @@ private:
       utmp_.set_host(detached_host(::getpid()));
       utmp_attached_ = false;
     }
-    if (!ever_heard_ && now - started_ >= no_client_limit) {
-      log("No connection within 60 seconds.");
+    if (!ever_heard_ && now - started_ >= config_.first_contact_limit) {
+      log(fmt::format("No connection within {} seconds.", config_.first_contact_limit.count()));
       quit_now_ = true;
     }
     if (config_.network_timeout && ever_heard_ && now - last_client_state_ >= *config_.network_timeout)
