@@ -416,7 +416,7 @@ server_contact read_connect(const launcher_options& o, const session_plan& plan,
     startup_failure f;
     f.local = o.local;
     f.host = o.local ? o.host : host_part(o.host);
-    f.ssh = o.ssh.front();
+    for (const auto& word : o.ssh) f.ssh += (f.ssh.empty() ? "" : " ") + word;
     f.server = plan.server_name;
     f.proxy_used = !o.local && o.remote_ip == remote_ip_mode::proxy;
     f.reached_host = reader.proxy_ip().has_value();

@@ -121,7 +121,7 @@ def check_bad_option(mosh2):
 
 def check_no_server(mosh2, ssh_config, env):
     """A server command that prints no MOSH CONNECT: one error line (after ssh's own output), exit 1."""
-    proc = subprocess.run([mosh2, f"--ssh=ssh -F {ssh_config}", "--server=/bin/true", "testhost"],
+    proc = subprocess.run([mosh2, "--allow-no-tty", f"--ssh=ssh -F {ssh_config}", "--server=/bin/true", "testhost"],
                           capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
     last = proc.stderr.strip().splitlines()[-1:] or [""]
     if proc.returncode != 1 or not last[0].startswith("mosh2: did not find the server's startup message"):

@@ -56,7 +56,7 @@ private:
 struct startup_failure {
   bool local = false;            ///< --local: the process was the server itself
   std::string host;              ///< where the server was meant to run
-  std::string ssh;               ///< the ssh command's first word, as typed
+  std::string ssh;               ///< the ssh command, as typed
   std::string server;            ///< the server command, as typed or defaulted
   bool proxy_used = false;       ///< our ProxyCommand was asked for
   bool reached_host = false;     ///< it reported `MOSH IP`: ssh connected
