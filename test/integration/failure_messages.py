@@ -172,6 +172,8 @@ def local_cases(build, tmp, env):
         raise Failure(f"{planted} was created: the host name reached a shell")
     check("launcher: no terminal", run([mosh2, "--local"], env, True, stdin_devnull=True), 1,
           ["mosh2: standard input and output must be a terminal (--allow-no-tty runs the session anyway)"])
+    check("launcher: unknown TERM", run([mosh2, "--local"], dict(env, TERM="nosuch-term"), True), 1,
+          ['mosh2: mosh2-client: TERM "nosuch-term" is not in the terminfo database'])
     check("launcher: --local with a foreign address", run([mosh2, "--local", "192.0.2.1"], env, True), 2,
           ["mosh2: --local needs an address of this machine, and 192.0.2.1 is not one (try 127.0.0.1)"])
     marker = os.path.join(tmp, "server-started")
