@@ -144,6 +144,13 @@ def local_cases(build, tmp, env):
           ["mosh2-server: could not bind to 192.0.2.1: Cannot assign requested address; binding to any address "
            "instead", "mosh2-server: cannot run /nonexistent/cmd: No such file or directory"])
 
+    # An interface without an address (lo of a fresh network namespace, still down):
+    # the man page's promise, a warning and the wildcard address.
+    check("server: interface without an address",
+          run([need("unshare"), "-n", server, "new", "-i", "lo", "-p", "0", "--", "/nonexistent/cmd"], env, False), 1,
+          ["mosh2-server: interface lo has no usable address; binding to any address",
+           "mosh2-server: cannot run /nonexistent/cmd: No such file or directory"])
+
     # --- mosh2-client ---
     check("client: unknown long option", run([client, "--bogus"], env, False), 2,
           ["mosh2-client: unknown option --bogus (see mosh2-client --help)"])
