@@ -13,27 +13,26 @@
 #include "mosh2/session/client_session.hpp"
 #include "mosh2/session/locale_setup.hpp"
 #include "mosh2/session/options.hpp"
+#include "mosh2/session/terminfo.hpp"
 #include "mosh2/terminal/display.hpp"
 
 namespace {
 
 using namespace mosh2::session;
 
-constexpr const char* usage = "Usage: MOSH_KEY=KEY mosh2-client [-v] [-# ARGS] IP PORT\n       mosh2-client -c\n";
+constexpr const char* usage =
+    "Usage: MOSH_KEY=KEY mosh2-client [-v] [-# ARGS] IP PORT\n"
+    "       mosh2-client -c\n"
+    "  -c          print the number of colours of TERM and exit\n"
+    "  -# ARGS     ignored (it makes ps output informative)\n"
+    "  -v          verbose\n"
+    "  -h, --help  this message\n"
+    "  --version   version and licence\n";
 
 void print_version() {
   std::printf("mosh2-client (mosh2 %s), wire-compatible with mosh 1.4\n"
               "Copyright 2026 the mosh2 developers. License MIT.\n",
               MOSH2_VERSION);
-}
-
-/// The colour count `mosh -c` reports, from the TERM name (no terminfo lookup: the
-/// names that matter are few, and a guess of 8 is what a colour terminal supports).
-int terminal_colors(std::string_view term) {
-  if (term.find("256color") != std::string_view::npos) return 256;
-  if (term.find("direct") != std::string_view::npos || term.find("truecolor") != std::string_view::npos) return 256;
-  if (term.empty() || term == "dumb" || term == "vt100" || term == "vt220") return 0;
-  return 8;
 }
 
 }  // namespace
@@ -64,7 +63,15 @@ int main(int argc, char** argv) {
   const auto& opts = std::get<client_options>(*parsed);
   const char* term = std::getenv("TERM");
   if (opts.print_colors) {
-    std::printf("%d\n", terminal_colors(term ? term : ""));
+    // As the stock client: terminfo's number, -1 for a terminal without colours, and an
+    // error (exit 1) when TERM is unset or unknown rather than a guess.
+    auto colors = colors_of(term ? term : "", terminfo_dirs(std::getenv("TERMINFO"), std::getenv("HOME"),
+                                                             std::getenv("TERMINFO_DIRS")));
+    if (!colors) {
+      std::fprintf(stderr, "mosh2-client: %s\n", colors.error().c_str());
+      return 1;
+    }
+    std::printf("%d\n", *colors);
     return 0;
   }
   if (key_text.empty()) {

@@ -16,6 +16,7 @@
 #include "mosh2/session/local_terminal.hpp"
 #include "mosh2/session/locale_setup.hpp"
 #include "mosh2/session/options.hpp"
+#include "mosh2/session/program_lookup.hpp"
 #include "mosh2/session/server_session.hpp"
 #include "mosh2/session/udp_socket.hpp"
 
@@ -25,7 +26,15 @@ using namespace mosh2::session;
 
 constexpr const char* usage =
     "Usage: mosh2-server new [-s] [-v] [-i LOCALADDR|IFACE] [-p PORT[:PORT2]] [-c COLORS] [-l NAME=VALUE] "
-    "[-- COMMAND...]\n";
+    "[-- COMMAND...]\n"
+    "  -s                 bind to the local address of the ssh connection (SSH_CONNECTION)\n"
+    "  -i LOCALADDR|IFACE bind to this address, or to the first address of this interface\n"
+    "  -p PORT[:PORT2]    UDP port or range (default 60001:60999; 0: the kernel chooses)\n"
+    "  -c COLORS          colours of the client's terminal (256 gives TERM=xterm-256color)\n"
+    "  -l NAME=VALUE      locale variable to try when this locale is not UTF-8 (repeatable)\n"
+    "  -v                 verbose: stay attached and log session events to stderr\n"
+    "  -h, --help         this message\n"
+    "  --version          version and licence\n";
 
 void print_version(std::FILE* to) {
   std::fprintf(to,
@@ -52,33 +61,61 @@ std::optional<std::chrono::seconds> timeout_from_env(const char* name) {
   return std::chrono::seconds(n);
 }
 
+/// The address `-i` names, or nothing for "bind to any address". Dies (exit 2) when the
+/// word is neither an address nor an interface of this machine: a typo, not a network
+/// problem. An interface without a usable address falls back to the wildcard.
+std::optional<asio::ip::address> bind_address(const server_options& opts) {
+  if (opts.bind == server_options::bind_mode::address) {
+    if (auto a = resolve_bind_address(opts.bind_address)) return a;
+    if (!is_interface_name(opts.bind_address)) {
+      std::fprintf(stderr,
+                   "mosh2-server: -i %s: not an IP address or a network interface of this machine "
+                   "(see mosh2-server --help)\n",
+                   opts.bind_address.c_str());
+      std::exit(2);
+    }
+    std::fprintf(stderr, "mosh2-server: interface %s has no usable address; binding to any address\n",
+                 opts.bind_address.c_str());
+    return std::nullopt;
+  }
+  if (opts.bind == server_options::bind_mode::ssh_connection) {
+    if (auto a = ssh_connection_address()) return a;
+    std::fprintf(stderr, "mosh2-server: no usable SSH_CONNECTION; binding to any address\n");
+  }
+  return std::nullopt;
+}
+
+/// The directory the session's program starts in: $HOME when the child can enter it.
+std::string session_directory() {
+  if (const char* home = std::getenv("HOME"); home && ::access(home, X_OK) == 0) return home;
+  std::vector<char> buf(4096);
+  return ::getcwd(buf.data(), buf.size()) ? std::string(buf.data()) : std::string(".");
+}
+
 int serve(const server_options& opts) {
   auto locale = choose_utf8_locale(opts.locale_vars);
   if (locale.fell_back) std::fprintf(stderr, "mosh2-server: %s\n", locale.note.c_str());
 
   const auto size = query_window_size(STDIN_FILENO).value_or(window_size{80, 24});
-
-  std::optional<asio::ip::address> bind_to;
-  if (opts.bind == server_options::bind_mode::address) {
-    bind_to = resolve_bind_address(opts.bind_address);
-    if (!bind_to) {
-      std::fprintf(stderr, "mosh2-server: %s is neither an IP address nor a local interface with an address\n",
-                   opts.bind_address.c_str());
-      return 1;
-    }
-  } else if (opts.bind == server_options::bind_mode::ssh_connection) {
-    bind_to = ssh_connection_address();
-    if (!bind_to) std::fprintf(stderr, "mosh2-server: no usable SSH_CONNECTION; binding to any address\n");
-  }
+  const auto bind_to = bind_address(opts);
 
   asio::io_context ctx;
   std::string note;
   asio::ip::udp::socket socket = bind_server_socket(ctx, bind_to, opts.ports, note);
   if (!note.empty()) std::fprintf(stderr, "mosh2-server: %s\n", note.c_str());
 
-  server_config config{mosh2::crypto::session_key::generate(), {}, size.width, size.height, opts.verbosity,
-                       timeout_from_env("MOSH_SERVER_NETWORK_TMOUT"),
-                       timeout_from_env("MOSH_SERVER_SIGNAL_TMOUT"), std::chrono::seconds(60), std::nullopt};
+  server_config config{.key = mosh2::crypto::session_key::generate(),
+                       .program = {},
+                       .width = size.width,
+                       .height = size.height,
+                       .verbosity = opts.verbosity,
+                       .network_timeout = timeout_from_env("MOSH_SERVER_NETWORK_TMOUT"),
+                       .signal_timeout = timeout_from_env("MOSH_SERVER_SIGNAL_TMOUT"),
+                       // The stock server's 60 s, unless the launcher asks for less so
+                       // that a client that never starts leaves no server behind.
+                       .first_contact_limit =
+                           timeout_from_env(first_contact_variable).value_or(std::chrono::seconds(60)),
+                       .idle_timeout = std::nullopt};
   if (opts.command.empty()) {
     const std::string shell = login_shell();
     config.program.argv = {shell};
@@ -88,12 +125,21 @@ int serve(const server_options& opts) {
   } else {
     config.program.argv = opts.command;
   }
+  // Find the program now, as the child's execvp will (same PATH, from $HOME), so that a
+  // typo is reported here instead of a session that ends before anyone sees why.
+  const char* path = std::getenv("PATH");
+  auto program = find_program(config.program.argv[0], path ? std::optional<std::string>(path) : std::nullopt,
+                              session_directory());
+  if (!program) {
+    std::fprintf(stderr, "mosh2-server: %s\n", cannot_run_message(config.program.argv[0], program.error()).c_str());
+    return 1;
+  }
   config.program.width = size.width;
   config.program.height = size.height;
   config.program.set_env = {{"TERM", opts.colors == 256 ? "xterm-256color" : "xterm"},
                             {"NCURSES_NO_UTF8_ACS", "1"}};
   for (auto& kv : locale.child_env) config.program.set_env.push_back(kv);
-  config.program.unset_env = {"STY", "MOSH_KEY"};
+  config.program.unset_env = {"STY", "MOSH_KEY", first_contact_variable};
 
   if (::isatty(STDIN_FILENO)) std::fputs("\r\n", stdout);
   std::printf("MOSH CONNECT %u %s\n", socket.local_endpoint().port(), config.key.to_string().c_str());

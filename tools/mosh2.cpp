@@ -4,9 +4,13 @@
 // in its environment. The server's address is what ssh connected to: ssh runs this
 // program as its ProxyCommand (--fake-proxy), which resolves the host, connects, prints
 // "MOSH IP <address>" on stderr and then relays the TCP stream.
+//
+// What the launcher builds and reads is pure and tested in lib/mosh2/launcher/; this
+// file is the processes, descriptors and sockets around it.
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -20,20 +24,23 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "mosh2/session/launcher_options.hpp"
+#include "mosh2/launcher/launcher_options.hpp"
+#include "mosh2/launcher/server_command.hpp"
+#include "mosh2/launcher/startup_output.hpp"
 #include "mosh2/session/local_terminal.hpp"
+#include "mosh2/session/program_lookup.hpp"
 
 namespace {
 
-using namespace mosh2::session;
+using namespace mosh2::launcher;
 using clock_type = std::chrono::steady_clock;
 
 constexpr const char* usage =
@@ -42,17 +49,22 @@ constexpr const char* usage =
     "        --client=PATH        mosh client on this machine (default: mosh2-client)\n"
     "        --server=COMMAND     mosh server on the host (default: mosh2-server)\n"
     "        --ssh=COMMAND        ssh command for the bootstrap (default: ssh)\n"
+    "        --ssh-pty            ask ssh for a pseudo-terminal (the default)\n"
+    "        --no-ssh-pty         do not ask ssh for a pseudo-terminal\n"
     "        --predict=adaptive|always|never|experimental   local echo (default: adaptive)\n"
     "-a      --predict=always     -n  --predict=never\n"
     "-o      --predict-overwrite  predictions overwrite instead of inserting\n"
+    "        --no-predict-overwrite   predictions insert (the default)\n"
     "-4      --family=inet        -6  --family=inet6\n"
     "        --family=auto|all|prefer-inet|prefer-inet6   (default: prefer-inet)\n"
     "-p PORT[:PORT2]  --port=PORT[:PORT2]   server-side UDP port or range\n"
     "        --bind-server={ssh|any|IP}     address the server replies from (default: ssh)\n"
-    "        --no-ssh-pty         do not ask ssh for a pseudo-terminal\n"
+    "        --experimental-remote-ip={proxy|local|remote}   how the server's address is learned\n"
     "        --no-init            do not send the terminal initialisation string\n"
     "        --local              run the server on this machine without ssh (default 127.0.0.1)\n"
-    "        --help, --version\n";
+    "        --allow-no-tty       run even when standard input or output is not a terminal\n"
+    "-h      --help               this message\n"
+    "        --version            version and licence\n";
 
 constexpr auto connect_timeout = std::chrono::seconds(120);
 
@@ -78,16 +90,6 @@ std::string beside_self(const std::string& name) {
   return name;
 }
 
-/// Quotes one word for a POSIX shell.
-std::string shell_quote(const std::string& word) {
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
-
 std::vector<char*> c_argv(std::vector<std::string>& words) {
   std::vector<char*> out;
   for (auto& w : words) out.push_back(w.data());
@@ -95,41 +97,124 @@ std::vector<char*> c_argv(std::vector<std::string>& words) {
   return out;
 }
 
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
+/// Checks that execvp will find `program` here; dies with one line if not.
+void require_program(const std::string& program, const char* option) {
+  std::vector<char> cwd(PATH_MAX + 1);
+  const std::string here = ::getcwd(cwd.data(), cwd.size()) ? cwd.data() : ".";
+  auto found = mosh2::session::find_program(program, env("PATH"), here);
+  if (!found) die(1, fmt::format("{} (see {})", mosh2::session::cannot_run_message(program, found.error()), option));
+}
+
+/// A child process with its stdout and stderr on one pipe. An exec failure comes back
+/// through a close-on-exec pipe as an errno, so it is told apart from the program's
+/// own exit status.
+struct child_process {
+  pid_t pid = -1;
+  int output = -1;
+};
+
+child_process spawn(std::vector<std::string> words, const std::function<void()>& in_child) {
+  int out[2], exec_error[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(exec_error, O_CLOEXEC) != 0)
+    die(1, fmt::format("pipe: {}", std::strerror(errno)));
+  const pid_t pid = ::fork();
+  if (pid < 0) die(1, fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(out[1], STDERR_FILENO);
+    in_child();
+    auto argv = c_argv(words);
+    ::execvp(argv[0], argv.data());
+    const int e = errno;
+    if (::write(exec_error[1], &e, sizeof e) < 0) {
+      // The parent then sees a plain exit status 127.
+    }
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(exec_error[1]);
+  int e = 0;
+  ssize_t n;
+  do {
+    n = ::read(exec_error[0], &e, sizeof e);
+  } while (n < 0 && errno == EINTR);
+  ::close(exec_error[0]);
+  if (n == sizeof e) {
+    ::waitpid(pid, nullptr, 0);
+    die(1, mosh2::session::cannot_run_message(words[0], e));
+  }
+  return {pid, out[0]};
+}
+
+// ---- name resolution, shared by --fake-proxy and --experimental-remote-ip=local ----
+
+struct address_candidate {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  int family = AF_UNSPEC;
+  std::string numeric;
+};
+
+/// The host's addresses in the order --family asks for, or a one-line error.
+std::vector<address_candidate> resolve(const std::string& host, const std::string& port, address_family family) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_family = family == address_family::inet ? AF_INET : family == address_family::inet6 ? AF_INET6 : AF_UNSPEC;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0)
+    die(1, fmt::format("could not resolve {}: {}", host, ::gai_strerror(rc)));
+  std::vector<address_candidate> out;
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    address_candidate c;
+    std::memcpy(&c.address, a->ai_addr, a->ai_addrlen);
+    c.length = a->ai_addrlen;
+    c.family = a->ai_family;
+    char numeric[NI_MAXHOST] = {};
+    if (::getnameinfo(a->ai_addr, a->ai_addrlen, numeric, sizeof numeric, nullptr, 0, NI_NUMERICHOST) == 0) {
+      c.numeric = numeric;
+      out.push_back(c);
+    }
+  }
+  ::freeaddrinfo(found);
+  auto first = [&](int f) {
+    std::stable_partition(out.begin(), out.end(), [=](const address_candidate& a) { return a.family == f; });
+  };
+  if (family == address_family::prefer_inet) first(AF_INET);
+  if (family == address_family::prefer_inet6) first(AF_INET6);
+  const auto has = [&](int f) {
+    return std::any_of(out.begin(), out.end(), [=](const address_candidate& a) { return a.family == f; });
+  };
+  if (family == address_family::auto_detect && has(AF_INET) && has(AF_INET6))
+    die(1, fmt::format("{} has both IPv4 and IPv6 addresses; --family=auto needs a single-family host "
+                       "(use -4, -6 or --family=all)", host));
+  if (out.empty()) die(1, fmt::format("could not resolve {}: no usable address", host));
+  return out;
+}
+
 // ---- --fake-proxy: ssh's ProxyCommand ----
 
 int run_proxy(const launcher_options& o) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_family = o.family == address_family::inet ? AF_INET : o.family == address_family::inet6 ? AF_INET6 : AF_UNSPEC;
-  addrinfo* found = nullptr;
-  if (int rc = ::getaddrinfo(o.host.c_str(), o.proxy_port.c_str(), &hints, &found); rc != 0)
-    die(1, fmt::format("could not resolve {}: {}", o.host, ::gai_strerror(rc)));
-  std::vector<addrinfo*> candidates;
-  for (addrinfo* a = found; a; a = a->ai_next) candidates.push_back(a);
-  auto first = [&](int family) {
-    std::stable_partition(candidates.begin(), candidates.end(), [=](addrinfo* a) { return a->ai_family == family; });
-  };
-  if (o.family == address_family::prefer_inet) first(AF_INET);
-  if (o.family == address_family::prefer_inet6) first(AF_INET6);
-  if (o.family == address_family::auto_detect &&
-      std::any_of(candidates.begin(), candidates.end(), [](addrinfo* a) { return a->ai_family == AF_INET; }) &&
-      std::any_of(candidates.begin(), candidates.end(), [](addrinfo* a) { return a->ai_family == AF_INET6; }))
-    die(1, fmt::format("{} has both IPv4 and IPv6 addresses; --family=auto needs a single-family host "
-                       "(use -4, -6 or --family=all)", o.host));
   int sock = -1;
-  char numeric[NI_MAXHOST] = {};
-  for (addrinfo* a : candidates) {
-    sock = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+  std::string reached;
+  int last_error = 0;
+  for (const auto& a : resolve(o.host, o.proxy_port, o.family)) {
+    sock = ::socket(a.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (sock < 0) continue;
-    if (::connect(sock, a->ai_addr, a->ai_addrlen) == 0 &&
-        ::getnameinfo(a->ai_addr, a->ai_addrlen, numeric, sizeof numeric, nullptr, 0, NI_NUMERICHOST) == 0)
+    if (::connect(sock, reinterpret_cast<const sockaddr*>(&a.address), a.length) == 0) {
+      reached = a.numeric;
       break;
+    }
+    last_error = errno;
     ::close(sock);
     sock = -1;
   }
-  ::freeaddrinfo(found);
-  if (sock < 0) die(1, fmt::format("could not connect to {} port {}: {}", o.host, o.proxy_port, std::strerror(errno)));
-  std::fprintf(stderr, "MOSH IP %s\n", numeric);
+  if (sock < 0) die(1, fmt::format("could not connect to {} port {}: {}", o.host, o.proxy_port, std::strerror(last_error)));
+  std::fprintf(stderr, "MOSH IP %s\n", reached.c_str());
   std::fflush(stderr);
 
   std::signal(SIGPIPE, SIG_IGN);
@@ -147,7 +232,7 @@ int run_proxy(const launcher_options& o) {
       if (n <= 0) {
         stdin_open = false;
         ::shutdown(sock, SHUT_WR);
-      } else if (!write_all(sock, std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
+      } else if (!mosh2::session::write_all(sock, std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
         return 1;
       }
     }
@@ -155,121 +240,126 @@ int run_proxy(const launcher_options& o) {
       const ssize_t n = ::read(sock, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return 0;
-      if (!write_all(STDOUT_FILENO, std::string_view(buf.data(), static_cast<std::size_t>(n)))) return 1;
+      if (!mosh2::session::write_all(STDOUT_FILENO, std::string_view(buf.data(), static_cast<std::size_t>(n))))
+        return 1;
     }
   }
 }
 
 // ---- the launcher ----
 
-/// The colour count of the local terminal, as `<client> -c` reports it (0 on any failure).
+/// Everything decided and checked before anything starts.
+struct session_plan {
+  std::string predict;                   ///< MOSH_PREDICTION_DISPLAY for the client
+  std::string client;                    ///< the client program
+  std::vector<std::string> server_argv;  ///< ssh ... or the local server's command
+  std::string server_name;               ///< the server command, for messages
+  std::optional<std::string> server_ip;  ///< known before the start (--local, remote-ip=local)
+};
+
+/// The server's address and the session's port and key.
+struct server_contact {
+  std::string ip;
+  connect_line connect;
+};
+
+/// The colour count of the local terminal, as `<client> -c` reports it; dies with the
+/// client's own message when it cannot tell (an unknown TERM), as the stock wrapper does.
 int terminal_colors(const std::string& client) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return 0;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    std::vector<std::string> words{client, "-c"};
-    auto argv = c_argv(words);
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
+  child_process c = spawn({client, "-c"}, [] {});
   std::string out;
   char buf[256];
-  for (int reads = 0; pid > 0 && reads < 64; ++reads) {
-    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+  for (int reads = 0; reads < 64; ++reads) {
+    const ssize_t n = ::read(c.output, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     out.append(buf, static_cast<std::size_t>(n));
   }
-  ::close(fds[0]);
-  if (pid > 0) ::waitpid(pid, nullptr, 0);
-  const int colors = std::atoi(out.c_str());
-  return colors > 0 ? colors : 0;
+  ::close(c.output);
+  int status = 0;
+  ::waitpid(c.pid, &status, 0);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    die(1, out.empty() ? fmt::format("{} -c failed", client) : out);
+  return std::max(0, std::atoi(out.c_str()));  // terminfo says -1 for "no colours"
 }
 
-struct connect_info {
-  std::string port;
-  std::string key;
-};
-
-const char* family_word(address_family f) {
-  switch (f) {
-    case address_family::inet: return "inet";
-    case address_family::inet6: return "inet6";
-    case address_family::auto_detect: return "auto";
-    case address_family::all: return "all";
-    case address_family::prefer_inet: return "prefer-inet";
-    case address_family::prefer_inet6: return "prefer-inet6";
-  }
-  return "prefer-inet";
+/// Dies (exit 2) when --local names an address that is not one of this machine's.
+void require_local_address(const std::string& address) {
+  addrinfo hints{};
+  hints.ai_flags = AI_NUMERICHOST;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(address.c_str(), "0", &hints, &found) != 0) return;  // the parser checked it is numeric
+  const int s = ::socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const int rc = s < 0 ? 0 : ::bind(s, found->ai_addr, found->ai_addrlen);
+  const int e = errno;
+  if (s >= 0) ::close(s);
+  ::freeaddrinfo(found);
+  if (rc != 0 && e == EADDRNOTAVAIL)
+    die(2, fmt::format("--local needs an address of this machine, and {} is not one (try 127.0.0.1)", address));
 }
 
-int run_launcher(const launcher_options& o) {
+/// Step 1: read the environment, check the terminal, the client and the address, and
+/// build the server's command line. Nothing has started yet.
+session_plan plan_session(const launcher_options& o) {
+  session_plan plan;
   // Prediction mode: the option beats MOSH_PREDICTION_DISPLAY, which beats adaptive.
-  std::string predict = "adaptive";
-  if (const char* env = std::getenv("MOSH_PREDICTION_DISPLAY"); env && *env) {
-    if (!valid_prediction_mode(env))
-      die(2, fmt::format("unknown MOSH_PREDICTION_DISPLAY \"{}\" (adaptive, always, never or experimental)", env));
-    predict = env;
+  plan.predict = "adaptive";
+  if (auto e = env("MOSH_PREDICTION_DISPLAY"); e && !e->empty()) {
+    if (!valid_prediction_mode(*e))
+      die(2, fmt::format("unknown MOSH_PREDICTION_DISPLAY \"{}\" (adaptive, always, never or experimental)", *e));
+    plan.predict = *e;
   }
-  if (o.predict) predict = *o.predict;
-  ::unsetenv("MOSH_PREDICTION_DISPLAY");
+  if (o.predict) plan.predict = *o.predict;
 
-  const std::string client = o.client.empty() ? beside_self("mosh2-client") : o.client;
-  const int colors = terminal_colors(client);
+  if (!o.allow_no_tty && (!::isatty(STDIN_FILENO) || !::isatty(STDOUT_FILENO)))
+    die(1, "standard input and output must be a terminal (--allow-no-tty runs the session anyway)");
+  if (o.local) require_local_address(o.host);
 
-  std::vector<std::string> server_args{"new", "-c", std::to_string(colors)};
-  if (o.bind == launcher_options::bind_mode::address) {
-    server_args.insert(server_args.end(), {"-i", o.bind_address});
-  } else if (o.bind == launcher_options::bind_mode::ssh) {
-    if (o.local && !o.bind_set) server_args.insert(server_args.end(), {"-i", o.host});
-    else server_args.push_back("-s");
-  }
-  if (o.ports) server_args.insert(server_args.end(), {"-p", *o.ports});
+  plan.client = o.client.empty() ? beside_self("mosh2-client") : o.client;
+  require_program(plan.client, "--client");
+  const int colors = terminal_colors(plan.client);
+
+  std::vector<std::pair<std::string, std::string>> locale;
   for (const char* name : {"LANG", "LANGUAGE", "LC_CTYPE", "LC_NUMERIC", "LC_TIME", "LC_COLLATE", "LC_MONETARY",
                            "LC_MESSAGES", "LC_PAPER", "LC_NAME", "LC_ADDRESS", "LC_TELEPHONE", "LC_MEASUREMENT",
                            "LC_IDENTIFICATION", "LC_ALL"}) {
-    if (const char* v = std::getenv(name)) server_args.insert(server_args.end(), {"-l", fmt::format("{}={}", name, v)});
+    if (auto v = env(name)) locale.emplace_back(name, *v);
   }
-  if (!o.command.empty()) {
-    server_args.push_back("--");
-    server_args.insert(server_args.end(), o.command.begin(), o.command.end());
-  }
+  const auto server_args = server_arguments(o, colors, locale);
 
-  std::vector<std::string> child_argv;
-  std::optional<std::string> ip;
   if (o.local) {
+    plan.server_name = o.server.value_or("mosh2-server");
     auto server = split_command(o.server.value_or(beside_self("mosh2-server")));
     if (!server || server->empty()) die(2, "bad --server command");
-    child_argv = *server;
-    child_argv.insert(child_argv.end(), server_args.begin(), server_args.end());
-    ip = o.host;
-  } else {
-    const std::string self = self_path();
-    if (self.empty()) die(1, "cannot find this program's own path (/proc/self/exe) for ssh's ProxyCommand");
-    std::string remote = o.server.value_or("mosh2-server");
-    for (const auto& a : server_args) remote += " " + shell_quote(a);
-    child_argv = o.ssh;
-    child_argv.push_back("-n");
-    if (o.ssh_pty) child_argv.push_back("-tt");
-    child_argv.insert(child_argv.end(),
-                      {"-S", "none", "-o",
-                       fmt::format("ProxyCommand={} --family={} --fake-proxy -- %h %p", shell_quote(self),
-                                   family_word(o.family)),
-                       o.host, "--", remote});
+    require_program(server->front(), "--server");
+    plan.server_argv = *server;
+    plan.server_argv.insert(plan.server_argv.end(), server_args.begin(), server_args.end());
+    plan.server_ip = o.host;
+    return plan;
   }
+  plan.server_name = o.server.value_or("mosh2-server");
+  std::string destination = o.host;
+  if (o.remote_ip == remote_ip_mode::local) {
+    // Resolve here, and let ssh and the client use the same address.
+    plan.server_ip = resolve(host_part(o.host), "22", o.family).front().numeric;
+    destination = with_host(o.host, *plan.server_ip);
+  }
+  const std::string self = self_path();
+  if (self.empty() && o.remote_ip == remote_ip_mode::proxy)
+    die(1, "cannot find this program's own path (/proc/self/exe) for ssh's ProxyCommand");
+  plan.server_argv = ssh_argv(o, self, destination, remote_command(o, server_args));
+  return plan;
+}
 
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) die(1, fmt::format("pipe: {}", std::strerror(errno)));
-  const pid_t child = ::fork();
-  if (child < 0) die(1, fmt::format("fork: {}", std::strerror(errno)));
-  if (child == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::dup2(fds[1], STDERR_FILENO);
+/// Step 2: start the server, through ssh or (--local) here, with its output on a pipe.
+child_process start_server(const launcher_options& o, const session_plan& plan) {
+  return spawn(plan.server_argv, [&o] {
+    ::unsetenv("MOSH_PREDICTION_DISPLAY");  // the client's business, set again for it in step 4
     if (o.local) {
       ::unsetenv("SSH_CONNECTION");
+      ::setenv(first_contact_variable, std::to_string(first_contact_window.count()).c_str(), 1);
       if (const char* home = std::getenv("HOME")) {
         if (::chdir(home) != 0) {
           // Stay where we are; the server changes to $HOME for the session anyway.
@@ -278,87 +368,106 @@ int run_launcher(const launcher_options& o) {
     } else {
       ::setenv("SHELL", "/bin/sh", 1);  // ssh runs the ProxyCommand with $SHELL
     }
-    auto argv = c_argv(child_argv);
-    ::execvp(argv[0], argv.data());
-    std::fprintf(stderr, "mosh2: cannot run %s: %s\n", argv[0], std::strerror(errno));
-    ::_exit(127);
-  }
-  ::close(fds[1]);
+  });
+}
 
-  // Read line by line until MOSH CONNECT, EOF, or the deadline.
-  static const std::regex connect_re(R"(^MOSH CONNECT (\d+) ([A-Za-z0-9+/]{22})\s*$)");
-  static const std::regex ip_re(R"(^MOSH IP (\S+)\s*$)");
-  std::optional<connect_info> found;
-  std::string pending;
+/// Waits up to 5 s for the child to end; its wait status, or nothing if it still runs.
+std::optional<int> reap_within_5s(pid_t pid) {
+  int status = 0;
+  for (int i = 0; i < 50; ++i) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    ::usleep(100 * 1000);
+  }
+  return std::nullopt;
+}
+
+/// Step 3: show what ssh and the server print until MOSH CONNECT; learn the server's
+/// address. Without MOSH CONNECT, dies with one line saying why.
+server_contact read_connect(const launcher_options& o, const session_plan& plan, child_process& server) {
+  startup_reader reader;
   const auto deadline = clock_type::now() + connect_timeout;
   bool eof = false;
-  auto handle_line = [&](std::string line) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-    std::smatch m;
-    if (std::regex_match(line, m, connect_re)) {
-      found = connect_info{m[1], m[2]};
-    } else if (std::regex_match(line, m, ip_re)) {
-      if (ip && !o.local) die(1, "ssh reported the server's IP address twice");
-      ip = m[1];
-    } else if (!line.empty()) {
-      std::fprintf(stderr, "%s\n", line.c_str());
-    }
+  auto show = [](const std::vector<std::string>& lines) {
+    for (const auto& l : lines) std::fprintf(stderr, "%s\n", l.c_str());
   };
-  while (!found && !eof) {
+  while (!reader.done() && !eof) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
     if (left <= 0) break;
-    pollfd p{fds[0], POLLIN, 0};
+    pollfd p{server.output, POLLIN, 0};
     const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
     if (rc < 0 && errno != EINTR) break;
     if (rc <= 0) continue;
     char buf[4096];
-    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    const ssize_t n = ::read(server.output, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       eof = true;
       break;
     }
-    pending.append(buf, static_cast<std::size_t>(n));
-    for (auto nl = pending.find('\n'); nl != std::string::npos && !found; nl = pending.find('\n')) {
-      handle_line(pending.substr(0, nl));
-      pending.erase(0, nl + 1);
-    }
+    show(reader.feed(std::string_view(buf, static_cast<std::size_t>(n))));
   }
-  if (!found && !pending.empty()) handle_line(pending);
-  ::close(fds[0]);
+  if (!reader.done()) show(reader.finish());
+  ::close(server.output);
 
   // ssh ends once the server has detached; wait for it a little, never forever.
-  int status = 0;
-  bool reaped = false;
-  for (int i = 0; i < 50 && !reaped; ++i) {
-    if (::waitpid(child, &status, WNOHANG) == child) reaped = true;
-    else ::usleep(100 * 1000);
+  auto status = reap_within_5s(server.pid);
+  if (reader.error()) die(1, *reader.error());
+  if (!reader.connect()) {
+    startup_failure f;
+    f.local = o.local;
+    f.host = o.local ? o.host : host_part(o.host);
+    for (const auto& word : o.ssh) f.ssh += (f.ssh.empty() ? "" : " ") + word;
+    f.server = plan.server_name;
+    f.proxy_used = !o.local && o.remote_ip == remote_ip_mode::proxy;
+    f.reached_host = reader.proxy_ip().has_value();
+    f.printed_anything = reader.printed_anything();
+    f.timed_out = !eof;
+    f.timeout_seconds = static_cast<int>(connect_timeout.count());
+    if (!status) {
+      ::kill(server.pid, SIGTERM);
+      int s = 0;
+      ::waitpid(server.pid, &s, 0);
+      status = s;
+    }
+    f.signalled = WIFSIGNALED(*status);
+    f.status = f.signalled ? WTERMSIG(*status) : WEXITSTATUS(*status);
+    die(1, describe(f));
   }
-  if (!found) {
-    if (!reaped) ::kill(child, SIGTERM);
-    if (eof)
-      die(1, o.local ? "did not find the server's startup message (MOSH CONNECT); is --server right?"
-                     : fmt::format("did not find the server's startup message (MOSH CONNECT); is {} installed on {}?",
-                                   o.server.value_or("mosh2-server"), o.host));
-    die(1, fmt::format("no server startup message (MOSH CONNECT) within {} s", connect_timeout.count()));
-  }
-  if (!ip) die(1, "did not learn the server's IP address (is ssh's ProxyCommand disabled?)");
 
-  // Become the client: the key goes into its environment only.
-  ::setenv("MOSH_KEY", found->key.c_str(), 1);
-  found->key.assign(found->key.size(), '\0');
-  ::setenv("MOSH_PREDICTION_DISPLAY", predict.c_str(), 1);
+  server_contact contact{{}, *reader.connect()};
+  if (plan.server_ip) contact.ip = *plan.server_ip;
+  else if (o.remote_ip == remote_ip_mode::remote && reader.ssh_connection_ip()) contact.ip = *reader.ssh_connection_ip();
+  else if (reader.proxy_ip()) contact.ip = *reader.proxy_ip();
+  else if (o.remote_ip == remote_ip_mode::remote)
+    die(1, "the remote shell did not print its SSH_CONNECTION (try --experimental-remote-ip=proxy)");
+  else die(1, "did not learn the server's IP address (is ssh's ProxyCommand disabled?)");
+  return contact;
+}
+
+/// Step 4: become the client; the key goes into its environment only.
+[[noreturn]] void exec_client(const launcher_options& o, const session_plan& plan, server_contact contact) {
+  ::setenv("MOSH_KEY", contact.connect.key.c_str(), 1);
+  contact.connect.key.assign(contact.connect.key.size(), '\0');
+  ::setenv("MOSH_PREDICTION_DISPLAY", plan.predict.c_str(), 1);
   if (o.predict_overwrite) ::setenv("MOSH_PREDICTION_OVERWRITE", "yes", 1);
   if (o.no_init) ::setenv("MOSH_NO_TERM_INIT", "1", 1);
   ::setenv("MOSH_CLIENT_PID", std::to_string(::getpid()).c_str(), 1);
   std::string decoration = "-# mosh2";
   for (const auto& a : o.original_args) decoration += " " + a;
   decoration += " |";
-  std::vector<std::string> words{client, decoration, *ip, found->port};
+  std::vector<std::string> words{plan.client, decoration, contact.ip, contact.connect.port};
   auto argv = c_argv(words);
   ::execvp(argv[0], argv.data());
+  const int e = errno;
   ::unsetenv("MOSH_KEY");
-  die(1, fmt::format("cannot run {}: {}", client, std::strerror(errno)));
+  die(1, mosh2::session::cannot_run_message(plan.client, e));
+}
+
+int run_launcher(const launcher_options& o) {
+  const session_plan plan = plan_session(o);
+  child_process server = start_server(o, plan);
+  const server_contact contact = read_connect(o, plan, server);
+  exec_client(o, plan, contact);
 }
 
 }  // namespace

@@ -4,7 +4,8 @@ starts its own sshd on 127.0.0.1 (a free port, a fresh host key, a fresh client 
 the only authorized key, everything in a temp folder) and an ssh client config (-F)
 where `Host testhost` is an alias for it, so the launcher must go through the user's ssh
 and its config: `mosh2 --ssh="ssh -F CFG" --server=SERVER testhost -- /bin/sh`, with
-SERVER this build's mosh2-server (ssh) or the stock /usr/bin/mosh-server (ssh-stock).
+SERVER this build's mosh2-server (ssh, and ssh-remote-ip, which adds
+--experimental-remote-ip=remote) or the stock /usr/bin/mosh-server (ssh-stock).
 --mode local runs `mosh2 --local -- /bin/sh` (no ssh). Each mode types a command and
 checks its output, checks that the shell runs under the expected server (its $PPID), bound to
 127.0.0.1 only, and that the client's argv is `mosh2-client -# ... | 127.0.0.1 PORT` (no key), resizes the
@@ -14,7 +15,7 @@ server is gone. Every mode also checks that `mosh2 --bogus` prints one line and 
 the ssh mode also checks that a server that prints no MOSH CONNECT line gives one
 error line and exit 1.
 
-Usage: ssh_bootstrap.py --build DIR --mode ssh|ssh-stock|local
+Usage: ssh_bootstrap.py --build DIR --mode ssh|ssh-stock|ssh-remote-ip|local
 Exits 0 on success, 1 with a reason. Every wait is bounded; sshd, tmux and the session's
 server are killed whatever happens."""
 
@@ -123,7 +124,7 @@ def check_bad_option(mosh2):
 
 def check_no_server(mosh2, ssh_config, env):
     """A server command that prints no MOSH CONNECT: one error line (after ssh's own output), exit 1."""
-    proc = subprocess.run([mosh2, f"--ssh=ssh -F {ssh_config}", "--server=/bin/true", "testhost"],
+    proc = subprocess.run([mosh2, "--allow-no-tty", f"--ssh=ssh -F {ssh_config}", "--server=/bin/true", "testhost"],
                           capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
     last = proc.stderr.strip().splitlines()[-1:] or [""]
     if proc.returncode != 1 or not last[0].startswith("mosh2: did not find the server's startup message"):
@@ -145,7 +146,7 @@ def client_argv(tmux):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
-    ap.add_argument("--mode", choices=["ssh", "ssh-stock", "local"], required=True)
+    ap.add_argument("--mode", choices=["ssh", "ssh-stock", "ssh-remote-ip", "local"], required=True)
     ap.add_argument("--timeout", type=float, default=30.0)
     args = ap.parse_args()
     mosh2 = os.path.join(args.build, "tools", "mosh2")
@@ -169,6 +170,8 @@ def main():
             want_server = (need("mosh-server") if args.mode == "ssh-stock"
                            else os.path.join(args.build, "tools", "mosh2-server"))
             launch = [mosh2, f"--ssh=ssh -F {ssh_config}", f"--server={want_server}", "testhost", "--", "/bin/sh"]
+            if args.mode == "ssh-remote-ip":  # the address from the host's $SSH_CONNECTION, no ProxyCommand
+                launch.insert(1, "--experimental-remote-ip=remote")
         status_file = os.path.join(tmp, "mosh2-status")
         tmux.start(f"env HOME={tmp} LANG=C.UTF-8 TERM=xterm-256color PS1='$ ' "
                    f"{shlex.join(launch)}; echo $? > {status_file}")

@@ -100,4 +100,22 @@ TEST_CASE("the client's -c needs no address") {
   REQUIRE(r.has_value());
   CHECK(std::get<client_options>(*r).print_colors);
 }
+
+TEST_CASE("a long option is named whole; options before \"new\" say that new is expected") {
+  CHECK(server_error({"new", "--bogus"}) == "unknown option --bogus");
+  CHECK(server_error({"-p", "0"}) == "expected \"new\" before -p: mosh2-server new [options] [-- command...]");
+  CHECK(parse_client_args({"--bogus"}).error() == "unknown option --bogus");
+}
+
+TEST_CASE("a port that is not a number says so, not that it is out of range") {
+  CHECK(parse_port_range("abc").error() == "Bad UDP port range (abc): \"abc\" is not a number");
+  CHECK(parse_port_range("1:x").error() == "Bad UDP port range (1:x): \"x\" is not a number");
+  CHECK(parse_port_range("99999999999999999999").error().find("[0..65535]") != std::string::npos);
+}
+
+TEST_CASE("the client needs a numeric address: a host name is a bad command line") {
+  CHECK(parse_client_args({"localhost", "60001"}).error() ==
+        "bad IP address \"localhost\" (a numeric IPv4 or IPv6 address is needed)");
+  CHECK(parse_client_args({"::1", "60001"}).has_value());
+}
 }

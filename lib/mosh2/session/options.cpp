@@ -2,6 +2,9 @@
 
 #include "mosh2/session/options.hpp"
 
+#include <arpa/inet.h>
+
+#include <array>
 #include <charconv>
 #include <string_view>
 
@@ -19,6 +22,11 @@ std::optional<long> parse_decimal(std::string_view s) {
   return v;
 }
 
+/// True for a non-empty run of digits (a number, perhaps too large for parse_decimal).
+bool is_digits(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 /// getopt-style scan: `spec` lists option letters, a letter followed by ':' takes an
 /// argument (attached, `-p60001`, or the next word). Stops at "--" or the first
 /// non-option word; returns the index of the first operand.
@@ -31,6 +39,8 @@ result<std::size_t, std::string> scan_options(const std::vector<std::string>& ar
     const std::string& a = args[i];
     if (a == "--") return i;
     if (a.size() < 2 || a[0] != '-') return i;
+    // getopt would report the second '-' of a long option; name the whole word.
+    if (a[1] == '-') return failure{fmt::format("unknown option {}", a)};
     for (std::size_t k = 1; k < a.size(); ++k) {
       const char letter = a[k];
       const auto pos = spec.find(letter);
@@ -62,13 +72,18 @@ result<port_range, std::string> parse_port_range(const std::string& text) {
   const auto colon = text.find(':');
   const std::string low_text = text.substr(0, colon);
   const auto low = parse_decimal(low_text);
+  if (!low && !is_digits(low_text))
+    return failure{fmt::format("Bad UDP port range ({}): \"{}\" is not a number", text, low_text)};
   if (!low || *low > 65535)
     return failure{fmt::format("Bad UDP port range ({}): (low) port number must be in [0..65535]", text)};
   if (colon == std::string::npos) {
     auto p = static_cast<std::uint16_t>(*low);
     return port_range{p, p};
   }
-  const auto high = parse_decimal(std::string_view(text).substr(colon + 1));
+  const std::string_view high_text = std::string_view(text).substr(colon + 1);
+  const auto high = parse_decimal(high_text);
+  if (!high && !is_digits(high_text))
+    return failure{fmt::format("Bad UDP port range ({}): \"{}\" is not a number", text, high_text)};
   if (!high || *high < 1 || *high > 65535)
     return failure{fmt::format("Bad UDP port range ({}): high port number must be in [1..65535]", text)};
   if (*low > *high)
@@ -93,6 +108,8 @@ parse_server_args(const std::vector<std::string>& all_args) {
   }
 
   if (args.empty()) return opts;
+  if (args[0] != "new" && args[0].size() > 1 && args[0][0] == '-')
+    return failure{fmt::format("expected \"new\" before {}: mosh2-server new [options] [-- command...]", args[0])};
   if (args[0] != "new") {
     // Legacy syntax: mosh-server [IP [PORT]].
     if (args.size() > 2) return failure{std::string("too many arguments")};
@@ -162,6 +179,10 @@ parse_client_args(const std::vector<std::string>& args) {
   if (opts.print_colors) return opts;
   if (args.size() - i != 2) return failure{std::string("expected exactly two arguments: IP PORT")};
   opts.host = args[i];
+  std::array<unsigned char, 16> address{};
+  if (::inet_pton(AF_INET, opts.host.c_str(), address.data()) != 1 &&
+      ::inet_pton(AF_INET6, opts.host.c_str(), address.data()) != 1)
+    return failure{fmt::format("bad IP address \"{}\" (a numeric IPv4 or IPv6 address is needed)", opts.host)};
   auto port = parse_decimal(args[i + 1]);
   if (!port || *port < 1 || *port > 65535)
     return failure{fmt::format("bad port \"{}\"", args[i + 1])};

@@ -35,6 +35,10 @@ struct server_options {
   std::vector<std::string> command;      ///< after --; empty = login shell
 };
 
+/// The environment variable that sets how long a new server waits for its first client
+/// (seconds; the launcher sets it, a stock mosh-server ignores it).
+inline constexpr const char* first_contact_variable = "MOSH2_FIRST_CONTACT_TIMEOUT";
+
 struct show_help {};
 struct show_version {};
 

@@ -29,30 +29,33 @@ std::optional<asio::ip::address> parse_numeric(const std::string& text) {
   return a;
 }
 
-bool try_bind(asio::ip::udp::socket& s, const asio::ip::udp::endpoint& ep) {
-  asio::error_code ec;
-  s.bind(ep, ec);
-  return !ec;
-}
-
-/// Tries every port of the range on `address`; returns an open, bound socket or nothing.
-std::optional<asio::ip::udp::socket> bind_in_range(asio::io_context& ctx, const asio::ip::address& address,
-                                                   port_range ports) {
+/// Tries every port of the range on `address`; returns an open, bound socket, or the
+/// error of the last attempt (the kernel's reason, e.g. "Address already in use").
+result<asio::ip::udp::socket, asio::error_code> bind_in_range(asio::io_context& ctx, const asio::ip::address& address,
+                                                              port_range ports) {
   const auto proto = address.is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6();
   asio::ip::udp::socket s(ctx);
   asio::error_code ec;
   s.open(proto, ec);
-  if (ec) return std::nullopt;
+  if (ec) return failure{ec};
   if (address.is_v6() && address.is_unspecified()) {
     s.set_option(asio::ip::v6_only(false), ec);  // one socket for both families
   }
   for (unsigned p = ports.low; p <= ports.high; ++p) {
-    if (try_bind(s, {address, static_cast<std::uint16_t>(p)})) {
+    s.bind({address, static_cast<std::uint16_t>(p)}, ec);
+    if (!ec) {
       apply_mosh_socket_options(s);
       return s;
     }
   }
-  return std::nullopt;
+  return failure{ec};
+}
+
+/// " port N", " ports A-B", or nothing for port 0 (the kernel picks).
+std::string ports_phrase(port_range ports) {
+  if (ports.low == 0) return {};
+  if (ports.low == ports.high) return fmt::format(" port {}", ports.low);
+  return fmt::format(" ports {}-{}", ports.low, ports.high);
 }
 
 }  // namespace
@@ -95,13 +98,26 @@ std::optional<asio::ip::address> ssh_connection_address() {
 asio::ip::udp::socket bind_server_socket(asio::io_context& ctx, const std::optional<asio::ip::address>& address,
                                          port_range ports, std::string& note) {
   if (address) {
-    if (auto s = bind_in_range(ctx, *address, ports)) return std::move(*s);
-    note = fmt::format("could not bind to {} on ports {}-{}; trying any address", address->to_string(),
-                       ports.low, ports.high);
+    auto s = bind_in_range(ctx, *address, ports);
+    if (s) return std::move(*s);
+    note = fmt::format("could not bind to {}{}: {}; binding to any address instead", address->to_string(),
+                       ports_phrase(ports), s.error().message());
   }
-  if (auto s = bind_in_range(ctx, asio::ip::address_v6::any(), ports)) return std::move(*s);
-  if (auto s = bind_in_range(ctx, asio::ip::address_v4::any(), ports)) return std::move(*s);
-  throw std::runtime_error(fmt::format("could not bind a UDP port in {}-{}", ports.low, ports.high));
+  auto any6 = bind_in_range(ctx, asio::ip::address_v6::any(), ports);
+  if (any6) return std::move(*any6);
+  auto any4 = bind_in_range(ctx, asio::ip::address_v4::any(), ports);
+  if (any4) return std::move(*any4);
+  // Without IPv6 the first error says only that; the IPv4 one is the real reason.
+  const auto& why = any6.error() == asio::error::address_family_not_supported ? any4.error() : any6.error();
+  if (ports.low == 0) throw std::runtime_error(fmt::format("could not bind a UDP port: {}", why.message()));
+  if (ports.low == ports.high)
+    throw std::runtime_error(fmt::format("could not bind UDP port {}: {}", ports.low, why.message()));
+  throw std::runtime_error(
+      fmt::format("could not bind any UDP port in {}-{}: {}", ports.low, ports.high, why.message()));
+}
+
+bool is_interface_name(const std::string& text) {
+  return !text.empty() && ::if_nametoindex(text.c_str()) != 0;
 }
 
 asio::ip::udp::socket open_client_socket(asio::io_context& ctx, const asio::ip::udp::endpoint& peer) {

@@ -12,6 +12,7 @@
 
 #include "mosh2/session/options.hpp"
 #include "mosh2/util/bytes.hpp"
+#include "mosh2/util/result.hpp"
 
 namespace mosh2::session {
 
@@ -19,13 +20,16 @@ namespace mosh2::session {
 /// (e.g. tailscale0), which yields that interface's first address (IPv4 preferred).
 std::optional<asio::ip::address> resolve_bind_address(const std::string& text);
 
+/// True when `text` names a network interface of this machine (with or without an address).
+bool is_interface_name(const std::string& text);
+
 /// The local address from the 3rd field of $SSH_CONNECTION (a leading ::ffff: removed).
 std::optional<asio::ip::address> ssh_connection_address();
 
 /// Binds the server's socket: the first free port of `ports` in ascending order on
 /// `address`; if that fails, on the wildcard (dual-stack). Throws std::runtime_error
-/// with a one-line message when nothing binds; `note` receives a one-line warning
-/// when it had to fall back to the wildcard.
+/// with a one-line message and the kernel's reason when nothing binds; `note` receives
+/// a one-line warning, with the reason, when it had to fall back to the wildcard.
 asio::ip::udp::socket bind_server_socket(asio::io_context& ctx,
                                          const std::optional<asio::ip::address>& address,
                                          port_range ports, std::string& note);

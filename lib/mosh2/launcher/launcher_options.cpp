@@ -1,7 +1,7 @@
 // Parsing of the mosh2 launcher's argv: GNU-style long options (`--name=value` or
 // `--name value`), bundled short flags, and the host with its command.
 
-#include "mosh2/session/launcher_options.hpp"
+#include "mosh2/launcher/launcher_options.hpp"
 
 #include <arpa/inet.h>
 
@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-namespace mosh2::session {
+namespace mosh2::launcher {
 namespace {
 
 bool numeric_address(const std::string& text) {
@@ -47,7 +47,7 @@ std::string apply_long(launcher_options& o, std::string_view name, const std::st
       return fmt::format("unknown --predict mode \"{}\" (adaptive, always, never or experimental)", value);
     o.predict = value;
   } else if (name == "port") {
-    auto ports = parse_port_range(value);
+    auto ports = session::parse_port_range(value);
     if (!ports) return ports.error();
     o.ports = value;
   } else if (name == "bind-server") {
@@ -62,6 +62,11 @@ std::string apply_long(launcher_options& o, std::string_view name, const std::st
     } else {
       return fmt::format("--bind-server needs ssh, any or a numeric IP address, not \"{}\"", value);
     }
+  } else if (name == "experimental-remote-ip") {
+    if (value == "proxy") o.remote_ip = remote_ip_mode::proxy;
+    else if (value == "local") o.remote_ip = remote_ip_mode::local;
+    else if (value == "remote") o.remote_ip = remote_ip_mode::remote;
+    else return fmt::format("unknown --experimental-remote-ip \"{}\" (proxy, local or remote)", value);
   } else if (name == "family") {
     auto f = parse_family(value);
     if (!f) return fmt::format("unknown --family \"{}\" (inet, inet6, auto, all, prefer-inet or prefer-inet6)", value);
@@ -80,6 +85,7 @@ bool apply_flag(launcher_options& o, std::string_view name) {
   else if (name == "no-predict-overwrite") o.predict_overwrite = false;
   else if (name == "no-init") o.no_init = true;
   else if (name == "local") o.local = true;
+  else if (name == "allow-no-tty") o.allow_no_tty = true;
   else if (name == "fake-proxy") o.fake_proxy = true;
   else return false;
   return true;
@@ -87,10 +93,39 @@ bool apply_flag(launcher_options& o, std::string_view name) {
 
 bool takes_value(std::string_view name) {
   return name == "client" || name == "server" || name == "ssh" || name == "predict" || name == "port" ||
-         name == "bind-server" || name == "family";
+         name == "bind-server" || name == "family" || name == "experimental-remote-ip";
 }
 
 }  // namespace
+
+const char* family_word(address_family f) {
+  switch (f) {
+    case address_family::inet: return "inet";
+    case address_family::inet6: return "inet6";
+    case address_family::auto_detect: return "auto";
+    case address_family::all: return "all";
+    case address_family::prefer_inet: return "prefer-inet";
+    case address_family::prefer_inet6: return "prefer-inet6";
+  }
+  return "prefer-inet";
+}
+
+std::optional<std::string> check_destination(const std::string& destination) {
+  // The set OpenSSH 9.x allows for a user or host name given on its command line; a
+  // leading '-' would be read as an option.
+  constexpr std::string_view allowed_punctuation = "._:%@[]-";
+  const auto bad = std::find_if(destination.begin(), destination.end(), [&](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool alnum = (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z');
+    return !alnum && allowed_punctuation.find(c) == std::string_view::npos;
+  });
+  if (destination.empty()) return std::string("empty host name");
+  if (destination[0] == '-') return fmt::format("bad host \"{}\": it must not start with -", destination);
+  if (bad != destination.end())
+    return fmt::format("bad host \"{}\": only letters, digits and . _ : % @ [ ] - are allowed in a user or host name",
+                       destination);
+  return std::nullopt;
+}
 
 bool valid_prediction_mode(const std::string& mode) {
   return mode == "adaptive" || mode == "always" || mode == "never" || mode == "experimental";
@@ -171,6 +206,7 @@ parse_launcher_args(const std::vector<std::string>& args) {
       if (letter == 'a') o.predict = "always";
       else if (letter == 'n') o.predict = "never";
       else if (letter == 'o') o.predict_overwrite = true;
+      else if (letter == 'h') return show_help{};
       else if (letter == '4') o.family = address_family::inet;
       else if (letter == '6') o.family = address_family::inet6;
       else if (letter == 'p') {
@@ -206,8 +242,8 @@ parse_launcher_args(const std::vector<std::string>& args) {
   } else if (o.host.empty()) {
     return failure{std::string("no host given (usage: mosh2 [options] [user@]host [-- command...])")};
   }
-  if (o.host.empty() || o.host[0] == '-') return failure{fmt::format("bad host \"{}\"", o.host)};
+  if (auto err = check_destination(o.host)) return failure{*err};
   return o;
 }
 
-}  // namespace mosh2::session
+}  // namespace mosh2::launcher

@@ -10,10 +10,20 @@
 #include "mosh2/session/options.hpp"
 #include "mosh2/util/result.hpp"
 
-namespace mosh2::session {
+namespace mosh2::launcher {
+
+using session::show_help;
+using session::show_version;
 
 /// Which addresses of the host the launcher tries, in what order (--family, -4, -6).
 enum class address_family { inet, inet6, auto_detect, all, prefer_inet, prefer_inet6 };
+
+/// How the client learns the server's address (--experimental-remote-ip).
+enum class remote_ip_mode {
+  proxy,   ///< our own ProxyCommand reports the address ssh connected to (default)
+  local,   ///< resolve the host here; ssh and the client both use that address
+  remote,  ///< the server's side of $SSH_CONNECTION, printed by the remote shell
+};
 
 struct launcher_options {
   std::string client;                          ///< --client; empty = next to mosh2, then PATH
@@ -28,8 +38,10 @@ struct launcher_options {
   bool bind_set = false;                       ///< --bind-server was given
   std::string bind_address;                    ///< --bind-server=IP
   address_family family = address_family::prefer_inet;
+  remote_ip_mode remote_ip = remote_ip_mode::proxy;  ///< --experimental-remote-ip
   bool no_init = false;                        ///< --no-init
   bool local = false;                          ///< --local
+  bool allow_no_tty = false;                   ///< --allow-no-tty: run even without a terminal
   bool fake_proxy = false;                     ///< --fake-proxy (internal: ssh's ProxyCommand)
   std::string host;                            ///< [user@]host (--fake-proxy: the host name)
   std::string proxy_port;                      ///< --fake-proxy: the TCP port
@@ -44,6 +56,14 @@ result<std::vector<std::string>, std::string> split_command(const std::string& t
 /// The words --predict accepts (also the values of MOSH_PREDICTION_DISPLAY).
 bool valid_prediction_mode(const std::string& mode);
 
+/// The word --family takes for `f` (what the launcher passes to its own ProxyCommand).
+const char* family_word(address_family f);
+
+/// Checks `[user@]host` against the characters OpenSSH accepts in a user or host name
+/// on its command line (letters, digits and `._:%@[]-`, not starting with `-`), so that
+/// nothing else reaches ssh, a ProxyCommand's `%h` or a remote shell. Returns an error.
+std::optional<std::string> check_destination(const std::string& destination);
+
 /// Parses the launcher's argv (argv[0] excluded): `[options] [--] [user@]host
 /// [--] [command...]`. Option parsing stops at the host. With --local the host is a
 /// numeric address, optional when the options end with `--` (`--local -- top`: the
@@ -51,4 +71,4 @@ bool valid_prediction_mode(const std::string& mode);
 result<std::variant<launcher_options, show_help, show_version>, std::string>
 parse_launcher_args(const std::vector<std::string>& args);
 
-}  // namespace mosh2::session
+}  // namespace mosh2::launcher

@@ -2,9 +2,9 @@
 
 #include <doctest/doctest.h>
 
-#include "mosh2/session/launcher_options.hpp"
+#include "mosh2/launcher/launcher_options.hpp"
 
-using namespace mosh2::session;
+using namespace mosh2::launcher;
 
 namespace {
 launcher_options launcher(std::vector<std::string> args) {
@@ -20,7 +20,7 @@ std::string launcher_error(std::vector<std::string> args) {
 }
 }  // namespace
 
-TEST_SUITE("session") {
+TEST_SUITE("launcher") {
 TEST_CASE("the launcher's defaults: ssh, mosh2-server, bind to the ssh address, prefer IPv4") {
   auto o = launcher({"user@example.org"});
   CHECK(o.host == "user@example.org");
@@ -104,13 +104,17 @@ TEST_CASE("bad command lines are one-line errors") {
   CHECK(launcher_error({"--no-init=yes", "h"}).find("no value") != std::string::npos);
   CHECK(launcher_error({"--client"}).find("needs a value") != std::string::npos);
   CHECK(launcher_error({}).find("no host") != std::string::npos);
-  CHECK(launcher_error({"--", "-oProxyCommand=x"}).find("bad host") != std::string::npos);
+  CHECK(launcher_error({"--", "-oProxyCommand=x"}) == "bad host \"-oProxyCommand=x\": it must not start with -");
+  CHECK(launcher_error({"--experimental-remote-ip=dns", "h"}) ==
+        "unknown --experimental-remote-ip \"dns\" (proxy, local or remote)");
   for (const auto& args : std::vector<std::vector<std::string>>{{"--bogus"}, {"-p", "x", "h"}, {}})
     CHECK(launcher_error(args).find('\n') == std::string::npos);
 }
 
 TEST_CASE("--help and --version win") {
   CHECK(std::holds_alternative<show_help>(*parse_launcher_args({"-a", "--help"})));
+  CHECK(std::holds_alternative<show_help>(*parse_launcher_args({"-h"})));
+  CHECK(std::holds_alternative<show_help>(*parse_launcher_args({"-ah", "host"})));
   CHECK(std::holds_alternative<show_version>(*parse_launcher_args({"--version"})));
 }
 
@@ -118,5 +122,29 @@ TEST_CASE("split_command splits on blanks and honours quotes and backslashes") {
   CHECK(*split_command("  ssh   -p 22 ") == std::vector<std::string>{"ssh", "-p", "22"});
   CHECK(*split_command(R"(a "b c" 'd "e"' f\ g "")") == std::vector<std::string>{"a", "b c", "d \"e\"", "f g", ""});
   CHECK_FALSE(split_command("\"open").has_value());
+}
+
+TEST_CASE("a host or user name with characters ssh would not accept is refused before ssh sees it") {
+  CHECK(launcher_error({"a$(touch /tmp/x)"}) ==
+        "bad host \"a$(touch /tmp/x)\": only letters, digits and . _ : % @ [ ] - are allowed in a user or host name");
+  CHECK(launcher_error({"us;er@host"}).find("bad host") == 0);
+  CHECK(launcher_error({"host name"}).find("bad host") == 0);
+  CHECK(launcher_error({"h`id`"}).find("bad host") == 0);
+  CHECK(launcher_error({"--", "-h"}).find("must not start with -") != std::string::npos);
+  for (const char* good : {"user@example.org", "my_user@host-1.example", "[::1]", "fe80::1%eth0", "x@10.0.0.1"})
+    CHECK(launcher({good}).host == good);
+  CHECK_FALSE(check_destination("a.b-c_d:1%2@[e]").has_value());
+}
+
+TEST_CASE("--experimental-remote-ip picks how the server's address is learned") {
+  CHECK(launcher({"h"}).remote_ip == remote_ip_mode::proxy);
+  CHECK(launcher({"--experimental-remote-ip=local", "h"}).remote_ip == remote_ip_mode::local);
+  CHECK(launcher({"--experimental-remote-ip", "remote", "h"}).remote_ip == remote_ip_mode::remote);
+  CHECK(launcher({"--experimental-remote-ip=proxy", "h"}).remote_ip == remote_ip_mode::proxy);
+}
+
+TEST_CASE("--allow-no-tty is off unless given") {
+  CHECK_FALSE(launcher({"h"}).allow_no_tty);
+  CHECK(launcher({"--allow-no-tty", "h"}).allow_no_tty);
 }
 }

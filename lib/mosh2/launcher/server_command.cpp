@@ -1,0 +1,75 @@
+// The server's command line and the ssh command around it.
+
+#include "mosh2/launcher/server_command.hpp"
+
+#include <fmt/format.h>
+
+namespace mosh2::launcher {
+
+std::string shell_quote(const std::string& word) {
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+std::vector<std::string> server_arguments(const launcher_options& o, int colors,
+                                          const std::vector<std::pair<std::string, std::string>>& locale) {
+  std::vector<std::string> args{"new", "-c", std::to_string(colors)};
+  if (o.bind == launcher_options::bind_mode::address) {
+    args.insert(args.end(), {"-i", o.bind_address});
+  } else if (o.bind == launcher_options::bind_mode::ssh) {
+    // --local has no ssh connection to bind to: the server binds the address given.
+    if (o.local && !o.bind_set) args.insert(args.end(), {"-i", o.host});
+    else args.push_back("-s");
+  }
+  if (o.ports) args.insert(args.end(), {"-p", *o.ports});
+  for (const auto& [name, value] : locale) args.insert(args.end(), {"-l", fmt::format("{}={}", name, value)});
+  if (!o.command.empty()) {
+    args.push_back("--");
+    args.insert(args.end(), o.command.begin(), o.command.end());
+  }
+  return args;
+}
+
+std::string remote_command(const launcher_options& o, const std::vector<std::string>& server_args) {
+  std::string out;
+  if (o.remote_ip == remote_ip_mode::remote) {
+    // Run by sh whatever the login shell is; `;` separates commands in every shell.
+    out = shell_quote("sh") + " -c " +
+          shell_quote(R"([ -n "$SSH_CONNECTION" ] && printf '\nMOSH SSH_CONNECTION %s\n' "$SSH_CONNECTION")") + " ; ";
+  }
+  out += fmt::format("env {}={} {}", first_contact_variable, first_contact_window.count(),
+                     o.server.value_or("mosh2-server"));
+  for (const auto& a : server_args) out += " " + shell_quote(a);
+  return out;
+}
+
+std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& self, const std::string& destination,
+                                  const std::string& remote) {
+  std::vector<std::string> argv = o.ssh;
+  argv.push_back("-n");
+  if (o.ssh_pty) argv.push_back("-tt");
+  if (o.remote_ip == remote_ip_mode::proxy) {
+    // No connection sharing: a shared connection would not run our ProxyCommand.
+    argv.insert(argv.end(), {"-S", "none", "-o",
+                             fmt::format("ProxyCommand={} --family={} --fake-proxy -- %h %p", shell_quote(self),
+                                         family_word(o.family))});
+  }
+  argv.insert(argv.end(), {destination, "--", remote});
+  return argv;
+}
+
+std::string host_part(const std::string& destination) {
+  const auto at = destination.rfind('@');
+  return at == std::string::npos ? destination : destination.substr(at + 1);
+}
+
+std::string with_host(const std::string& destination, const std::string& address) {
+  const auto at = destination.rfind('@');
+  return at == std::string::npos ? address : destination.substr(0, at + 1) + address;
+}
+
+}  // namespace mosh2::launcher

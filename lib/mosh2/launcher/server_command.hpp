@@ -1,0 +1,52 @@
+#pragma once
+// What the launcher runs to start the server: the server's arguments (as the stock
+// `mosh` wrapper 1.4 passes them), and the ssh command line around them, or the local
+// command for --local. Pure: the caller gathers the environment and paths.
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mosh2/launcher/launcher_options.hpp"
+
+namespace mosh2::launcher {
+
+/// How long a server started by the launcher waits for the client's first datagram
+/// before it exits (the server's own default is 60 s). The client is exec'd right after
+/// MOSH CONNECT (at most 5 s later, while ssh closes) and sends at once, retransmitting
+/// every second or so; 20 s covers a slow start, and a client that never starts leaves
+/// no server behind for long. Passed as MOSH2_FIRST_CONTACT_TIMEOUT, which a stock
+/// mosh-server ignores.
+inline constexpr std::chrono::seconds first_contact_window{20};
+
+using session::first_contact_variable;
+
+/// Quotes one word for a POSIX shell (and for csh and fish: single quotes, with `'`
+/// written as `'\''`).
+std::string shell_quote(const std::string& word);
+
+/// The server's arguments: `new -c COLORS [-s | -i IP] [-p PORTS] [-l NAME=VALUE]...
+/// [-- command...]`. `locale` holds the locale variables set here, in order.
+std::vector<std::string> server_arguments(const launcher_options& o, int colors,
+                                          const std::vector<std::pair<std::string, std::string>>& locale);
+
+/// The command line the remote shell runs: the server command as typed (default
+/// mosh2-server), prefixed with `env MOSH2_FIRST_CONTACT_TIMEOUT=N`, each argument
+/// single-quoted; with --experimental-remote-ip=remote, preceded by a `sh -c` that
+/// prints `MOSH SSH_CONNECTION <$SSH_CONNECTION>`.
+std::string remote_command(const launcher_options& o, const std::vector<std::string>& server_args);
+
+/// ssh's argv for the bootstrap. `self` is this program's path (for the ProxyCommand,
+/// used with --experimental-remote-ip=proxy); `destination` is `[user@]host`, with the
+/// host already replaced by its address for --experimental-remote-ip=local.
+std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& self,
+                                  const std::string& destination, const std::string& remote);
+
+/// The part of `[user@]host` after the last `@`.
+std::string host_part(const std::string& destination);
+
+/// `[user@]` of `destination` followed by `address`.
+std::string with_host(const std::string& destination, const std::string& address);
+
+}  // namespace mosh2::launcher

@@ -1,0 +1,64 @@
+// The server's arguments and the ssh command line the launcher builds around them.
+
+#include <doctest/doctest.h>
+
+#include "mosh2/launcher/server_command.hpp"
+
+using namespace mosh2::launcher;
+
+namespace {
+launcher_options parse(std::vector<std::string> args) {
+  auto r = parse_launcher_args(args);
+  REQUIRE(r.has_value());
+  return std::get<launcher_options>(*r);
+}
+}  // namespace
+
+TEST_SUITE("launcher") {
+TEST_CASE("the server gets new -c, -s, the port, the locale and the command, in the stock order") {
+  auto o = parse({"-p", "60010", "host", "--", "ls", "-l"});
+  CHECK(server_arguments(o, 256, {{"LANG", "C.UTF-8"}, {"LC_ALL", "de_DE.UTF-8"}}) ==
+        std::vector<std::string>{"new", "-c", "256", "-s", "-p", "60010", "-l", "LANG=C.UTF-8", "-l",
+                                 "LC_ALL=de_DE.UTF-8", "--", "ls", "-l"});
+  CHECK(server_arguments(parse({"--bind-server=any", "h"}), 8, {}) == std::vector<std::string>{"new", "-c", "8"});
+  CHECK(server_arguments(parse({"--bind-server=10.0.0.1", "h"}), 0, {}) ==
+        std::vector<std::string>{"new", "-c", "0", "-i", "10.0.0.1"});
+  CHECK(server_arguments(parse({"--local", "::1"}), 0, {}) == std::vector<std::string>{"new", "-c", "0", "-i", "::1"});
+}
+
+TEST_CASE("the remote command quotes every argument and asks for a short first-contact window") {
+  auto o = parse({"host"});
+  CHECK(remote_command(o, {"new", "-c", "8", "--", "echo", "it's"}) ==
+        "env MOSH2_FIRST_CONTACT_TIMEOUT=20 mosh2-server 'new' '-c' '8' '--' 'echo' 'it'\\''s'");
+  CHECK(remote_command(parse({"--server=env A=1 /opt/mosh-server", "h"}), {"new"}) ==
+        "env MOSH2_FIRST_CONTACT_TIMEOUT=20 env A=1 /opt/mosh-server 'new'");
+}
+
+TEST_CASE("--experimental-remote-ip=remote prints $SSH_CONNECTION through sh before the server starts") {
+  auto o = parse({"--experimental-remote-ip=remote", "host"});
+  const auto cmd = remote_command(o, {"new"});
+  CHECK(cmd.rfind("'sh' -c '[ -n \"$SSH_CONNECTION\" ] && printf '\\''\\nMOSH SSH_CONNECTION %s\\n'\\'' "
+                  "\"$SSH_CONNECTION\"' ; env ", 0) == 0);
+  CHECK(cmd.find("mosh2-server 'new'") != std::string::npos);
+}
+
+TEST_CASE("ssh runs with -n -tt and our ProxyCommand, unless the address is learned another way") {
+  auto o = parse({"--ssh=ssh -p 2222", "-6", "u@h"});
+  CHECK(ssh_argv(o, "/usr/bin/mosh2", "u@h", "REMOTE") ==
+        std::vector<std::string>{"ssh", "-p", "2222", "-n", "-tt", "-S", "none", "-o",
+                                 "ProxyCommand='/usr/bin/mosh2' --family=inet6 --fake-proxy -- %h %p", "u@h", "--",
+                                 "REMOTE"});
+  auto local = parse({"--experimental-remote-ip=local", "--no-ssh-pty", "u@h"});
+  CHECK(ssh_argv(local, "/x", "u@127.0.0.1", "R") == std::vector<std::string>{"ssh", "-n", "u@127.0.0.1", "--", "R"});
+  auto remote = parse({"--experimental-remote-ip=remote", "h"});
+  CHECK(ssh_argv(remote, "/x", "h", "R") == std::vector<std::string>{"ssh", "-n", "-tt", "h", "--", "R"});
+}
+
+TEST_CASE("the host part of user@host and putting an address in its place") {
+  CHECK(host_part("u@h") == "h");
+  CHECK(host_part("a@b@c") == "c");
+  CHECK(host_part("h") == "h");
+  CHECK(with_host("u@h", "::1") == "u@::1");
+  CHECK(with_host("h", "10.0.0.2") == "10.0.0.2");
+}
+}
