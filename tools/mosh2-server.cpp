@@ -25,7 +25,7 @@ using namespace mosh2::session;
 
 constexpr const char* usage =
     "Usage: mosh2-server new [-s] [-v] [-i LOCALADDR|IFACE] [-p PORT[:PORT2]] [-c COLORS] [-l NAME=VALUE] "
-    "[-- COMMAND...]\n";
+    "[--idle-timeout DURATION] [-- COMMAND...]\n";
 
 void print_version(std::FILE* to) {
   std::fprintf(to,
@@ -78,7 +78,8 @@ int serve(const server_options& opts) {
 
   server_config config{mosh2::crypto::session_key::generate(), {}, size.width, size.height, opts.verbosity,
                        timeout_from_env("MOSH_SERVER_NETWORK_TMOUT"),
-                       timeout_from_env("MOSH_SERVER_SIGNAL_TMOUT")};
+                       timeout_from_env("MOSH_SERVER_SIGNAL_TMOUT"), std::chrono::seconds(60),
+                       opts.idle_timeout};
   if (opts.command.empty()) {
     const std::string shell = login_shell();
     config.program.argv = {shell};

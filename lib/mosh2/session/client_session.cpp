@@ -18,6 +18,7 @@
 #include <asio/steady_timer.hpp>
 #include <fmt/format.h>
 
+#include "mosh2/control/control_socket.hpp"  // control socket wiring (issue 12)
 #include "mosh2/overlay/notification_bar.hpp"
 #include "mosh2/session/link_core.hpp"
 #include "mosh2/session/receive_stage.hpp"
@@ -52,7 +53,7 @@ struct client_socket {
   bool reader_done = false;
 };
 
-class client_pipeline {
+class client_pipeline : public control::control_handler {  // control socket wiring (issue 12)
 public:
   client_pipeline(asio::io_context& ctx, client_config config, asio::ip::udp::endpoint server,
                   window_size size)
@@ -83,7 +84,8 @@ public:
   awaitable<void> run() {
     open_socket(steady::now());
     co_await (keyboard_stage() && forward_signals<client_event>(signals_, events_) &&
-              forward_deadlines<client_event>(deadline_, events_) && session_stage());
+              forward_deadlines<client_event>(deadline_, events_) && session_stage() &&
+              control::serve_control(control_.acceptor(), *this));  // control socket wiring (issue 12)
   }
 
   int exit_status() const { return clean_exit_ ? 0 : 1; }
@@ -175,12 +177,25 @@ private:
   }
 
   void report_status(time_point now) {
+    // The client has no log; a status file that cannot be written is simply missing.
+    (void)status_.publish(status_now(), now);
+  }
+
+  // -- control socket wiring (issue 12) --------------------------------------------------
+  session_status status_now() {
     asio::error_code ec;
     auto s = make_status("client", sockets_.back().socket.local_endpoint(ec), server_, started_, link_, ssp_);
     s.width = size_.width;
     s.height = size_.height;
-    // The client has no log; a status file that cannot be written is simply missing.
-    (void)status_.publish(s, now);
+    s.last_keystroke = last_keystroke_;
+    static constexpr const char* modes[] = {"adaptive", "always", "never", "experimental"};
+    s.prediction_mode = modes[static_cast<int>(config_.predict)];
+    return s;
+  }
+  std::string status_json() override { return to_json(status_now(), steady::now()); }
+  void request_shutdown(std::string) override {  // the path SIGTERM takes
+    client_event e{caught_signal(SIGTERM)};
+    events_.try_send(asio::error_code{}, std::move(e));
   }
 
   void send(const transport::instruction& inst, time_point now) {
@@ -222,6 +237,7 @@ private:
       return;
     }
     if (out.shutdown_in_progress()) return;
+    last_keystroke_ = now;  // control socket wiring (issue 12)
     // Predictions are made against what the user sees now, before the escape key
     // swallows anything (§8.5 step 4); a paste resets them instead.
     predictor_.set_local_frame_sent(out.sent_num());
@@ -332,6 +348,7 @@ private:
     asio::error_code ignored;
     stdin_.cancel(ignored);
     signals_.cancel(ignored);
+    control_.close();  // control socket wiring (issue 12)
     for (auto& s : sockets_) s.socket.close(ignored);
   }
 
@@ -355,6 +372,9 @@ private:
   bool repaint_ = true;
   bool ever_heard_ = false;
   bool clean_exit_ = false;
+  // control socket wiring (issue 12)
+  control::control_endpoint control_{ctx_, status_directories(), ::getpid()};
+  std::optional<time_point> last_keystroke_;
 
 public:
   std::exception_ptr failure_;

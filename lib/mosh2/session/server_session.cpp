@@ -17,6 +17,8 @@
 #include <asio/write.hpp>
 #include <fmt/format.h>
 
+#include "mosh2/control/control_socket.hpp"  // control socket wiring (issue 12)
+#include "mosh2/control/reject_log.hpp"
 #include "mosh2/session/echo_ack.hpp"
 #include "mosh2/session/link_core.hpp"
 #include "mosh2/session/receive_stage.hpp"
@@ -42,7 +44,7 @@ inline constexpr auto utmp_detach_after = std::chrono::seconds(30);
 using server_event = std::variant<std::monostate, peer_instruction, byte_chunk, caught_signal, tick>;  // monostate: channels need a default
 using event_pipe = io::pipe<server_event>;
 
-class server_pipeline {
+class server_pipeline : public control::control_handler {  // control socket wiring (issue 12)
 public:
   server_pipeline(asio::io_context& ctx, asio::ip::udp::socket socket, server_config config)
       : ctx_(ctx),
@@ -67,7 +69,8 @@ public:
   awaitable<void> run() {
     co_await (receive_stage() && pty_read_stage() && pty_write_stage() &&
               forward_signals<server_event>(signals_, events_) &&
-              forward_deadlines<server_event>(deadline_, events_) && session_stage());
+              forward_deadlines<server_event>(deadline_, events_) && session_stage() &&
+              control::serve_control(control_.acceptor(), *this));  // control socket wiring (issue 12)
   }
 
   int exit_status() const { return exit_status_; }
@@ -88,7 +91,11 @@ private:
                                                                      : datagram::address_family::ipv6);
       log(fmt::format("Server now attached to client at {}:{}", d.from.address().to_string(), d.from.port()));
     };
-    co_await receive_datagrams<server_event>(socket_, link_, events_, follow_roaming);
+    // control socket wiring (issue 12): rejected datagrams go to the reject log.
+    auto reject = [this](const received_datagram& d) {
+      rejects_.record(d.from.address().to_string(), d.from.port(), drop_names_.newest(link_), steady::now());
+    };
+    co_await receive_datagrams<server_event>(socket_, link_, events_, follow_roaming, reject);
   }
 
   awaitable<void> pty_read_stage() {
@@ -142,6 +149,8 @@ private:
     if (!ever_heard_) t = std::min(t, started_ + no_client_limit);
     if (config_.network_timeout && ever_heard_) t = std::min(t, last_client_state_ + *config_.network_timeout);
     if (utmp_attached_) t = std::min(t, last_client_state_ + utmp_detach_after);
+    if (auto heard = link_.datagram().last_heard(); config_.idle_timeout && heard)  // --idle-timeout (issue 12)
+      t = std::min(t, *heard + *config_.idle_timeout);
     return std::max(t, now);
   }
 
@@ -158,11 +167,24 @@ private:
   }
 
   void report_status(time_point now) {
+    if (auto problem = status_.publish(status_now(), now)) log("Status file not written: " + *problem);
+  }
+
+  // -- control socket wiring (issue 12) --------------------------------------------------
+  session_status status_now() {
     asio::error_code ec;
     auto s = make_status("server", socket_.local_endpoint(ec), peer_, started_, link_, ssp_);
     s.width = ssp_.outgoing().current_state().fb().width();
     s.height = ssp_.outgoing().current_state().fb().height();
-    if (auto problem = status_.publish(s, now)) log("Status file not written: " + *problem);
+    s.command = config_.program.argv;
+    s.last_keystroke = last_keystroke_;
+    return s;
+  }
+  std::string status_json() override { return to_json(status_now(), steady::now()); }
+  void request_shutdown(std::string reason) override {  // the path SIGTERM takes
+    log("Control socket: " + reason);
+    server_event e{caught_signal(SIGTERM)};
+    events_.try_send(asio::error_code{}, std::move(e));
   }
 
   void send(const transport::instruction& inst, time_point now) {
@@ -192,6 +214,8 @@ private:
     auto events = ssp::take_new_events(ssp_.incoming());
     if (events.empty()) return;
     apply_user_events(events);
+    if (std::any_of(events.begin(), events.end(), [](const auto& ev) { return std::holds_alternative<ssp::user_byte>(ev); }))
+      last_keystroke_ = now;  // control socket wiring (issue 12)
     echo_.record(ssp_.incoming().newest_num(), now);
   }
 
@@ -253,6 +277,9 @@ private:
     }
     if (config_.network_timeout && ever_heard_ && now - last_client_state_ >= *config_.network_timeout)
       begin_shutdown(now, fmt::format("Network idle for {} seconds.", config_.network_timeout->count()));
+    if (auto heard = link_.datagram().last_heard(); config_.idle_timeout && heard && now - *heard >= *config_.idle_timeout)
+      begin_shutdown(now, fmt::format("Client not heard for {} seconds (--idle-timeout).",  // issue 12
+                                      config_.idle_timeout->count()));
   }
 
   void begin_shutdown(time_point now, const std::string& why) {
@@ -285,6 +312,7 @@ private:
     socket_.cancel(ignored);
     pty_io_.cancel(ignored);
     signals_.cancel(ignored);
+    control_.close();  // control socket wiring (issue 12)
     pty_.hang_up();
   }
 
@@ -309,6 +337,11 @@ private:
   bool ever_heard_ = false;
   bool quit_now_ = false;
   int exit_status_ = 0;
+  // control socket wiring (issue 12)
+  control::control_endpoint control_{ctx_, status_directories(), ::getpid()};
+  control::reject_logger rejects_{config_.verbosity > 0};
+  drop_namer drop_names_;
+  std::optional<time_point> last_keystroke_;
 };
 
 }  // namespace
