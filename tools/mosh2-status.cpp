@@ -241,9 +241,14 @@ int main(int argc, char** argv) {
 
   std::vector<read_problem> problems;
   auto entries = read_status_files(opts.dirs, how, problems);
-  for (const auto& p : problems)
+  std::size_t unread_dirs = 0;
+  for (const auto& p : problems) {
     if (p.always || opts.verbose) say(p.text);
-  if (opts.kill) return run_kill(opts, entries);
+    if (p.directory) ++unread_dirs;
+  }
+  // Every directory the user named was refused: nothing was listed, and that is an error.
+  const bool nothing_readable = how.explicit_dirs && unread_dirs == opts.dirs.size();
+  if (opts.kill) return nothing_readable ? 1 : run_kill(opts, entries);
 
   if (opts.pid) std::erase_if(entries, [&](const status_entry& e) { return e.pid != *opts.pid; });
   refresh(entries, opts.verbose);
@@ -252,7 +257,7 @@ int main(int argc, char** argv) {
   } else if (opts.brief) {
     std::fputs(brief_line(views_of(entries)).c_str(), stdout);
   } else if (entries.empty()) {
-    if (!opts.pid) std::puts("No live mosh2 sessions.");
+    if (!opts.pid && !nothing_readable) std::puts("No live mosh2 sessions.");
   } else {
     std::fputs(status_table(views_of(entries)).c_str(), stdout);
   }
@@ -260,5 +265,5 @@ int main(int argc, char** argv) {
     say(fmt::format("no live mosh2 session with pid {}", *opts.pid));
     return 1;
   }
-  return 0;
+  return nothing_readable ? 1 : 0;
 }

@@ -338,9 +338,11 @@ TEST_CASE("the reader skips unsafe directories and says so, and a missing named 
   CHECK(read_status_files({open_dir, t.path / "link", t.path / "nonexistent"}, named, problems).empty());
   REQUIRE(problems.size() == 3);
   for (const auto& p : problems) CHECK(p.always);
-  CHECK(problems[0].text == fmt::format("not reading {}: {} is writable by others", open_dir.string(), open_dir.string()));
-  CHECK(problems[1].text.ends_with("is a symlink"));
-  CHECK(problems[2].text.ends_with("No such file or directory"));
+  CHECK(problems[0].text == fmt::format("{} is writable by others; not reading it", open_dir.string()));
+  CHECK(problems[1].text == fmt::format("{} is a symlink; not reading it", (t.path / "link").string()));
+  CHECK(problems[2].text ==
+        fmt::format("cannot use {}: No such file or directory; not reading it", (t.path / "nonexistent").string()));
+  for (const auto& p : problems) CHECK(p.directory);
   problems.clear();
   CHECK(read_status_files({t.path / "nonexistent"}, read_options{}, problems).empty());
   CHECK(problems.empty());  // a default directory that is not there yet holds no sessions

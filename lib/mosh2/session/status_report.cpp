@@ -289,16 +289,16 @@ std::vector<status_entry> read_status_files(const std::vector<fs::path>& dirs, c
   for (const auto& dir : dirs) {
     if (auto bad = control::check_private_directory(dir, false)) {
       // A default directory that does not exist simply holds no sessions.
-      std::error_code ec;
-      const bool missing = !fs::exists(fs::symlink_status(dir, ec));
+      struct stat st {};
+      const bool missing = ::lstat(dir.c_str(), &st) != 0 && errno == ENOENT;
       if (!missing || options.explicit_dirs)
-        problems.push_back({fmt::format("not reading {}: {}", dir.string(), *bad), true});
+        problems.push_back({fmt::format("{}; not reading it", *bad), true, true});
       continue;
     }
     std::error_code ec;
     fs::directory_iterator it(dir, ec);
     if (ec) {
-      problems.push_back({fmt::format("cannot read {}: {}", dir.string(), ec.message()), true});
+      problems.push_back({fmt::format("cannot read {}: {}", dir.string(), ec.message()), true, true});
       continue;
     }
     std::vector<fs::path> files;

@@ -197,6 +197,7 @@ struct status_entry {
 struct read_problem {
   std::string text;
   bool always = false;  ///< false: only with -v (a stranger's file, a stale entry)
+  bool directory = false;  ///< a whole directory was not read
 };
 
 /// How read_status_files treats what it finds.
