@@ -147,7 +147,45 @@ def run_fail2ban(source, a, port, home):
     print(f"fail2ban-regex matched {lines}")
 
 
-def second_user_checks(status, status_dir, c, home):
+def planted_files_checks(status, status_dir, live_pids, home, uid, timeout):
+    """Files planted among the live sessions' (issue 10): a symlink to /dev/zero, a FIFO
+    and a forged file under live pids' names, and a directory of another uid holding a
+    well-formed file. mosh2-status must not hang, must list only the real sessions and
+    must say why with -v."""
+    decoy = os.getppid()  # alive, and no session of ours
+    zero, fifo = os.path.join(status_dir, f"{decoy}.json"), os.path.join(status_dir, "1.json")
+    forged = os.path.join(status_dir, f"{os.getpid()}.json")
+    os.symlink("/dev/zero", zero)
+    os.mkfifo(fifo, 0o600)
+    with open(forged, "w") as f:
+        f.write(json.dumps({"pid": live_pids[0], "started_unix_ms": int(time.time() * 1000)}))
+    theirs = os.path.join(home, "stranger")
+    os.mkdir(theirs, 0o700)
+    with open(os.path.join(theirs, f"{decoy}.json"), "w") as f:
+        f.write(json.dumps({"pid": decoy, "started_unix_ms": int(time.time() * 1000)}))
+    os.chown(theirs, uid, -1)
+    try:
+        started = time.monotonic()
+        p = status.run("--json", "-v")
+        if time.monotonic() - started > timeout:
+            raise Failure("mosh2-status took too long with planted files")
+        listed = sorted(s["pid"] for s in json.loads(p.stdout)["sessions"] if s["role"] == "server")
+        if listed != sorted(live_pids):
+            raise Failure(f"with planted files, mosh2-status listed servers {listed}, expected {sorted(live_pids)}")
+        for why in (f"{zero}: skipped, a symlink", f"{fifo}: skipped, not a regular file",
+                    f"{forged}: skipped, its pid does not match its name"):
+            if why not in p.stderr:
+                raise Failure(f"-v did not say {why!r}: {p.stderr!r}")
+        p = status.run("--json", "-v", "--dir", theirs, expect=1)
+        if json.loads(p.stdout)["sessions"] or f"{theirs} belongs to uid {uid}" not in p.stderr:
+            raise Failure(f"another uid's directory was read: {p.stdout!r} {p.stderr!r}")
+        print("planted files: not listed, reasons given with -v; another uid's directory refused")
+    finally:
+        for path in (zero, fifo, forged):
+            os.unlink(path)
+
+
+def second_user_checks(status, status_dir, c, home, live_pids, timeout):
     user = f"m2t{os.getpid() % 100000}"
     subprocess.run(["useradd", "-M", "-r", "-s", "/usr/sbin/nologin", user], check=True, timeout=30,
                    capture_output=True)
@@ -155,6 +193,7 @@ def second_user_checks(status, status_dir, c, home):
     os.chmod(home, 0o711)
     try:
         uid = pwd.getpwnam(user).pw_uid
+        planted_files_checks(status, status_dir, live_pids, home, uid, timeout)
         theirs = os.path.join(home, "theirs")
         os.mkdir(theirs)
         os.chown(theirs, uid, -1)
@@ -281,7 +320,7 @@ def main():
         if not alive(a.pid) or not alive(c.pid):
             raise Failure("kill --detached-for ended more than the detached session")
 
-        second_user_checks(status, status_dir, c, home)
+        second_user_checks(status, status_dir, c, home, [a.pid, c.pid], args.timeout)
 
         status.run("kill", str(a.pid))
         code = wait_for("A's client to exit", lambda: os.path.exists(a.exit_file) and open(a.exit_file).read().strip(),

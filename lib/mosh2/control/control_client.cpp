@@ -54,6 +54,7 @@ result<reply, std::string> call(const std::filesystem::path& path, const request
   while (sent < text.size()) {
     const ssize_t n = ::send(s.fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EPIPE) break;  // it answered (a refusal) before reading: read that
     if (n <= 0) return failure{system_error(fmt::format("cannot send to {}", path.string()))};
     sent += static_cast<std::size_t>(n);
   }
