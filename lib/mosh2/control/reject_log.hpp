@@ -74,6 +74,12 @@ public:
 
   /// One rejected datagram.
   void record(std::string_view address, std::uint16_t port, std::string_view reason, time_point now);
+  /// Writes the summaries due at `now`. A session that wakes at next_due() writes a
+  /// quiet source's count on time; without that, it waits for the next rejection or
+  /// the end of the session.
+  void tick(time_point now) { write(limiter_.due(now)); }
+  /// When tick() next has something to write, or `never`.
+  time_point next_due() const { return limiter_.next_due(); }
 
 private:
   void write(const std::vector<std::string>& lines);

@@ -151,6 +151,7 @@ private:
     if (utmp_attached_) t = std::min(t, last_client_state_ + utmp_detach_after);
     if (auto heard = link_.datagram().last_heard(); config_.idle_timeout && heard)  // --idle-timeout (issue 12)
       t = std::min(t, *heard + *config_.idle_timeout);
+    t = std::min(t, rejects_.next_due());  // reject log summaries (issue 12)
     return std::max(t, now);
   }
 
@@ -267,6 +268,7 @@ private:
   }
 
   void check_timeouts(time_point now) {
+    rejects_.tick(now);  // reject log summaries (issue 12)
     if (utmp_attached_ && now - last_client_state_ >= utmp_detach_after) {
       utmp_.set_host(detached_host(::getpid()));
       utmp_attached_ = false;
