@@ -147,6 +147,33 @@ def run_fail2ban(source, a, port, home):
     print(f"fail2ban-regex matched {lines}")
 
 
+def command_line_checks(status, status_dir, live_pid, home):
+    """Issue 9 case 9: a missing or unsafe --dir says why (exit 1); --pid=N is --pid N; a
+    status file whose pid now belongs to a newer program is not a live session."""
+    p = status.run("--dir", "/nonexistent", expect=1)
+    if p.stderr != "mosh2-status: cannot use /nonexistent: No such file or directory; not reading it\n" or p.stdout:
+        raise Failure(f"--dir /nonexistent said {p.stdout!r} {p.stderr!r}")
+    unsafe = os.path.join(home, "unsafe")
+    os.mkdir(unsafe)
+    os.chmod(unsafe, 0o777)
+    p = status.run("--json", "--dir", unsafe, expect=1)
+    if p.stderr != f"mosh2-status: {unsafe} is writable by others; not reading it\n":
+        raise Failure(f"an unsafe --dir said {p.stderr!r}")
+    for form in ([f"--pid={live_pid}"], ["--pid", str(live_pid)]):
+        listed = [x["pid"] for x in json.loads(status.run("--json", *form).stdout)["sessions"]]
+        if listed != [live_pid]:
+            raise Failure(f"{' '.join(form)} listed {listed}")
+    # A file for a live process that started long after the session it describes.
+    reused = os.getpid()
+    path = os.path.join(status_dir, f"{reused}.json")
+    with open(path, "w") as f:
+        f.write(json.dumps({"schema": 1, "pid": reused, "started_unix_ms": int(time.time() * 1000) - 3_600_000}))
+    p = status.run("--json", "-v", "--pid", str(reused), expect=1)
+    if f"process {reused} is not the session's (pid reused); removed" not in p.stderr or os.path.exists(path):
+        raise Failure(f"a reused pid was not recognised: {p.stderr!r}")
+    print("command line: --dir problems named with exit 1, --pid=N, a reused pid is not live")
+
+
 def planted_files_checks(status, status_dir, live_pids, home, uid, timeout):
     """Files planted among the live sessions' (issue 10): a symlink to /dev/zero, a FIFO
     and a forged file under live pids' names, and a directory of another uid holding a
@@ -320,6 +347,7 @@ def main():
         if not alive(a.pid) or not alive(c.pid):
             raise Failure("kill --detached-for ended more than the detached session")
 
+        command_line_checks(status, status_dir, c.pid, home)
         second_user_checks(status, status_dir, c, home, [a.pid, c.pid], args.timeout)
 
         status.run("kill", str(a.pid))
