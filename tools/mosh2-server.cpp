@@ -26,12 +26,13 @@ using namespace mosh2::session;
 
 constexpr const char* usage =
     "Usage: mosh2-server new [-s] [-v] [-i LOCALADDR|IFACE] [-p PORT[:PORT2]] [-c COLORS] [-l NAME=VALUE] "
-    "[-- COMMAND...]\n"
+    "[--idle-timeout DURATION] [-- COMMAND...]\n"
     "  -s                 bind to the local address of the ssh connection (SSH_CONNECTION)\n"
     "  -i LOCALADDR|IFACE bind to this address, or to the first address of this interface\n"
     "  -p PORT[:PORT2]    UDP port or range (default 60001:60999; 0: the kernel chooses)\n"
     "  -c COLORS          colours of the client's terminal (256 gives TERM=xterm-256color)\n"
     "  -l NAME=VALUE      locale variable to try when this locale is not UTF-8 (repeatable)\n"
+    "  --idle-timeout DURATION  end the session once the client has not been heard for DURATION (90s, 12h, 7d)\n"
     "  -v                 verbose: stay attached and log session events to stderr\n"
     "  -h, --help         this message\n"
     "  --version          version and licence\n";
@@ -115,7 +116,7 @@ int serve(const server_options& opts) {
                        // that a client that never starts leaves no server behind.
                        .first_contact_limit =
                            timeout_from_env(first_contact_variable).value_or(std::chrono::seconds(60)),
-                       .idle_timeout = std::nullopt};
+                       .idle_timeout = opts.idle_timeout};
   if (opts.command.empty()) {
     const std::string shell = login_shell();
     config.program.argv = {shell};

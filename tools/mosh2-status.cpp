@@ -1,8 +1,10 @@
-// mosh2-status: prints one JSON document describing every live mosh2-server and
-// mosh2-client of this user, gathered from their status files (docs/status.md).
+// mosh2-status: the live mosh2-server and mosh2-client sessions of this user, gathered
+// from their status files and control sockets (docs/status.md): a table for people,
+// JSON for scripts, one line for a shell profile, and `kill` to end sessions cleanly.
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -11,84 +13,257 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "mosh2/control/control_client.hpp"
+#include "mosh2/control/duration.hpp"
 #include "mosh2/session/status_report.hpp"
 
 namespace {
 
+using namespace mosh2;
+using namespace mosh2::session;
+
 constexpr const char* usage =
-    "Usage: mosh2-status [--dir DIR] [--pid PID] [--keep-stale]\n"
-    "Prints the status of this user's live mosh2 sessions as JSON (schema: mosh2-status(1)).\n";
+    "Usage: mosh2-status [--json | --brief] [--pid PID] [--dir DIR]... [--keep-stale] [-v]\n"
+    "       mosh2-status kill [--dry-run] [--dir DIR]... [-v] PID...\n"
+    "       mosh2-status kill --detached-for DURATION [--dry-run] [--dir DIR]... [-v]\n"
+    "Lists this user's live mosh2 sessions (a table; --json for the document whose schema is\n"
+    "docs/status.schema.json, described in docs/status.md and mosh2-status(1); --brief for one\n"
+    "line about detached sessions, nothing when there are none), or ends sessions cleanly.\n"
+    "  --json                 print the JSON document\n"
+    "  --brief                one line for a shell profile\n"
+    "  --pid PID              only the session of process PID\n"
+    "  --dir DIR              read DIR instead of the default directories (repeatable)\n"
+    "  --keep-stale           leave the files of processes that are gone\n"
+    "  -v, --verbose          say on stderr why files and directories were skipped\n"
+    "  kill PID...            end these sessions (a connected client exits normally)\n"
+    "  --detached-for DURATION  with kill: end the servers whose client has not been heard\n"
+    "                         for DURATION (90s, 12h, 7d)\n"
+    "  --dry-run              with kill: list the sessions it would end, end nothing\n"
+    "  -h, --help             this text\n"
+    "  --version              the version\n";
+
+/// How long mosh2-status waits for one session's control socket.
+constexpr std::chrono::milliseconds control_timeout{2000};
 
 struct status_options {
   std::vector<std::filesystem::path> dirs;
   std::optional<pid_t> pid;
   bool keep_stale = false;
+  bool json = false;
+  bool brief = false;
+  bool verbose = false;
+  bool kill = false;
+  bool dry_run = false;
+  std::optional<std::chrono::seconds> detached_for;
+  std::vector<pid_t> kill_pids;
+  bool help = false;
+  bool version = false;
 };
 
-/// Parses argv; an error message on a bad option.
-std::optional<std::string> parse(const std::vector<std::string_view>& args, status_options& o, bool& help,
-                                 bool& version) {
+std::optional<pid_t> parse_pid(std::string_view v) {
+  long n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc{} || end != v.data() + v.size() || n <= 0 || n > 0x3fffffff) return std::nullopt;
+  return static_cast<pid_t>(n);
+}
+
+/// Parses argv; an error message on a bad command line.
+std::optional<std::string> parse(const std::vector<std::string_view>& args, status_options& o) {
   for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto a = args[i];
+    std::string_view a = args[i];
+    std::optional<std::string_view> attached;
+    if (a.starts_with("--") && a.find('=') != std::string_view::npos) {
+      attached = a.substr(a.find('=') + 1);
+      a = a.substr(0, a.find('='));
+    }
     const auto value = [&]() -> std::optional<std::string_view> {
+      if (attached) return attached;
       if (i + 1 >= args.size()) return std::nullopt;
       return args[++i];
     };
+    const bool takes_value = a == "--dir" || a == "--pid" || a == "--detached-for";
+    if (attached && !takes_value) return fmt::format("{} takes no value", a);
     if (a == "-h" || a == "--help") {
-      help = true;
+      o.help = true;
     } else if (a == "--version") {
-      version = true;
+      o.version = true;
     } else if (a == "--keep-stale") {
       o.keep_stale = true;
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--brief") {
+      o.brief = true;
+    } else if (a == "-v" || a == "--verbose") {
+      o.verbose = true;
+    } else if (a == "--dry-run") {
+      o.dry_run = true;
     } else if (a == "--dir") {
       auto v = value();
       if (!v || v->empty()) return "--dir needs a directory";
       o.dirs.emplace_back(*v);
     } else if (a == "--pid") {
       auto v = value();
-      long n = 0;
       if (!v) return "--pid needs a process id";
-      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-      if (ec != std::errc{} || end != v->data() + v->size() || n <= 0)
-        return "--pid needs a positive process id, not '" + std::string(*v) + "'";
-      o.pid = static_cast<pid_t>(n);
+      auto pid = parse_pid(*v);
+      if (!pid) return fmt::format("--pid needs a positive process id, not '{}'", *v);
+      o.pid = *pid;
+    } else if (a == "--detached-for") {
+      auto v = value();
+      if (!v) return "--detached-for needs a duration (e.g. 90s, 12h, 7d)";
+      auto d = control::parse_duration(*v);
+      if (!d) return "--detached-for: " + d.error();
+      o.detached_for = *d;
+    } else if (a == "kill" && !o.kill && i == 0) {
+      o.kill = true;
+    } else if (o.kill && !a.starts_with("-")) {
+      auto pid = parse_pid(a);
+      if (!pid) return fmt::format("kill needs process ids, not '{}'", a);
+      o.kill_pids.push_back(*pid);
     } else {
-      return "unknown argument '" + std::string(a) + "'";
+      return fmt::format("unknown argument '{}'", a);
     }
   }
+  if (o.help || o.version) return std::nullopt;
+  if (o.json && o.brief) return "--json and --brief exclude each other";
+  if (o.kill) {
+    if (o.detached_for && !o.kill_pids.empty()) return "kill takes either process ids or --detached-for, not both";
+    if (!o.detached_for && o.kill_pids.empty()) return "kill needs process ids or --detached-for DURATION";
+    if (o.json || o.brief || o.pid) return "kill does not combine with --json, --brief or --pid";
+  } else if (o.dry_run || o.detached_for) {
+    return "--dry-run and --detached-for go with kill";
+  }
   return std::nullopt;
+}
+
+void say(const std::string& line) { std::fprintf(stderr, "mosh2-status: %s\n", line.c_str()); }
+
+/// Each entry's status fresh from its control socket when it answers (the file can be
+/// up to a few seconds old); the file's text otherwise.
+void refresh(std::vector<status_entry>& entries, bool verbose) {
+  for (auto& e : entries) {
+    if (!e.control) {
+      if (verbose) say(fmt::format("{}: no control socket; showing its status file", e.path.string()));
+      continue;
+    }
+    auto r = control::call(*e.control, control::status_request{}, control_timeout);
+    if (r && r->ok && r->status) {
+      auto v = view_of(*r->status, unix_ms_now());
+      if (v && v->pid == e.pid) {
+        e.json = *r->status;
+        continue;
+      }
+    }
+    if (verbose)
+      say(fmt::format("{}: {}; showing its status file", e.control->string(),
+                      !r ? r.error() : !r->ok ? r->error : "status for another process"));
+  }
+}
+
+std::vector<session_view> views_of(const std::vector<status_entry>& entries) {
+  std::vector<session_view> views;
+  const auto now = unix_ms_now();
+  for (const auto& e : entries)
+    if (auto v = view_of(e.json, now)) views.push_back(*v);
+  return views;
+}
+
+/// Asks each of `targets` to end; false if any could not be asked.
+bool end_sessions(const std::vector<status_entry>& targets) {
+  bool all = true;
+  for (const auto& e : targets) {
+    if (!e.control) {
+      say(fmt::format("session {} has no control socket; end it with kill {}", e.pid, e.pid));
+      all = false;
+      continue;
+    }
+    auto r = control::call(*e.control, control::shutdown_request("mosh2-status kill"), control_timeout);
+    if (!r || !r->ok) {
+      say(fmt::format("session {}: {}", e.pid, !r ? r.error() : r->error));
+      all = false;
+      continue;
+    }
+    std::printf("mosh2-status: session %d is shutting down\n", static_cast<int>(e.pid));
+  }
+  return all;
+}
+
+int run_kill(const status_options& opts, std::vector<status_entry>& entries) {
+  std::vector<status_entry> targets;
+  bool all_found = true;
+  if (opts.detached_for) {
+    refresh(entries, opts.verbose);
+    const auto now = unix_ms_now();
+    for (const auto& e : entries)
+      if (auto v = view_of(e.json, now); v && detached_for_at_least(*v, *opts.detached_for)) targets.push_back(e);
+  } else {
+    for (pid_t pid : opts.kill_pids) {
+      auto it = std::find_if(entries.begin(), entries.end(), [&](const status_entry& e) { return e.pid == pid; });
+      if (it == entries.end()) {
+        say(fmt::format("no live mosh2 session with pid {}", pid));
+        all_found = false;
+      } else {
+        targets.push_back(*it);
+      }
+    }
+  }
+  if (opts.dry_run) {
+    for (const auto& e : targets) std::printf("mosh2-status: would end session %d\n", static_cast<int>(e.pid));
+    return all_found ? 0 : 1;
+  }
+  const bool ended = end_sessions(targets);
+  return all_found && ended ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace mosh2::session;
   std::vector<std::string_view> args(argv + 1, argv + argc);
   status_options opts;
-  bool help = false;
-  bool version = false;
-  if (auto error = parse(args, opts, help, version)) {
+  if (auto error = parse(args, opts)) {
     std::fprintf(stderr, "mosh2-status: %s (see mosh2-status --help)\n", error->c_str());
     return 2;
   }
-  if (help) {
+  if (opts.help) {
     std::fputs(usage, stdout);
     return 0;
   }
-  if (version) {
+  if (opts.version) {
     std::printf("mosh2-status (mosh2 %s)\n", MOSH2_VERSION);
     return 0;
   }
+  read_options how;
+  how.prune_stale = !opts.keep_stale;
+  how.explicit_dirs = !opts.dirs.empty();
   if (opts.dirs.empty()) opts.dirs = status_directories();
+  if (opts.dirs.empty() && opts.verbose) say("status files are off (MOSH2_STATUS_DIR is empty)");
 
-  std::vector<std::string> problems;
-  auto entries = read_status_files(opts.dirs, !opts.keep_stale, problems);
-  for (const auto& p : problems) std::fprintf(stderr, "mosh2-status: %s\n", p.c_str());
+  std::vector<read_problem> problems;
+  auto entries = read_status_files(opts.dirs, how, problems);
+  std::size_t unread_dirs = 0;
+  for (const auto& p : problems) {
+    if (p.always || opts.verbose) say(p.text);
+    if (p.directory) ++unread_dirs;
+  }
+  // Every directory the user named was refused: nothing was listed, and that is an error.
+  const bool nothing_readable = how.explicit_dirs && unread_dirs == opts.dirs.size();
+  if (opts.kill) return nothing_readable ? 1 : run_kill(opts, entries);
+
   if (opts.pid) std::erase_if(entries, [&](const status_entry& e) { return e.pid != *opts.pid; });
-  std::fputs(status_document(entries).c_str(), stdout);
+  refresh(entries, opts.verbose);
+  if (opts.json) {
+    std::fputs(status_document(entries).c_str(), stdout);
+  } else if (opts.brief) {
+    std::fputs(brief_line(views_of(entries)).c_str(), stdout);
+  } else if (entries.empty()) {
+    if (!opts.pid && !nothing_readable) std::puts("No live mosh2 sessions.");
+  } else {
+    std::fputs(status_table(views_of(entries)).c_str(), stdout);
+  }
   if (opts.pid && entries.empty()) {
-    std::fprintf(stderr, "mosh2-status: no live mosh2 session with pid %d\n", static_cast<int>(*opts.pid));
+    say(fmt::format("no live mosh2 session with pid {}", *opts.pid));
     return 1;
   }
-  return 0;
+  return nothing_readable ? 1 : 0;
 }

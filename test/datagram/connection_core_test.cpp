@@ -50,6 +50,12 @@ TEST_CASE("client and server exchange payloads in both directions") {
   CHECK(client.counters().sealed == 1);
   CHECK(client.counters().accepted == 1);
   CHECK(server.counters().total_dropped() == 0);
+  // 8 nonce + 16 tag + 4 timestamps around each payload (docs/status.md: bytes each way).
+  CHECK(client.counters().bytes_sealed == 28 + 9);
+  CHECK(server.counters().bytes_accepted == 28 + 9);
+  CHECK(client.counters().bytes_accepted == 28 + 9);
+  CHECK(server.open("garbage that is long enough to be tried", at(50)).has_value() == false);
+  CHECK(server.counters().bytes_accepted == 28 + 9);  // drops are not counted as bytes
 }
 
 TEST_CASE("the direction bit is set only on datagrams to the client") {

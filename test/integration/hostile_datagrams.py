@@ -60,7 +60,7 @@ def read_capture(path):
 
 
 def server_status(build, status_dir, pid):
-    proc = subprocess.run([os.path.join(build, "tools", "mosh2-status"), "--dir", status_dir, "--pid", str(pid)],
+    proc = subprocess.run([os.path.join(build, "tools", "mosh2-status"), "--json", "--dir", status_dir, "--pid", str(pid)],
                           capture_output=True, text=True, timeout=10)
     if proc.returncode != 0:
         return None

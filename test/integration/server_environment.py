@@ -323,6 +323,8 @@ def check_key_never_leaks(lab):
         found.append(f"the server's stderr: {hits}")
     files = sorted(os.listdir(lab.status_dir))
     for name in files:
+        if not os.path.isfile(os.path.join(lab.status_dir, name)):
+            continue  # the control sockets (<pid>.sock) hold no data
         with open(os.path.join(lab.status_dir, name), "rb") as f:
             if hits := leaks(f.read()):
                 found.append(f"status file {name}: {hits}")

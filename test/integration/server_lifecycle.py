@@ -134,7 +134,7 @@ def main():
             # 40 s after the last in-order datagram the server forgets the client's
             # address (protocol §4.4); its status shows no peer from then on.
             def peer_of_b():
-                proc = subprocess.run([os.path.join(args.build, "tools", "mosh2-status"), "--dir", status_dir,
+                proc = subprocess.run([os.path.join(args.build, "tools", "mosh2-status"), "--json", "--dir", status_dir,
                                        "--pid", str(pid_b)], capture_output=True, text=True, timeout=10)
                 return json.loads(proc.stdout)["sessions"][0]["peer"] if proc.returncode == 0 else "gone"
 

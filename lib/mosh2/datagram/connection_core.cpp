@@ -37,6 +37,7 @@ bytes connection_core::seal(bytes_view fragment, time_point now) {
   bytes wire = encode(cipher_, number, timestamp16(now), take_timestamp_reply(now), fragment);
   ++next_seq_;  // only after a successful seal, so a refused one burns no number
   ++stats_.sealed;
+  stats_.bytes_sealed += wire.size();
   return wire;
 }
 
@@ -48,6 +49,7 @@ result<received, drop_reason> connection_core::open(bytes_view wire, time_point 
     return failure{d.error()};
   }
   ++stats_.accepted;
+  stats_.bytes_accepted += wire.size();
   const std::uint64_t seq = d->seq();
   if (seq < expected_seq_) {
     // Replays and reordered datagrams still reach the transport (it is idempotent),

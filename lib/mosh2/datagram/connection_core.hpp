@@ -49,6 +49,8 @@ struct received {
 struct stats {
   std::uint64_t sealed = 0;    ///< datagrams built
   std::uint64_t accepted = 0;  ///< authentic datagrams returned by open
+  std::uint64_t bytes_sealed = 0;    ///< wire bytes of the datagrams built (UDP payload)
+  std::uint64_t bytes_accepted = 0;  ///< wire bytes of the authentic datagrams
   std::uint64_t out_of_order = 0;  ///< of those, the ones with an old sequence number
   std::uint64_t congestion_marks = 0;  ///< in-order datagrams that arrived with ECN CE
   std::array<std::uint64_t, drop_reason_count> dropped{};  ///< by drop_reason

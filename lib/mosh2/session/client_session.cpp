@@ -6,6 +6,7 @@
 
 #include "mosh2/session/client_session.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include <asio/steady_timer.hpp>
 #include <fmt/format.h>
 
+#include "mosh2/control/control_socket.hpp"
 #include "mosh2/session/client_core.hpp"
 #include "mosh2/session/events.hpp"
 #include "mosh2/session/local_terminal.hpp"
@@ -155,16 +157,26 @@ private:
   std::size_t running_ = 0;
 };
 
-class client_pipeline {
+/// A descriptor of the keyboard that is ours alone. Asio makes its descriptors
+/// non-blocking, and a dup() shares that flag with the shell's terminal, which then
+/// fails reads with EAGAIN after we exit; a fresh open of the same file does not.
+int own_keyboard_descriptor() {
+  const int fd = ::open("/proc/self/fd/0", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  if (fd >= 0) return fd;
+  return ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);  // a socket cannot be reopened
+}
+
+class client_pipeline : public control::control_handler {
 public:
   client_pipeline(asio::io_context& ctx, client_config config, asio::ip::udp::endpoint server, window_size size)
       : core_(core_config(config, server, size), steady::now()),
-        stdin_(ctx, ::dup(STDIN_FILENO)),
+        stdin_(ctx, own_keyboard_descriptor()),
         signals_(ctx, SIGWINCH, SIGTERM, SIGINT),
         timer_(ctx),
         deadline_(timer_),
         events_(ctx, 256),
-        sockets_(ctx, server, events_) {
+        sockets_(ctx, server, events_),
+        control_(ctx, status_directories(), ::getpid()) {
     for (int s : {SIGHUP, SIGPIPE, SIGCONT}) signals_.add(s);
   }
 
@@ -172,7 +184,7 @@ public:
     sockets_.open(steady::now());
     co_await (read_bytes<client_event>(stdin_, events_) && sockets_.run() &&
               forward_signals<client_event>(signals_, events_) && forward_deadlines<client_event>(timer_, events_) &&
-              session_stage());
+              session_stage() && control::serve_control(control_.acceptor(), *this));
   }
 
   int exit_status() const { return exit_status_; }
@@ -270,14 +282,30 @@ private:
     core_.resumed();
   }
 
-  void report_status(time_point now) {
+  session_status status_now(time_point now) const {
     auto s = core_.status(now);
     s.pid = ::getpid();
     const auto local = sockets_.local_endpoint();
     s.local_address = local.address().to_string();
     s.local_port = local.port();
+    return s;
+  }
+
+  void report_status(time_point now) {
     // The client has no log; a status file that cannot be written is simply missing.
-    (void)status_.publish(s, now);
+    (void)status_.publish(status_now(now), now);
+  }
+
+  // -- the control socket (mosh2-status) ---------------------------------------------------
+
+  std::string status_json() override {
+    const auto now = steady::now();
+    return to_json(status_now(now), now);
+  }
+  /// `mosh2-status kill`: the path SIGTERM takes (a clean goodbye to the server).
+  void request_shutdown(std::string) override {
+    client_event e{caught_signal(SIGTERM)};
+    events_.try_send(asio::error_code{}, std::move(e));
   }
 
   void shut_down_stages() {
@@ -286,6 +314,7 @@ private:
     asio::error_code ignored;
     stdin_.cancel(ignored);
     signals_.cancel(ignored);
+    control_.close();
     sockets_.stop();
   }
 
@@ -297,6 +326,7 @@ private:
   event_pipe events_;
   socket_set sockets_;
   status_reporter status_;
+  control::control_endpoint control_;
   int exit_status_ = 1;
 };
 

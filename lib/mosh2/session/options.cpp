@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "mosh2/control/duration.hpp"
+
 namespace mosh2::session {
 namespace {
 
@@ -99,13 +101,25 @@ parse_server_args(const std::vector<std::string>& all_args) {
   std::vector<std::string> args;
   server_options opts;
   bool seen_separator = false;
+  bool idle_timeout_next = false;  // --idle-timeout (issue 12)
   for (const auto& a : all_args) {
     if (seen_separator) { opts.command.push_back(a); continue; }
+    // --idle-timeout DURATION (issue 12): mosh2's own long option, taken out here so
+    // that getopt's letter scan below never sees it.
+    if (idle_timeout_next || a.starts_with("--idle-timeout=")) {
+      auto d = control::parse_duration(idle_timeout_next ? a : a.substr(15));
+      if (!d) return failure{"--idle-timeout: " + d.error()};
+      opts.idle_timeout = *d;
+      idle_timeout_next = false;
+      continue;
+    }
+    if (a == "--idle-timeout") { idle_timeout_next = true; continue; }
     if (a == "--") { seen_separator = true; continue; }
     if (a == "--help" || a == "-h") return show_help{};
     if (a == "--version") return show_version{};
     args.push_back(a);
   }
+  if (idle_timeout_next) return failure{std::string("--idle-timeout needs a duration (e.g. 90s, 12h, 7d)")};
 
   if (args.empty()) return opts;
   if (args[0] != "new" && args[0].size() > 1 && args[0][0] == '-')

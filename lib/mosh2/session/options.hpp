@@ -3,6 +3,7 @@
 // mosh-client 1.4 (protocol §1.2, §1.5). Parsing is pure: it returns a value or a
 // one-line error, and the program decides how to exit.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,6 +34,7 @@ struct server_options {
   int verbosity = 0;                     ///< -v, repeatable
   std::vector<std::pair<std::string, std::string>> locale_vars;  ///< -l NAME=VALUE
   std::vector<std::string> command;      ///< after --; empty = login shell
+  std::optional<std::chrono::seconds> idle_timeout;  ///< --idle-timeout DURATION (issue 12)
 };
 
 /// The environment variable that sets how long a new server waits for its first client

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "mosh2/terminal/framebuffer.hpp"
+#include "mosh2/terminal/limits.hpp"
 
 namespace mosh2::session {
 namespace {
@@ -36,13 +37,13 @@ server_core::server_core(server_core_config config, time_point now)
       to_program_(config_.program_input_cap),
       started_(now) {}
 
-void server_core::datagram(bytes_view wire, const peer_address& from, time_point now, bool truncated,
+datagram_outcome server_core::datagram(bytes_view wire, const peer_address& from, time_point now, bool truncated,
                            bool congestion) {
   auto out = transport_.receive(wire, from, now, truncated, congestion,
                                 [&](const transport::instruction& inst) { return accept_state(inst, now); });
   if (out.roamed) log(fmt::format("Server now attached to client at {}:{}", from.ip, from.port));
   if (out.held_back) ++held_back_;
-  if (out.instruction != ssp::receive_outcome::newest) return;
+  if (out.instruction != ssp::receive_outcome::newest) return out;
 
   last_client_state_ = now;
   if (!utmp_attached_) {
@@ -54,6 +55,7 @@ void server_core::datagram(bytes_view wire, const peer_address& from, time_point
     start_program_ = true;  // the program runs once someone can see it
   }
   take_user_events(now);
+  return out;
 }
 
 // While the program is not reading and its queue is full, a new client state is held
@@ -124,8 +126,9 @@ void server_core::apply_user_events(const std::vector<ssp::user_event>& events) 
     }
     flush_keys(keys);
     const auto& r = std::get<transport::resize>(e);
-    if (r.width < 1 || r.height < 1 || r.width > 4096 || r.height > 4096) continue;
-    to_program_.push_resize(r.width, r.height);  // consecutive sizes: the last one wins
+    if (r.width < 1 || r.height < 1) continue;
+    const auto [width, height] = terminal::clamp_screen_size(r.width, r.height);
+    to_program_.push_resize(width, height);  // consecutive sizes: the last one wins
   }
   flush_keys(keys);
 }

@@ -64,8 +64,8 @@ public:
 
   // -- events ---------------------------------------------------------------------------
 
-  /// A datagram from `from` (authenticated and counted here).
-  void datagram(bytes_view wire, const peer_address& from, time_point now, bool truncated = false,
+  /// A datagram from `from` (authenticated and counted here); what it did.
+  datagram_outcome datagram(bytes_view wire, const peer_address& from, time_point now, bool truncated = false,
                 bool congestion = false);
   /// Bytes the program wrote to its terminal.
   void program_output(bytes_view data, time_point now);

@@ -20,6 +20,8 @@
 #include <asio/write.hpp>
 #include <fmt/format.h>
 
+#include "mosh2/control/control_socket.hpp"
+#include "mosh2/control/reject_log.hpp"
 #include "mosh2/session/events.hpp"
 #include "mosh2/session/server_core.hpp"
 #include "mosh2/session/status_report.hpp"
@@ -62,7 +64,7 @@ tty_signal_chars read_signal_chars(int master) {
   return c;
 }
 
-class server_pipeline {
+class server_pipeline : public control::control_handler {
 public:
   server_pipeline(asio::io_context& ctx, asio::ip::udp::socket socket, server_config config)
       : verbosity_(config.verbosity),
@@ -75,12 +77,15 @@ public:
         timer_(ctx),
         deadline_(timer_),
         events_(ctx, 256),
-        to_pty_(ctx, 1) {}
+        to_pty_(ctx, 1),
+        control_(ctx, status_directories(), ::getpid()),
+        rejects_(config.verbosity > 0) {}
 
   awaitable<void> run() {
     co_await (receive_datagrams<server_event>(socket_, events_) && read_bytes<server_event>(pty_io_, events_) &&
               pty_write_stage() && forward_signals<server_event>(signals_, events_) &&
-              forward_deadlines<server_event>(timer_, events_) && session_stage());
+              forward_deadlines<server_event>(timer_, events_) && session_stage() &&
+              control::serve_control(control_.acceptor(), *this));
   }
 
   int exit_status() const { return exit_status_; }
@@ -127,7 +132,7 @@ private:
         break;
       }
       if (status_.due(now)) report_status(now);
-      deadline_.arm(std::min(core_.next_deadline(now), status_wakeup(status_)));
+      deadline_.arm(std::min({core_.next_deadline(now), status_wakeup(status_), rejects_.next_due()}));
 
       auto [ec, event] = co_await events_.async_receive(io::use_nothrow);
       if (ec) break;
@@ -146,7 +151,10 @@ private:
   void handle(datagram_in& e, time_point now) {
     // Signal characters can only be recognised with the line discipline's settings.
     if (!core_.program_queue().idle()) core_.set_signal_chars(read_signal_chars(pty_.master_fd()));
-    core_.datagram(e.d.payload, to_peer(e.d.from), now, e.d.truncated, e.d.congestion);
+    const auto from = to_peer(e.d.from);
+    const auto outcome = core_.datagram(e.d.payload, from, now, e.d.truncated, e.d.congestion);
+    // What fails authentication goes to the reject log (syslog; fail2ban reads it).
+    if (!outcome.authentic) rejects_.record(from.ip, from.port, drop_names_.newest(core_.transport().link()), now);
     if (core_.peer() && core_.peer()->ip == e.d.from.address().to_string() && core_.peer()->port == e.d.from.port())
       peer_endpoint_ = e.d.from;
   }
@@ -173,17 +181,35 @@ private:
       utmp_.set_host(change->client_ip ? attached_host(*change->client_ip, ::getpid()) : detached_host(::getpid()));
     if (auto op = core_.next_program_op()) to_pty_.try_send(asio::error_code{}, std::move(*op));
     for (auto& line : core_.take_log()) log(line);
+    rejects_.tick(now);
     if (!core_.peer()) peer_endpoint_.reset();
   }
 
-  void report_status(time_point now) {
+  session_status status_now(time_point now) const {
     auto s = core_.status(now);
     s.pid = ::getpid();
     asio::error_code ec;
     const auto local = socket_.local_endpoint(ec);
     s.local_address = local.address().to_string();
     s.local_port = local.port();
-    if (auto problem = status_.publish(s, now)) log("Status file not written: " + *problem);
+    return s;
+  }
+
+  void report_status(time_point now) {
+    if (auto problem = status_.publish(status_now(now), now)) log("Status file not written: " + *problem);
+  }
+
+  // -- the control socket (mosh2-status) ---------------------------------------------------
+
+  std::string status_json() override {
+    const auto now = steady::now();
+    return to_json(status_now(now), now);
+  }
+  /// `mosh2-status kill`: the path SIGTERM takes, so a connected client sees the
+  /// normal shutdown.
+  void request_shutdown(std::string reason) override {
+    core_.shutdown_request("control socket: " + reason, steady::now());
+    events_.try_send(asio::error_code{}, server_event{tick{}});
   }
 
   void log(const std::string& line) {
@@ -198,6 +224,7 @@ private:
     socket_.cancel(ignored);
     pty_io_.cancel(ignored);
     signals_.cancel(ignored);
+    control_.close();
     pty_.hang_up();
   }
 
@@ -214,6 +241,9 @@ private:
   event_pipe events_;
   io::pipe<program_op> to_pty_;
   status_reporter status_;
+  control::control_endpoint control_;
+  control::reject_logger rejects_;
+  drop_namer drop_names_;
   int exit_status_ = 0;
 };
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <asio/ip/udp.hpp>
@@ -65,8 +66,14 @@ struct session_status {
   link_drops link;
 };
 
-/// The link-layer half of a status (datagram counters, RTT, last contact), which both
-/// programs fill in the same way.
+/// The session's state as the status document names it: "shutting-down" once the
+/// shutdown handshake began, "never-connected" before the peer was first heard,
+/// "detached" when it has not been heard for longer than detached_after, else
+/// "connected". to_json uses this when the session left session_state empty.
+std::string derive_session_state(const session_status& s, time_point now);
+
+/// The link-layer half of a status (datagram and byte counters, RTT, last contact),
+/// which both programs fill in the same way.
 void fill_link_status(session_status& s, const link_core& link);
 
 /// The SSP half: state numbers and whether the shutdown handshake has begun.
@@ -159,20 +166,91 @@ session_status make_status(std::string role, const asio::ip::udp::endpoint& loca
   return s;
 }
 
+/// Names the drop that `link` counted since the previous call, with the status
+/// document's names ("bad_tag", "wrong_direction", ...), for the reject log.
+class drop_namer {
+public:
+  std::string_view newest(const link_core& link);
+
+private:
+  datagram::stats seen_;
+  link_drops seen_link_;
+};
+
+/// A status file larger than this is not a status file (they are ~2 KiB).
+inline constexpr std::size_t max_status_file_bytes = 64 * 1024;
+/// A status file whose process started more than this after the file's
+/// `started_unix_ms` belongs to a newer process that reused the pid. The margin covers
+/// /proc's whole-second boot time and the moments between process start and session
+/// start.
+inline constexpr std::chrono::milliseconds pid_reuse_margin{3000};
+
 /// One status file read back by `mosh2-status`.
 struct status_entry {
   std::filesystem::path path;
   pid_t pid = 0;
   std::string json;  ///< the file's text, already checked to parse as a JSON object
+  std::optional<std::filesystem::path> control;  ///< `<pid>.sock` beside it, if present
 };
 
-/// Reads every `<pid>.json` in `dirs` (first directory wins for a pid). Files whose
-/// process is gone are removed when `prune_stale`; unreadable or malformed files are
-/// skipped and described in `problems`.
-std::vector<status_entry> read_status_files(const std::vector<std::filesystem::path>& dirs, bool prune_stale,
-                                            std::vector<std::string>& problems);
+/// Something the reader skipped, and whether to say so without -v.
+struct read_problem {
+  std::string text;
+  bool always = false;  ///< false: only with -v (a stranger's file, a stale entry)
+  bool directory = false;  ///< a whole directory was not read
+};
+
+/// How read_status_files treats what it finds.
+struct read_options {
+  bool prune_stale = true;     ///< remove the files and sockets of processes that are gone
+  bool explicit_dirs = false;  ///< the user named the directories: a missing one is a problem
+};
+
+/// Reads every `<pid>.json` in `dirs` (first directory wins for a pid). A directory is
+/// read only if it passes the writer's checks (control::check_private_directory). A
+/// file is read only if it opens with O_NOFOLLOW|O_NONBLOCK as a regular file of this
+/// user of at most max_status_file_bytes, parses as a JSON object whose `pid` matches
+/// its name, and its process is alive and not a newer one that reused the pid (see
+/// pid_reuse_margin). Everything skipped is described in `problems`.
+std::vector<status_entry> read_status_files(const std::vector<std::filesystem::path>& dirs,
+                                            const read_options& options, std::vector<read_problem>& problems);
+
+/// When process `pid` started, in Unix milliseconds (from /proc), if it exists.
+std::optional<std::int64_t> process_start_unix_ms(pid_t pid);
+
+/// Wall-clock now in Unix milliseconds.
+std::int64_t unix_ms_now();
 
 /// The document `mosh2-status` prints: {"schema", "generated_unix_ms", "sessions": [...]}.
 std::string status_document(const std::vector<status_entry>& entries);
+
+/// A session as mosh2-status's table and selections see it, read from its JSON.
+struct session_view {
+  pid_t pid = 0;
+  std::string role;
+  std::string state;  ///< session_state
+  std::string peer;   ///< ADDR:PORT or "-"
+  std::optional<std::int64_t> since_contact_ms;    ///< at `now_unix_ms`
+  std::optional<std::int64_t> since_keystroke_ms;  ///< at `now_unix_ms`
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t datagrams_sent = 0;
+  std::uint64_t datagrams_received = 0;
+  std::string command;  ///< argv joined with spaces ("-" for a client)
+};
+
+/// Reads the fields of one session object; nothing when it is not one.
+std::optional<session_view> view_of(const std::string& session_json, std::int64_t now_unix_ms);
+
+/// The table for people: one header line and one line per session.
+std::string status_table(const std::vector<session_view>& sessions);
+
+/// One line for a shell profile about the detached sessions, e.g. "2 detached mosh2
+/// sessions (pids 123, 456); mosh2-status for details"; empty when there are none.
+std::string brief_line(const std::vector<session_view>& sessions);
+
+/// Whether `kill --detached-for D` ends this session: a server whose state is
+/// "detached" and whose client has not been heard for at least D.
+bool detached_for_at_least(const session_view& s, std::chrono::milliseconds d);
 
 }  // namespace mosh2::session

@@ -780,8 +780,10 @@ std::string display::open(bool term_init) const {
 }
 
 std::string display::close(bool term_init) const {
+  // Bracketed paste too (?2004l): the server's program may have turned it on through
+  // us, and a shell after the session would get every paste wrapped (stock 1.4 leaves it).
   return "\033[?1l\033[0m\033[?25h\033[?1003l\033[?1002l\033[?1001l\033[?1000l"
-         "\033[?1015l\033[?1006l\033[?1005l" +
+         "\033[?1015l\033[?1006l\033[?1005l\033[?2004l" +
          (term_init ? profile_.rmcup : std::string{});
 }
 
