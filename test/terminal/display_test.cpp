@@ -135,7 +135,7 @@ TEST_CASE("a repaint of an unknown terminal forces every mode, like Mosh") {
   CHECK(new_frame(blank, blank, xterm, false) ==
         "\033[?5l\033[r\033[0m\033[H\033[2J\033[?25l\033[?25h\033[?2004l"
         "\033[?1003l\033[?1002l\033[?1001l\033[?1000l\033[?1004l"
-        "\033[?1015l\033[?1006l\033[?1005l\033[?2004l");
+        "\033[?1015l\033[?1006l\033[?1005l");
 }
 
 TEST_CASE("the first frame of a session is a line feed and the prompt") {
@@ -265,7 +265,7 @@ TEST_CASE("mouse and paste modes change by the fewest sequences on the wire") {
   // A real terminal gets Mosh's resets.
   CHECK(new_frame(on, blank, xterm, true) ==
         "\033[?2004l\033[?1003l\033[?1002l\033[?1001l\033[?1000l\033[?1004l"
-        "\033[?1015l\033[?1006l\033[?1005l\033[?2004l");
+        "\033[?1015l\033[?1006l\033[?1005l");
   const auto other = then(on, "\033[?1000h");
   CHECK(new_frame(on, other) == "\033[?1000h");
   CHECK(new_frame(on, other, xterm, true) == "\033[?1002l\033[?1000h");
