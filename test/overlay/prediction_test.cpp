@@ -124,6 +124,10 @@ TEST_CASE("confirmed predictions disappear into the real frame") {
   l.host("c");
   CHECK_FALSE(l.engine.active());
   CHECK(l.shown() == l.server.fb());
+  // The status file's counts: a, b, c predicted and confirmed, nothing wrong.
+  CHECK(l.engine.stats().made == 3);
+  CHECK(l.engine.stats().confirmed == 3);
+  CHECK(l.engine.stats().wrong == 0);
 }
 
 TEST_CASE("a wrong prediction that was shown resets everything and hides new ones") {
@@ -133,6 +137,7 @@ TEST_CASE("a wrong prediction that was shown resets everything and hides new one
   CHECK(text(l.shown(), 0) == "$ ab");
   l.host("");  // the keystroke was delivered but nothing was echoed
   CHECK_FALSE(l.engine.active());
+  CHECK(l.engine.stats().wrong == 1);
   CHECK(l.shown() == l.server.fb());
   CHECK(l.engine.prediction_epoch() > l.engine.confirmed_epoch());
   l.type("c");

@@ -218,7 +218,10 @@ prediction_engine::cell_prediction& prediction_engine::predict_cell(int row, int
   auto& slots = rows_[row];
   if (slots.empty()) slots.resize(static_cast<std::size_t>(fb.width()));
   auto& p = slots[static_cast<std::size_t>(col)];
-  if (!p.active) p = cell_prediction{true, false, {}, {}, {}};
+  if (!p.active) {
+    p = cell_prediction{true, false, {}, {}, {}};
+    ++counts_.made;
+  }
   const auto seen = fb.cell_at(row, col).text();
   if (std::none_of(p.originals.begin(), p.originals.end(), [&](const std::string& o) { return same_text(o, seen); }))
     p.originals.emplace_back(seen);
@@ -300,6 +303,7 @@ void prediction_engine::cull_cells(const terminal::framebuffer& fb, time_point n
           p.active = false;
           break;
         case verdict::correct: {
+          ++counts_.confirmed;
           confirmed_epoch_ = std::max(confirmed_epoch_, p.when.epoch);
           // Quick echoes, spaced out, slowly repair the glitch level.
           if (glitch_trigger_ > 0 && now - p.when.made < glitch_threshold &&
@@ -314,6 +318,7 @@ void prediction_engine::cull_cells(const terminal::framebuffer& fb, time_point n
           break;
         }
         case verdict::incorrect:
+          ++counts_.wrong;
           if (mode_ == prediction_mode::experimental) {
             p.active = false;
           } else if (tentative(p.when)) {

@@ -89,6 +89,14 @@ public:
 
   // State, for the client's status and for tests.
   prediction_mode mode() const { return mode_; }
+  /// What the engine did so far, for the status file: cells predicted, predictions the
+  /// server's screen confirmed, and predictions it contradicted.
+  struct counts {
+    std::uint64_t made = 0;
+    std::uint64_t confirmed = 0;
+    std::uint64_t wrong = 0;
+  };
+  const counts& stats() const { return counts_; }
   /// True when some cell or cursor prediction is still waiting to be judged.
   bool active() const;
   /// True when apply() would draw anything it holds (the mode and triggers allow it).
@@ -142,6 +150,7 @@ private:
   bool tentative(const stamp& s) const { return s.epoch > confirmed_epoch_; }
 
   prediction_mode mode_;
+  counts counts_;
   bool overwrite_;
 
   std::map<int, std::vector<cell_prediction>> rows_;  ///< screen row -> one slot per column

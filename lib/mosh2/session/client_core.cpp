@@ -194,6 +194,9 @@ session_status client_core::status(time_point now) const {
   else s.session_state = "connected";
   s.last_keystroke = last_keystroke_;
   s.prediction_mode = std::string(overlay::to_string(config_.predict));
+  s.predictions_shown = predictor_.stats().made;
+  s.predictions_confirmed = predictor_.stats().confirmed;
+  s.predictions_wrong = predictor_.stats().wrong;
   return s;
 }
 
