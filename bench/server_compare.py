@@ -104,10 +104,11 @@ def gen_coloured(scale):
     if len(data) < limit // 2 or b"\x1b[" not in data:
         # No ls or no /usr/share: ls-like names with SGR on every entry instead.
         kinds = [b"\x1b[01;34m", b"\x1b[01;32m", b"\x1b[01;36m", b"\x1b[00m", b"\x1b[40;33;01m"]
-        out, i = [], 0
-        while sum(map(len, out)) < limit and i < 10_000_000:
+        out, i, size = [], 0, 0
+        while size < limit and i < 10_000_000:  # a running size: summing each turn was quadratic
             out.append(b"-rw-r--r-- 1 root root %6d Jan  1  2024 %sfile_%d.txt\x1b[0m\n"
                        % (i * 37 % 99991, kinds[i % 5], i))
+            size += len(out[-1])
             i += 1
         data = b"".join(out)
     return data.replace(b"\n", b"\r\n")

@@ -224,7 +224,6 @@ private:
       if (ec) break;
       handle(event, terminal);
       drain_queued(events_, events_per_turn, [&](client_event& e) { handle(e, terminal); });
-      status_.touch();
     }
     terminal.release();
     shut_down_stages();
@@ -233,6 +232,10 @@ private:
   void handle(client_event& event, terminal_guard& terminal) {
     const auto now = steady::now();
     std::visit([&](auto& e) { handle(e, now, terminal); }, event);
+    // Datagrams and timer ticks move counters (the file catches up on its own); the
+    // rest is news.
+    if (std::holds_alternative<datagram_in>(event) || std::holds_alternative<tick>(event)) status_.touch_idle();
+    else status_.touch();
   }
 
   void handle(datagram_in& e, time_point now, terminal_guard&) {

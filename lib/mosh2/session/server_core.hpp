@@ -110,6 +110,8 @@ public:
   const terminal::framebuffer& screen() const { return transport_.local().fb(); }
   const program_input& program_queue() const { return to_program_; }
   const transport_core<terminal_state, ssp::user_stream>& transport() const { return transport_; }
+  /// When user input was last taken in, if ever.
+  std::optional<time_point> last_keystroke() const { return last_keystroke_; }
   /// Client states not taken in because the program was not reading.
   std::uint64_t held_back() const { return held_back_; }
 

@@ -138,7 +138,6 @@ private:
       if (ec) break;
       handle(event);
       drain_queued(events_, events_per_turn, [&](server_event& e) { handle(e); });
-      status_.touch();
     }
     shut_down_stages();
   }
@@ -146,6 +145,10 @@ private:
   void handle(server_event& event) {
     const auto now = steady::now();
     std::visit([&](auto& e) { handle(e, now); }, event);
+    // Datagrams decide for themselves; a timer tick (a heartbeat going out) moves only
+    // counters; everything else is news for the status file.
+    if (std::holds_alternative<tick>(event)) status_.touch_idle();
+    else if (!std::holds_alternative<datagram_in>(event)) status_.touch();
   }
 
   void handle(datagram_in& e, time_point now) {
@@ -155,6 +158,9 @@ private:
     const auto outcome = core_.datagram(e.d.payload, from, now, e.d.truncated, e.d.congestion);
     // What fails authentication goes to the reject log (syslog; fail2ban reads it).
     if (!outcome.authentic) rejects_.record(from.ip, from.port, drop_names_.newest(core_.transport().link()), now);
+    const bool news = !outcome.authentic || outcome.roamed || outcome.held_back || core_.last_keystroke() == now;
+    if (news) status_.touch();
+    else status_.touch_idle();
     if (core_.peer() && core_.peer()->ip == e.d.from.address().to_string() && core_.peer()->port == e.d.from.port())
       peer_endpoint_ = e.d.from;
   }
@@ -182,7 +188,10 @@ private:
     if (auto op = core_.next_program_op()) to_pty_.try_send(asio::error_code{}, std::move(*op));
     for (auto& line : core_.take_log()) log(line);
     rejects_.tick(now);
-    if (!core_.peer()) peer_endpoint_.reset();
+    if (!core_.peer() && peer_endpoint_) {
+      peer_endpoint_.reset();
+      status_.touch();  // the client is forgotten: news for readers of the file
+    }
   }
 
   session_status status_now(time_point now) const {

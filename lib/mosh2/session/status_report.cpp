@@ -240,6 +240,8 @@ bool status_file::write(const std::string& text) {
 
 std::optional<std::string> status_reporter::publish(const session_status& s, time_point now) {
   dirty_ = false;
+  idle_dirty_ = false;
+  last_ = now;
   next_ = now + status_interval;
   if (file_.write(to_json(s, now)) || warned_) return std::nullopt;
   warned_ = true;
