@@ -240,7 +240,7 @@ TEST_CASE("a peer that diffs from a state dropped for the budget recovers once o
   std::int64_t t = 0;
   std::uint64_t unknown = 0;
   for (int i = 1; i <= 10; ++i) {
-    s.current_state() = sized_value{"v" + std::to_string(i), 3000};
+    s.current_state() = sized_value{std::string("v").append(std::to_string(i)), 3000};
     for (auto& sent : run(s, t, t + 300))
       if (r.receive(sent.inst, at(sent.ms)) == receive_outcome::unknown_base) ++unknown;
     t += 300;

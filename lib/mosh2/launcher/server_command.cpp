@@ -43,7 +43,12 @@ std::string remote_command(const launcher_options& o, const std::vector<std::str
   }
   out += fmt::format("env {}={} {}", first_contact_variable, first_contact_window.count(),
                      o.server.value_or("mosh2-server"));
-  for (const auto& a : server_args) out += " " + shell_quote(a);
+  // Two appends rather than `" " + quoted`: GCC 12 at -O3 warns a false -Wrestrict
+  // (bug 105329) on operator+(const char*, string&&).
+  for (const auto& a : server_args) {
+    out += ' ';
+    out += shell_quote(a);
+  }
   return out;
 }
 

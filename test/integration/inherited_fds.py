@@ -1,0 +1,83 @@
+"""The session's program inherits no descriptor of mosh2-server's (issue 10): every
+descriptor the server holds (UDP socket, pty master copy, status directory, control
+socket, timer and epoll descriptors, the release pipe) is close-on-exec. The program,
+started by a live session (mosh2-client in tmux), lists /proc/self/fd and writes each
+descriptor's target to a file; apart from 0, 1 and 2 (its terminal) only the directory
+it is listing may be open. Fails with the list otherwise. Every wait is bounded."""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+from interop import Failure, Tmux, alive, need, wait_for
+
+LISTER = r'''
+import os, sys
+fds = {}
+for name in os.listdir("/proc/self/fd"):
+    try:
+        fds[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+    except OSError:
+        fds[int(name)] = "(closed while listing)"
+with open(sys.argv[1] + ".tmp", "w") as f:
+    for fd in sorted(fds):
+        f.write(f"{fd} {fds[fd]}\n")
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+'''
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    args = ap.parse_args()
+    need("tmux")
+    home = tempfile.mkdtemp(prefix="mosh2-fds-")
+    env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="xterm-256color", HOME=home,
+               SHELL="/bin/sh", MOSH2_STATUS_DIR=os.path.join(home, "status"))
+    lister = os.path.join(home, "lister.py")
+    open(lister, "w").write(LISTER)
+    out = os.path.join(home, "fds")
+    server = os.path.join(args.build, "tools", "mosh2-server")
+    client = os.path.join(args.build, "tools", "mosh2-client")
+    tmux = Tmux(80, 24)
+    server_pid = None
+    try:
+        proc = subprocess.run([server, "new", "-p", "0", "-i", "127.0.0.1", "--", "sh", "-c",
+                               f"python3 {lister} {out}; sleep 30"],
+                              capture_output=True, text=True, env=env, timeout=20)
+        m = re.search(r"MOSH CONNECT (\d+) ([A-Za-z0-9+/]{22})", proc.stdout)
+        pid = re.search(r"detached, pid = (\d+)", proc.stderr)
+        if not m or not pid:
+            raise Failure(f"server did not start: {proc.stdout!r} {proc.stderr!r}")
+        server_pid = int(pid.group(1))
+        tmux.start(f"env MOSH_KEY={m.group(2)} MOSH2_STATUS_DIR={env['MOSH2_STATUS_DIR']} {client} "
+                   f"127.0.0.1 {m.group(1)}")
+        listing = wait_for("the program's descriptor list", lambda: os.path.exists(out) and open(out).read(), 20)
+        extra = []
+        for line in listing.splitlines():
+            fd, target = line.split(" ", 1)
+            if int(fd) in (0, 1, 2):
+                if not target.startswith("/dev/pts/"):
+                    raise Failure(f"descriptor {fd} is {target}, not the session's terminal")
+                continue
+            if re.fullmatch(r"/proc/\d+/fd", target) or target == "(closed while listing)":
+                continue  # the directory being listed (listdir closes it before readlink)
+            extra.append(line)
+        if extra:
+            raise Failure("the program inherited descriptors of the server: " + "; ".join(extra))
+        print("the program holds only its terminal (0, 1, 2):\n" + listing.strip())
+        return 0
+    except Failure as e:
+        print(f"FAIL: {e}")
+        return 1
+    finally:
+        tmux.kill()
+        if server_pid and alive(server_pid):
+            os.kill(server_pid, 9)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
