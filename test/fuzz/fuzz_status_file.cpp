@@ -41,8 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out << text;
   }
-  std::vector<std::string> problems;
-  const auto entries = mosh2::session::read_status_files({private_dir()}, false, problems);
+  std::vector<mosh2::session::read_problem> problems;
+  mosh2::session::read_options options;
+  options.prune_stale = false;
+  const auto entries = mosh2::session::read_status_files({private_dir()}, options, problems);
   if (entries.size() > 1) std::abort();
   (void)mosh2::session::status_document(entries);
   return 0;

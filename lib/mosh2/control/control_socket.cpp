@@ -56,10 +56,6 @@ asio::awaitable<void> serve_one(stream::socket peer, control_handler& handler) {
 
 }  // namespace
 
-std::filesystem::path control_socket_path(const std::filesystem::path& dir, pid_t pid) {
-  return dir / fmt::format("{}.sock", pid);
-}
-
 bool peer_allowed(int fd) {
   struct ucred cred {};
   socklen_t len = sizeof cred;
