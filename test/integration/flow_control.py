@@ -21,12 +21,11 @@ import argparse
 import hashlib
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 
-from interop import Failure, Tmux, alive, need, wait_for
+from interop import Failure, Tmux, alive, need, start_server, wait_for
 
 READER = r'''
 import hashlib, os, signal, sys, termios, time, tty
@@ -46,18 +45,6 @@ while n < expect and time.monotonic() < deadline:
     n += len(chunk)
 open(result, "w").write(f"{n} {h.hexdigest()}\n")
 '''
-
-
-def start_server(build, env, command):
-    exe = os.path.join(build, "tools", "mosh2-server")
-    proc = subprocess.run([exe, "new", "-p", "0", "-i", "127.0.0.1", "-l", "LANG=C.UTF-8", "--", *command],
-                          capture_output=True, text=True, env=env, timeout=20)
-    import re
-    m = re.search(r"MOSH CONNECT (\d+) ([A-Za-z0-9+/]{22})", proc.stdout)
-    pid = re.search(r"detached, pid = (\d+)", proc.stderr)
-    if not m or not pid:
-        raise Failure(f"server did not start: {proc.stdout!r} {proc.stderr!r}")
-    return int(m.group(1)), m.group(2), int(pid.group(1))
 
 
 def printable(n, rng):
@@ -96,7 +83,7 @@ def main():
     tmux = Tmux(80, 24)
     server_pid = None
     try:
-        port, key, server_pid = start_server(args.build, env, command)
+        port, key, server_pid = start_server("mosh2", args.build, env, command=command)
         client = need("mosh-client") if args.client == "stock" else os.path.join(args.build, "tools", "mosh2-client")
         tmux.start(f"env MOSH_KEY={key} MOSH2_STATUS_DIR={env['MOSH2_STATUS_DIR']} {client} 127.0.0.1 {port}")
         wait_for("the program to start", lambda: os.path.exists(result + ".ready"), 20)

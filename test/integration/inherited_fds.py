@@ -8,11 +8,10 @@ it is listing may be open. Fails with the list otherwise. Every wait is bounded.
 import argparse
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
-from interop import Failure, Tmux, alive, need, wait_for
+from interop import Failure, Tmux, alive, need, start_server, wait_for
 
 LISTER = r'''
 import os, sys
@@ -40,21 +39,13 @@ def main():
     lister = os.path.join(home, "lister.py")
     open(lister, "w").write(LISTER)
     out = os.path.join(home, "fds")
-    server = os.path.join(args.build, "tools", "mosh2-server")
     client = os.path.join(args.build, "tools", "mosh2-client")
     tmux = Tmux(80, 24)
     server_pid = None
     try:
-        proc = subprocess.run([server, "new", "-p", "0", "-i", "127.0.0.1", "--", "sh", "-c",
-                               f"python3 {lister} {out}; sleep 30"],
-                              capture_output=True, text=True, env=env, timeout=20)
-        m = re.search(r"MOSH CONNECT (\d+) ([A-Za-z0-9+/]{22})", proc.stdout)
-        pid = re.search(r"detached, pid = (\d+)", proc.stderr)
-        if not m or not pid:
-            raise Failure(f"server did not start: {proc.stdout!r} {proc.stderr!r}")
-        server_pid = int(pid.group(1))
-        tmux.start(f"env MOSH_KEY={m.group(2)} MOSH2_STATUS_DIR={env['MOSH2_STATUS_DIR']} {client} "
-                   f"127.0.0.1 {m.group(1)}")
+        port, key, server_pid = start_server("mosh2", args.build, env,
+                                             command=("sh", "-c", f"python3 {lister} {out}; sleep 30"))
+        tmux.start(f"env MOSH_KEY={key} MOSH2_STATUS_DIR={env['MOSH2_STATUS_DIR']} {client} 127.0.0.1 {port}")
         listing = wait_for("the program's descriptor list", lambda: os.path.exists(out) and open(out).read(), 20)
         extra = []
         for line in listing.splitlines():

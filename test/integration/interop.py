@@ -122,9 +122,9 @@ class Tmux:
         self.run("kill-server", check=False)
 
 
-def start_server(kind, build, env, bind="127.0.0.1"):
+def start_server(kind, build, env, bind="127.0.0.1", command=("/bin/sh",)):
     exe = need("mosh-server") if kind == "stock" else os.path.join(build, "tools", "mosh2-server")
-    proc = subprocess.run([exe, "new", "-p", "0", "-i", bind, "-l", "LANG=C.UTF-8", "--", "/bin/sh"],
+    proc = subprocess.run([exe, "new", "-p", "0", "-i", bind, "-l", "LANG=C.UTF-8", "--", *command],
                           capture_output=True, text=True, env=env, timeout=20)
     m = re.search(r"MOSH CONNECT (\d+) ([A-Za-z0-9+/]{22})", proc.stdout)
     pid = re.search(r"detached, pid = (\d+)", proc.stderr)
