@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-from interop import Failure, Tmux, alive, need, start_server, wait_for
+from interop import Failure, Tmux, need, start_server, tear_down, wait_for
 
 READER = r'''
 import hashlib, os, signal, sys, termios, time, tty
@@ -121,9 +121,7 @@ def main():
         print(f"FAIL: {e}\nscreen:\n{tmux.screen()}")
         return 1
     finally:
-        tmux.kill()
-        if server_pid and alive(server_pid):
-            os.kill(server_pid, 9)
+        tear_down(tmux, None, server_pid, home)
 
 
 if __name__ == "__main__":

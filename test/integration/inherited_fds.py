@@ -11,7 +11,7 @@ import re
 import sys
 import tempfile
 
-from interop import Failure, Tmux, alive, need, start_server, wait_for
+from interop import Failure, Tmux, need, start_server, tear_down, wait_for
 
 LISTER = r'''
 import os, sys
@@ -65,9 +65,7 @@ def main():
         print(f"FAIL: {e}")
         return 1
     finally:
-        tmux.kill()
-        if server_pid and alive(server_pid):
-            os.kill(server_pid, 9)
+        tear_down(tmux, None, server_pid, home)
 
 
 if __name__ == "__main__":

@@ -188,10 +188,7 @@ session_status client_core::status(time_point now) const {
   s.width = config_.width;
   s.height = config_.height;
   const auto heard = transport_.link().datagram().last_heard();
-  if (!ever_heard_) s.session_state = "never-connected";
-  else if (s.shutting_down) s.session_state = "shutting-down";
-  else if (!heard || now - *heard > detached_after) s.session_state = "detached";
-  else s.session_state = "connected";
+  s.session_state = session_state_name(ever_heard_, s.shutting_down, heard ? now - *heard : steady::duration::max());
   s.last_keystroke = last_keystroke_;
   s.prediction_mode = std::string(overlay::to_string(config_.predict));
   s.predictions_shown = predictor_.stats().made;

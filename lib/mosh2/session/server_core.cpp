@@ -40,7 +40,7 @@ server_core::server_core(server_core_config config, time_point now)
 datagram_outcome server_core::datagram(bytes_view wire, const peer_address& from, time_point now, bool truncated,
                            bool congestion) {
   auto out = transport_.receive(wire, from, now, truncated, congestion,
-                                [&](const transport::instruction& inst) { return accept_state(inst, now); });
+                                [&](const transport::instruction& inst) { return accept_state(inst); });
   if (out.roamed) log(fmt::format("Server now attached to client at {}:{}", from.ip, from.port));
   if (out.held_back) ++held_back_;
   if (out.instruction != ssp::receive_outcome::newest) return out;
@@ -62,8 +62,7 @@ datagram_outcome server_core::datagram(bytes_view wire, const peer_address& from
 // back: SSP on the client keeps it and resends. Its signal characters cannot wait,
 // though: they go to the program at once (TIOCSIG), as a terminal's line discipline
 // would deliver them, and are not written again when the state is finally taken in.
-bool server_core::accept_state(const transport::instruction& inst, time_point now) {
-  (void)now;
+bool server_core::accept_state(const transport::instruction& inst) {
   auto& incoming = transport_.ssp().incoming();
   if (!to_program_.full() || inst.new_num <= incoming.newest_num() || inst.new_num == transport::shutdown_num)
     return true;
@@ -248,10 +247,7 @@ session_status server_core::status(time_point now) const {
   fill_ssp_status(s, transport_.ssp());
   s.width = screen().width();
   s.height = screen().height();
-  if (!ever_heard_) s.session_state = "never-connected";
-  else if (s.shutting_down) s.session_state = "shutting-down";
-  else if (now - last_client_state_ > detached_after) s.session_state = "detached";
-  else s.session_state = "connected";
+  s.session_state = session_state_name(ever_heard_, s.shutting_down, now - last_client_state_);
   s.last_keystroke = last_keystroke_;
   s.command = config_.command;
   return s;

@@ -116,7 +116,7 @@ public:
   std::uint64_t held_back() const { return held_back_; }
 
 private:
-  bool accept_state(const transport::instruction& inst, time_point now);
+  bool accept_state(const transport::instruction& inst);
   void take_user_events(time_point now);
   void apply_user_events(const std::vector<ssp::user_event>& events);
   void flush_keys(std::string& keys);

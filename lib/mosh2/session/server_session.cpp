@@ -161,8 +161,7 @@ private:
     const bool news = !outcome.authentic || outcome.roamed || outcome.held_back || core_.last_keystroke() == now;
     if (news) status_.touch();
     else status_.touch_idle();
-    if (core_.peer() && core_.peer()->ip == e.d.from.address().to_string() && core_.peer()->port == e.d.from.port())
-      peer_endpoint_ = e.d.from;
+    if (core_.peer() && *core_.peer() == from) peer_endpoint_ = e.d.from;
   }
   void handle(byte_chunk& e, time_point now) {
     core_.program_output(e.data, now);

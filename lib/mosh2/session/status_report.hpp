@@ -33,6 +33,15 @@ inline constexpr auto status_idle_interval = std::chrono::seconds(30);
 /// heartbeat plus a margin for one lost heartbeat and a slow link.
 inline constexpr auto detached_after = std::chrono::seconds(7);
 
+/// The `session_state` both roles report: "never-connected" before the peer's first
+/// state, "shutting-down" once the handshake began, "detached" after `silent_for` of
+/// silence beyond detached_after, else "connected".
+inline std::string session_state_name(bool ever_heard, bool shutting_down, steady::duration silent_for) {
+  if (!ever_heard) return "never-connected";
+  if (shutting_down) return "shutting-down";
+  return silent_for > detached_after ? "detached" : "connected";
+}
+
 /// One process's session as the status file describes it. Times are steady
 /// time_points; to_json turns them into Unix milliseconds.
 struct session_status {

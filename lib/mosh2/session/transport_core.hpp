@@ -90,7 +90,7 @@ public:
   /// The sealed datagrams of the instruction due at `now` (empty when none is due or
   /// there is nobody to send to). The RTT estimate reaches the sender first.
   std::vector<bytes> tick(time_point now) {
-    sync(now);
+    sync();
     std::vector<bytes> out;
     if (auto inst = ssp_.tick(now); inst && peer_) out = link_.datagrams_for(*inst, now);
     return out;
@@ -98,7 +98,7 @@ public:
 
   /// When tick() next has something to do.
   time_point next_deadline(time_point now) {
-    sync(now);
+    sync();
     return ssp_.next_deadline(now);
   }
 
@@ -133,7 +133,7 @@ private:
     return p.v6 ? datagram::address_family::ipv6 : datagram::address_family::ipv4;
   }
 
-  void sync(time_point) {
+  void sync() {
     auto& out = ssp_.outgoing();
     out.set_rtt(link_.datagram().srtt_ms(), link_.datagram().rto());
     out.set_peer_known(peer_.has_value());
