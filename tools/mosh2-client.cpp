@@ -11,13 +11,14 @@
 #include <vector>
 
 #include "mosh2/session/client_session.hpp"
-#include "mosh2/session/locale_setup.hpp"
-#include "mosh2/session/options.hpp"
-#include "mosh2/session/terminfo.hpp"
+#include "mosh2/os/locale_setup.hpp"
+#include "mosh2/os/options.hpp"
+#include "mosh2/os/terminfo.hpp"
 #include "mosh2/terminal/display.hpp"
 
 namespace {
 
+using namespace mosh2::os;
 using namespace mosh2::session;
 
 constexpr const char* usage =

@@ -13,15 +13,16 @@
 
 #include <fmt/format.h>
 
-#include "mosh2/session/local_terminal.hpp"
-#include "mosh2/session/locale_setup.hpp"
-#include "mosh2/session/options.hpp"
-#include "mosh2/session/program_lookup.hpp"
+#include "mosh2/os/local_terminal.hpp"
+#include "mosh2/os/locale_setup.hpp"
+#include "mosh2/os/options.hpp"
+#include "mosh2/os/program_lookup.hpp"
 #include "mosh2/session/server_session.hpp"
-#include "mosh2/session/udp_socket.hpp"
+#include "mosh2/os/udp_socket.hpp"
 
 namespace {
 
+using namespace mosh2::os;
 using namespace mosh2::session;
 
 constexpr const char* usage =

@@ -35,8 +35,8 @@
 #include "mosh2/launcher/launcher_options.hpp"
 #include "mosh2/launcher/server_command.hpp"
 #include "mosh2/launcher/startup_output.hpp"
-#include "mosh2/session/local_terminal.hpp"
-#include "mosh2/session/program_lookup.hpp"
+#include "mosh2/os/local_terminal.hpp"
+#include "mosh2/os/program_lookup.hpp"
 
 namespace {
 
@@ -106,8 +106,8 @@ std::optional<std::string> env(const char* name) {
 void require_program(const std::string& program, const char* option) {
   std::vector<char> cwd(PATH_MAX + 1);
   const std::string here = ::getcwd(cwd.data(), cwd.size()) ? cwd.data() : ".";
-  auto found = mosh2::session::find_program(program, env("PATH"), here);
-  if (!found) die(1, fmt::format("{} (see {})", mosh2::session::cannot_run_message(program, found.error()), option));
+  auto found = mosh2::os::find_program(program, env("PATH"), here);
+  if (!found) die(1, fmt::format("{} (see {})", mosh2::os::cannot_run_message(program, found.error()), option));
 }
 
 /// A child process with its stdout and stderr on one pipe. An exec failure comes back
@@ -146,7 +146,7 @@ child_process spawn(std::vector<std::string> words, const std::function<void()>&
   ::close(exec_error[0]);
   if (n == sizeof e) {
     ::waitpid(pid, nullptr, 0);
-    die(1, mosh2::session::cannot_run_message(words[0], e));
+    die(1, mosh2::os::cannot_run_message(words[0], e));
   }
   return {pid, out[0]};
 }
@@ -232,7 +232,7 @@ int run_proxy(const launcher_options& o) {
       if (n <= 0) {
         stdin_open = false;
         ::shutdown(sock, SHUT_WR);
-      } else if (!mosh2::session::write_all(sock, std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
+      } else if (!mosh2::os::write_all(sock, std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
         return 1;
       }
     }
@@ -240,7 +240,7 @@ int run_proxy(const launcher_options& o) {
       const ssize_t n = ::read(sock, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return 0;
-      if (!mosh2::session::write_all(STDOUT_FILENO, std::string_view(buf.data(), static_cast<std::size_t>(n))))
+      if (!mosh2::os::write_all(STDOUT_FILENO, std::string_view(buf.data(), static_cast<std::size_t>(n))))
         return 1;
     }
   }
@@ -460,7 +460,7 @@ server_contact read_connect(const launcher_options& o, const session_plan& plan,
   ::execvp(argv[0], argv.data());
   const int e = errno;
   ::unsetenv("MOSH_KEY");
-  die(1, mosh2::session::cannot_run_message(plan.client, e));
+  die(1, mosh2::os::cannot_run_message(plan.client, e));
 }
 
 int run_launcher(const launcher_options& o) {

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "mosh2/session/local_terminal.hpp"
+#include "mosh2/os/local_terminal.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/ssp/receiver.hpp"
 #include "mosh2/terminal/limits.hpp"
@@ -211,7 +211,7 @@ TEST_CASE("the first window size read from a terminal is clamped like every late
   huge.ws_col = 65535;
   huge.ws_row = 65535;
   REQUIRE(::openpty(&master, &slave, nullptr, nullptr, &huge) == 0);
-  const auto size = session::query_window_size(slave);
+  const auto size = os::query_window_size(slave);
   ::close(master);
   ::close(slave);
   REQUIRE(size.has_value());

@@ -47,7 +47,7 @@ std::string apply_long(launcher_options& o, std::string_view name, const std::st
       return fmt::format("unknown --predict mode \"{}\" (adaptive, always, never or experimental)", value);
     o.predict = value;
   } else if (name == "port") {
-    auto ports = session::parse_port_range(value);
+    auto ports = os::parse_port_range(value);
     if (!ports) return ports.error();
     o.ports = value;
   } else if (name == "bind-server") {

@@ -7,13 +7,13 @@
 #include <variant>
 #include <vector>
 
-#include "mosh2/session/options.hpp"
+#include "mosh2/os/options.hpp"
 #include "mosh2/util/result.hpp"
 
 namespace mosh2::launcher {
 
-using session::show_help;
-using session::show_version;
+using os::show_help;
+using os::show_version;
 
 /// Which addresses of the host the launcher tries, in what order (--family, -4, -6).
 enum class address_family { inet, inet6, auto_detect, all, prefer_inet, prefer_inet6 };

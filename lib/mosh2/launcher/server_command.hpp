@@ -20,7 +20,7 @@ namespace mosh2::launcher {
 /// mosh-server ignores.
 inline constexpr std::chrono::seconds first_contact_window{20};
 
-using session::first_contact_variable;
+using os::first_contact_variable;
 
 /// Quotes one word for a POSIX shell (and for csh and fish: single quotes, with `'`
 /// written as `'\''`).

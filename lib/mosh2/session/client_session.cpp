@@ -24,10 +24,10 @@
 #include "mosh2/control/control_socket.hpp"
 #include "mosh2/session/client_core.hpp"
 #include "mosh2/session/events.hpp"
-#include "mosh2/session/local_terminal.hpp"
+#include "mosh2/os/local_terminal.hpp"
 #include "mosh2/session/status_report.hpp"
 #include "mosh2/session/terminal_guard.hpp"
-#include "mosh2/session/udp_socket.hpp"
+#include "mosh2/os/udp_socket.hpp"
 #include "mosh2/util/io.hpp"
 
 namespace mosh2::session {
@@ -64,7 +64,7 @@ public:
 
   /// Opens a fresh socket, which sends from now on.
   void open(time_point now) {
-    sockets_.emplace_back(open_client_socket(ctx_, server_), now, next_id_++);
+    sockets_.emplace_back(os::open_client_socket(ctx_, server_), now, next_id_++);
     notices_.try_send(asio::error_code{}, socket_notice(socket_notice::kind::opened, sockets_.back().id));
     // Never more than ten: the oldest go first.
     std::size_t open = 0;
@@ -73,7 +73,7 @@ public:
   }
 
   /// Sends from the newest socket; 0 or the errno.
-  int send(bytes_view datagram) { return send_now(sockets_.back().socket, server_, datagram); }
+  int send(bytes_view datagram) { return os::send_now(sockets_.back().socket, server_, datagram); }
 
   /// A datagram arrived on socket `id`: once the newest socket has been answered for a
   /// minute, the older ones go.
@@ -168,7 +168,7 @@ int own_keyboard_descriptor() {
 
 class client_pipeline : public control::control_handler {
 public:
-  client_pipeline(asio::io_context& ctx, client_config config, asio::ip::udp::endpoint server, window_size size)
+  client_pipeline(asio::io_context& ctx, client_config config, asio::ip::udp::endpoint server, os::window_size size)
       : core_(core_config(config, server, size), steady::now()),
         stdin_(ctx, own_keyboard_descriptor()),
         signals_(ctx, SIGWINCH, SIGTERM, SIGINT),
@@ -192,7 +192,7 @@ public:
 
 private:
   static client_core_config core_config(const client_config& c, const asio::ip::udp::endpoint& server,
-                                        window_size size) {
+                                        os::window_size size) {
     client_core_config s(c.key);
     s.server = to_peer(server);
     s.width = size.width;
@@ -249,7 +249,7 @@ private:
   void handle(caught_signal& e, time_point now, terminal_guard& terminal) {
     switch (e.signo) {
       case SIGWINCH:
-        if (auto s = query_window_size(STDIN_FILENO)) core_.resized(s->width, s->height, now);
+        if (auto s = os::query_window_size(STDIN_FILENO)) core_.resized(s->width, s->height, now);
         break;
       case SIGCONT:  // resumed by someone else after a stop we did not make
         terminal.release();
@@ -274,12 +274,12 @@ private:
       if (const int e = sockets_.send(d); e && !err) err = e;
     if (!out.datagrams.empty()) core_.sent(err, now);
     if (core_.take_suspend()) suspend(terminal);
-    if (auto screen = core_.take_screen(now); !screen.empty()) write_all(STDOUT_FILENO, screen);
+    if (auto screen = core_.take_screen(now); !screen.empty()) os::write_all(STDOUT_FILENO, screen);
   }
 
   void suspend(terminal_guard& terminal) {
     terminal.release();
-    write_all(STDOUT_FILENO, "\n\x1b[37;44m[mosh is suspended.]\x1b[m\n");
+    os::write_all(STDOUT_FILENO, "\n\x1b[37;44m[mosh is suspended.]\x1b[m\n");
     ::kill(0, SIGSTOP);
     terminal.resume();
     core_.resumed();
@@ -340,7 +340,7 @@ int run_client_session(asio::io_context& ctx, client_config config) {
   auto address = asio::ip::make_address(config.host, ec);
   if (ec) throw std::runtime_error(fmt::format("{} is not a numeric IP address", config.host));
   const asio::ip::udp::endpoint server(address, config.port);
-  const auto size = query_window_size(STDIN_FILENO).value_or(window_size{80, 24});
+  const auto size = os::query_window_size(STDIN_FILENO).value_or(os::window_size{80, 24});
 
   client_pipeline pipeline(ctx, std::move(config), server, size);
   std::exception_ptr failure;

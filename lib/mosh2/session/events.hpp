@@ -15,7 +15,7 @@
 
 #include "mosh2/session/status_report.hpp"
 #include "mosh2/session/transport_core.hpp"
-#include "mosh2/session/udp_socket.hpp"
+#include "mosh2/os/udp_socket.hpp"
 #include "mosh2/util/bytes.hpp"
 #include "mosh2/util/clock.hpp"
 #include "mosh2/util/io.hpp"
@@ -24,8 +24,8 @@ namespace mosh2::session {
 
 /// One datagram as the socket delivered it, not yet authenticated.
 struct datagram_in {
-  explicit datagram_in(received_datagram d, std::size_t socket = 0) : d(std::move(d)), socket(socket) {}
-  received_datagram d;
+  explicit datagram_in(os::received_datagram d, std::size_t socket = 0) : d(std::move(d)), socket(socket) {}
+  os::received_datagram d;
   std::size_t socket;  ///< which of the client's sockets it came on
 };
 
@@ -69,7 +69,7 @@ asio::awaitable<void> receive_datagrams(asio::ip::udp::socket& socket, Pipe& eve
     if (io::is_shutdown(ec) || !socket.is_open()) co_return;
     if (ec) throw std::system_error(ec, "waiting for UDP datagrams");
     for (int n = 0; n < receive_burst; ++n) {
-      auto d = receive_now(socket);
+      auto d = os::receive_now(socket);
       if (!d) break;
       Event e{datagram_in(std::move(*d), socket_id)};
       auto [sec] = co_await events.async_send(asio::error_code{}, std::move(e), io::use_nothrow);

@@ -25,8 +25,8 @@
 #include "mosh2/session/events.hpp"
 #include "mosh2/session/server_core.hpp"
 #include "mosh2/session/status_report.hpp"
-#include "mosh2/session/udp_socket.hpp"
-#include "mosh2/session/utmp_record.hpp"
+#include "mosh2/os/udp_socket.hpp"
+#include "mosh2/os/utmp_record.hpp"
 #include "mosh2/util/io.hpp"
 
 namespace mosh2::session {
@@ -72,7 +72,7 @@ public:
         socket_(std::move(socket)),
         pty_(config.program),
         pty_io_(ctx, dup_cloexec(pty_.master_fd())),
-        utmp_(pty_.master_fd(), detached_host(::getpid())),
+        utmp_(pty_.master_fd(), os::detached_host(::getpid())),
         signals_(ctx, SIGTERM, SIGINT, SIGUSR1),
         timer_(ctx),
         deadline_(timer_),
@@ -178,12 +178,12 @@ private:
   void carry_out(time_point now) {
     for (auto& d : core_.take_datagrams(now)) {
       if (!peer_endpoint_) break;
-      if (const int err = send_now(socket_, *peer_endpoint_, d)) core_.send_failed(err, now);
+      if (const int err = os::send_now(socket_, *peer_endpoint_, d)) core_.send_failed(err, now);
     }
     if (core_.take_start_program()) pty_.start();  // the program runs once someone can see it
     for (auto s : core_.take_program_signals()) ::ioctl(pty_.master_fd(), TIOCSIG, s.signo);
     if (auto change = core_.take_utmp_change())
-      utmp_.set_host(change->client_ip ? attached_host(*change->client_ip, ::getpid()) : detached_host(::getpid()));
+      utmp_.set_host(change->client_ip ? os::attached_host(*change->client_ip, ::getpid()) : os::detached_host(::getpid()));
     if (auto op = core_.next_program_op()) to_pty_.try_send(asio::error_code{}, std::move(*op));
     for (auto& line : core_.take_log()) log(line);
     rejects_.tick(now);
@@ -240,9 +240,9 @@ private:
   server_core core_;
   asio::ip::udp::socket socket_;
   std::optional<asio::ip::udp::endpoint> peer_endpoint_;
-  pty_process pty_;
+  os::pty_process pty_;
   asio::posix::stream_descriptor pty_io_;
-  utmp_record utmp_;
+  os::utmp_record utmp_;
   asio::signal_set signals_;
   asio::steady_timer timer_;
   session_deadline deadline_;

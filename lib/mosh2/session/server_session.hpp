@@ -10,13 +10,13 @@
 #include <asio/ip/udp.hpp>
 
 #include "mosh2/crypto/session_key.hpp"
-#include "mosh2/session/pty_process.hpp"
+#include "mosh2/os/pty_process.hpp"
 
 namespace mosh2::session {
 
 struct server_config {
   crypto::session_key key;
-  pty_spec program;
+  os::pty_spec program;
   int width = 80;
   int height = 24;
   int verbosity = 0;

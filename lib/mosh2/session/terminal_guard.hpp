@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "mosh2/session/local_terminal.hpp"
+#include "mosh2/os/local_terminal.hpp"
 
 namespace mosh2::session {
 
@@ -15,7 +15,7 @@ public:
   /// Raw mode on `in`; writes `open` to `out` now and `close` when the guard goes.
   terminal_guard(int in, int out, std::string open, std::string close)
       : raw_(in), out_(out), open_(std::move(open)), close_(std::move(close)) {
-    write_all(out_, open_);
+    os::write_all(out_, open_);
   }
   ~terminal_guard() { release(); }
   terminal_guard(const terminal_guard&) = delete;
@@ -25,19 +25,19 @@ public:
   void release() {
     if (!held_) return;
     held_ = false;
-    write_all(out_, close_);
+    os::write_all(out_, close_);
     raw_.restore();
   }
   void resume() {
     if (held_) return;
     raw_.enter();
-    write_all(out_, open_);
+    os::write_all(out_, open_);
     held_ = true;
   }
   bool held() const { return held_; }
 
 private:
-  raw_mode raw_;
+  os::raw_mode raw_;
   int out_;
   std::string open_;
   std::string close_;

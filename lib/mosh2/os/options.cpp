@@ -1,6 +1,6 @@
 // Parsing of the server's and the client's argv, with getopt's bundling rules.
 
-#include "mosh2/session/options.hpp"
+#include "mosh2/os/options.hpp"
 
 #include <arpa/inet.h>
 
@@ -12,7 +12,7 @@
 
 #include "mosh2/control/duration.hpp"
 
-namespace mosh2::session {
+namespace mosh2::os {
 namespace {
 
 /// A number made only of digits that fits in `long`; anything else is not a number.
@@ -204,4 +204,4 @@ parse_client_args(const std::vector<std::string>& args) {
   return opts;
 }
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

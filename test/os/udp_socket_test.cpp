@@ -19,10 +19,10 @@
 
 #include "mosh2/crypto/session_key.hpp"
 #include "mosh2/datagram/connection_core.hpp"
-#include "mosh2/session/udp_socket.hpp"
+#include "mosh2/os/udp_socket.hpp"
 
 using namespace mosh2;
-using namespace mosh2::session;
+using namespace mosh2::os;
 using asio::ip::udp;
 
 namespace {
@@ -62,7 +62,7 @@ std::uint16_t port_of(udp::socket& s) { return s.local_endpoint().port(); }
 
 }  // namespace
 
-TEST_SUITE("session") {
+TEST_SUITE("os") {
 TEST_CASE("a port range with its first ports taken: the server takes the first free one") {
   asio::io_context ctx;
   auto held = hold_consecutive(ctx, 4);
@@ -132,7 +132,7 @@ TEST_CASE("interface names are told apart from typos") {
   CHECK_FALSE(resolve_bind_address("nosuchif0").has_value());
 }
 
-// Runs only where loopback's MTU is below 1280: meson test 'session-small-mtu' runs it,
+// Runs only where loopback's MTU is below 1280: meson test 'os-small-mtu' runs it,
 // with --no-skip, in an `unshare -n` namespace after `ip link set lo mtu 1000`: there, a datagram of the
 // normal IPv4 size with DF set cannot leave, sendto fails with EMSGSIZE, and after
 // mtu_exceeded() every datagram fits. Our sockets clear DF (IP_PMTUDISC_DONT) so that
@@ -148,7 +148,7 @@ TEST_CASE("EMSGSIZE on a real socket lowers the MTU to the fallback, and what is
   ::close(probe);
   REQUIRE_MESSAGE(rc == 0, "cannot read lo's MTU (SIOCGIFMTU)");
   const int lo_mtu = req.ifr_mtu;
-  REQUIRE_MESSAGE(lo_mtu < 1280, "run in a namespace whose lo has an MTU below 1280 (meson test session-small-mtu)");
+  REQUIRE_MESSAGE(lo_mtu < 1280, "run in a namespace whose lo has an MTU below 1280 (meson test os-small-mtu)");
 
   asio::io_context ctx;
   udp::socket receiver(ctx, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));

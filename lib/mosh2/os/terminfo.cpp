@@ -2,14 +2,14 @@
 // little-endian shorts, the names, the booleans, padding to an even offset, then the
 // numbers; `colors` is number 13).
 
-#include "mosh2/session/terminfo.hpp"
+#include "mosh2/os/terminfo.hpp"
 
 #include <fstream>
 #include <iterator>
 
 #include <fmt/format.h>
 
-namespace mosh2::session {
+namespace mosh2::os {
 namespace {
 
 constexpr int legacy_magic = 0432;   // 16-bit numbers
@@ -87,4 +87,4 @@ result<int, std::string> colors_of(const std::string& term, const std::vector<st
   return failure{fmt::format("TERM \"{}\" is not in the terminfo database", term)};
 }
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

@@ -3,9 +3,9 @@
 
 #include <doctest/doctest.h>
 
-#include "mosh2/session/utmp_record.hpp"
+#include "mosh2/os/utmp_record.hpp"
 
-using namespace mosh2::session;
+using namespace mosh2::os;
 
 TEST_CASE("utmp host texts follow the stock server's") {
   CHECK(detached_host(1234) == "mosh [1234]");

@@ -1,7 +1,7 @@
 // UDP socket set-up and raw datagram I/O (recvmsg/sendto on the native handle, since
 // Asio's receive does not expose MSG_TRUNC or the TOS byte).
 
-#include "mosh2/session/udp_socket.hpp"
+#include "mosh2/os/udp_socket.hpp"
 
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -17,7 +17,7 @@
 
 #include <fmt/format.h>
 
-namespace mosh2::session {
+namespace mosh2::os {
 namespace {
 
 constexpr std::size_t receive_buffer = 2048;  // protocol §3.4
@@ -207,4 +207,4 @@ int send_now(asio::ip::udp::socket& s, const asio::ip::udp::endpoint& to, bytes_
   return n < 0 ? errno : 0;
 }
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

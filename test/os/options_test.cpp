@@ -2,9 +2,9 @@
 
 #include <doctest/doctest.h>
 
-#include "mosh2/session/options.hpp"
+#include "mosh2/os/options.hpp"
 
-using namespace mosh2::session;
+using namespace mosh2::os;
 
 namespace {
 server_options server(std::vector<std::string> args) {
@@ -20,7 +20,7 @@ std::string server_error(std::vector<std::string> args) {
 }
 }  // namespace
 
-TEST_SUITE("session") {
+TEST_SUITE("os") {
 TEST_CASE("a port range accepts one port, a range, and port 0 alone") {
   CHECK(*parse_port_range("60001") == port_range{60001, 60001});
   CHECK(*parse_port_range("60010:60020") == port_range{60010, 60020});

@@ -1,7 +1,7 @@
 // utmp through libutempter, loaded with dlopen: the library is optional at run time and
 // adds nothing to the build.
 
-#include "mosh2/session/utmp_record.hpp"
+#include "mosh2/os/utmp_record.hpp"
 
 #include <dlfcn.h>
 #include <utmpx.h>
@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-namespace mosh2::session {
+namespace mosh2::os {
 
 utmp_record::utmp_record(int master_fd, const std::string& host) : master_fd_(master_fd) {
   library_ = ::dlopen("libutempter.so.0", RTLD_NOW | RTLD_LOCAL);
@@ -70,4 +70,4 @@ std::string detached_warning(const std::vector<int>& pids) {
                      pids.size(), list);
 }
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

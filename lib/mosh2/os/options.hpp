@@ -13,7 +13,7 @@
 
 #include "mosh2/util/result.hpp"
 
-namespace mosh2::session {
+namespace mosh2::os {
 
 /// A UDP port or an inclusive range to search in ascending order.
 struct port_range {
@@ -60,4 +60,4 @@ struct client_options {
 result<std::variant<client_options, show_help, show_version>, std::string>
 parse_client_args(const std::vector<std::string>& args);
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

@@ -1,8 +1,8 @@
 // Forking the user's program on a pty (protocol §1.3 steps 6-7), with a pipe instead
 // of a newline written into the pty to release it, so the first screen is clean.
 
-#include "mosh2/session/pty_process.hpp"
-#include "mosh2/session/utmp_record.hpp"
+#include "mosh2/os/pty_process.hpp"
+#include "mosh2/os/utmp_record.hpp"
 #include "mosh2/terminal/limits.hpp"
 
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace mosh2::session {
+namespace mosh2::os {
 namespace {
 
 [[noreturn]] void throw_errno(const char* what) {
@@ -175,4 +175,4 @@ std::string login_shell() {
   return "/bin/sh";
 }
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

@@ -10,11 +10,11 @@
 #include <asio/ip/udp.hpp>
 #include <asio/ip/v6_only.hpp>
 
-#include "mosh2/session/options.hpp"
+#include "mosh2/os/options.hpp"
 #include "mosh2/util/bytes.hpp"
 #include "mosh2/util/result.hpp"
 
-namespace mosh2::session {
+namespace mosh2::os {
 
 /// Resolves `-i`: a numeric IPv4/IPv6 address, or the name of a local interface
 /// (e.g. tailscale0), which yields that interface's first address (IPv4 preferred).
@@ -55,4 +55,4 @@ std::optional<received_datagram> receive_now(asio::ip::udp::socket& s);
 /// Non-blocking send; returns 0 or the errno (EMSGSIZE lowers the MTU upstream).
 int send_now(asio::ip::udp::socket& s, const asio::ip::udp::endpoint& to, bytes_view data);
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace mosh2::session {
+namespace mosh2::os {
 
 /// What to run and with which environment.
 struct pty_spec {
@@ -59,4 +59,4 @@ private:
 /// The user's login shell: $SHELL, else the passwd entry, else /bin/sh.
 std::string login_shell();
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

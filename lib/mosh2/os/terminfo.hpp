@@ -10,7 +10,7 @@
 #include "mosh2/util/bytes.hpp"
 #include "mosh2/util/result.hpp"
 
-namespace mosh2::session {
+namespace mosh2::os {
 
 /// The `colors` number of a compiled terminfo entry (legacy 16-bit or ncurses 6
 /// 32-bit format): its value, -1 when absent (as tigetnum reports it), or nothing when
@@ -25,4 +25,4 @@ std::vector<std::string> terminfo_dirs(const char* terminfo, const char* home, c
 /// The colour count of `term`, looked up in `dirs`; the error is one line.
 result<int, std::string> colors_of(const std::string& term, const std::vector<std::string>& dirs);
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

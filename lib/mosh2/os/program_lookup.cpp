@@ -1,6 +1,6 @@
 // execvp's search, done ahead of time with stat(2) and access(2).
 
-#include "mosh2/session/program_lookup.hpp"
+#include "mosh2/os/program_lookup.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-namespace mosh2::session {
+namespace mosh2::os {
 namespace {
 
 /// 0 when execve could run `file`, else the errno it would give.
@@ -58,4 +58,4 @@ std::string cannot_run_message(const std::string& name, int error) {
   return fmt::format("cannot run {}: {}", name, std::strerror(error));
 }
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-namespace mosh2::session {
+namespace mosh2::os {
 
 struct locale_outcome {
   bool utf8 = false;            ///< a UTF-8 LC_CTYPE is in effect
@@ -19,4 +19,4 @@ struct locale_outcome {
 /// Tries the environment's locale, then the `-l NAME=VALUE` assignments, then C.UTF-8.
 locale_outcome choose_utf8_locale(const std::vector<std::pair<std::string, std::string>>& requested);
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

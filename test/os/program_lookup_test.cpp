@@ -10,10 +10,10 @@
 #include <fstream>
 #include <string>
 
-#include "mosh2/session/program_lookup.hpp"
-#include "mosh2/session/terminfo.hpp"
+#include "mosh2/os/program_lookup.hpp"
+#include "mosh2/os/terminfo.hpp"
 
-using namespace mosh2::session;
+using namespace mosh2::os;
 
 namespace {
 /// A fresh directory under /tmp with an executable `run`, a non-executable `plain` and a
@@ -39,7 +39,7 @@ struct scratch {
 };
 }  // namespace
 
-TEST_SUITE("session") {
+TEST_SUITE("os") {
 TEST_CASE("a name with a slash is taken as it is, relative to the session's directory") {
   scratch s;
   CHECK(*find_program(s.path + "/run", std::nullopt, "/") == s.path + "/run");

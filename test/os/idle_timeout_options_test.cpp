@@ -3,9 +3,9 @@
 
 #include <doctest/doctest.h>
 
-#include "mosh2/session/options.hpp"
+#include "mosh2/os/options.hpp"
 
-using namespace mosh2::session;
+using namespace mosh2::os;
 
 namespace {
 server_options parsed(const std::vector<std::string>& args) {
@@ -16,7 +16,7 @@ server_options parsed(const std::vector<std::string>& args) {
 }
 }  // namespace
 
-TEST_SUITE("session") {
+TEST_SUITE("os") {
 
 TEST_CASE("--idle-timeout takes a duration as the next word or after =") {
   CHECK(parsed({"new", "--idle-timeout", "3s", "-p", "0"}).idle_timeout == std::chrono::seconds(3));

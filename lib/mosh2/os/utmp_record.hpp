@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace mosh2::session {
+namespace mosh2::os {
 
 class utmp_record {
 public:
@@ -44,4 +44,4 @@ std::vector<int> detached_sessions(const std::string& user, int except_pid);
 /// The warning a new session prints about detached ones; empty when there are none.
 std::string detached_warning(const std::vector<int>& pids);
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

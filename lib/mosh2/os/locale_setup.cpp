@@ -1,6 +1,6 @@
 // Locale selection: prefer what the user asked for, never refuse to start.
 
-#include "mosh2/session/locale_setup.hpp"
+#include "mosh2/os/locale_setup.hpp"
 
 #include <langinfo.h>
 
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string_view>
 
-namespace mosh2::session {
+namespace mosh2::os {
 namespace {
 
 constexpr const char* locale_vars[] = {
@@ -60,4 +60,4 @@ locale_outcome choose_utf8_locale(const std::vector<std::pair<std::string, std::
   return out;
 }
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

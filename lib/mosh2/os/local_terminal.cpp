@@ -1,6 +1,6 @@
 // Raw mode and the terminal init/reset strings of the client.
 
-#include "mosh2/session/local_terminal.hpp"
+#include "mosh2/os/local_terminal.hpp"
 
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -11,7 +11,7 @@
 
 #include "mosh2/terminal/limits.hpp"
 
-namespace mosh2::session {
+namespace mosh2::os {
 
 std::optional<window_size> query_window_size(int fd) {
   winsize ws {};
@@ -60,4 +60,4 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

@@ -9,7 +9,7 @@
 
 #include "mosh2/util/result.hpp"
 
-namespace mosh2::session {
+namespace mosh2::os {
 
 /// Where execvp would find `name`, or the errno it would fail with (ENOENT, EACCES).
 /// A name with a '/' is taken as it is, relative to `cwd` when it is relative; any other
@@ -22,4 +22,4 @@ result<std::string, int> find_program(const std::string& name, const std::option
 /// "cannot run NAME: REASON", the one line shown when find_program fails.
 std::string cannot_run_message(const std::string& name, int error);
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace mosh2::session {
+namespace mosh2::os {
 
 /// Rows and columns of a terminal, or nothing if `fd` is not one.
 struct window_size {
@@ -39,4 +39,4 @@ private:
 /// Writes all of `data` to `fd`, retrying on EINTR/EAGAIN a bounded number of times.
 bool write_all(int fd, std::string_view data);
 
-}  // namespace mosh2::session
+}  // namespace mosh2::os
