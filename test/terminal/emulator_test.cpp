@@ -184,6 +184,35 @@ TEST_CASE("LF, VT, FF and IND move down and NEL also returns to column 0") {
   CHECK(trimmed(e, 3) == "x");  // scrolled
 }
 
+// The first column from `from` on of row `r` that is not a blank of `rend`, or -1.
+int first_non_blank(const emulator& e, int r, int from, const renditions& rend) {
+  for (int c = from; c < e.fb().width(); ++c)
+    if (!(e.fb().cell_at(r, c) == cell(rend))) return c;
+  return -1;
+}
+
+TEST_CASE("lines scrolled in are blank past their text, whatever the reused row held before") {
+  // Rows that scroll off are reused for the lines that scroll in, and only the cells the
+  // old line had written are blanked again: every other cell must already be blank.
+  emulator e(80, 24);
+  for (int i = 0; i < 60; ++i) e.write(std::string(79, 'X') + "\r\n");
+  for (int i = 0; i < 60; ++i) e.write(std::to_string(i) + "\r\n");
+  for (int r = 0; r < 23; ++r) {
+    CHECK(trimmed(e, r) == std::to_string(37 + r));
+    CHECK(first_non_blank(e, r, 2, renditions{}) == -1);
+  }
+  // A background colour scrolls in blanks of that colour over the default ones...
+  renditions red;
+  red.bg = color::indexed(1);
+  e.write("\x1b[41m");
+  for (int i = 0; i < 30; ++i) e.write("ab\r\n");
+  for (int r = 0; r < 24; ++r) CHECK(first_non_blank(e, r, r < 23 ? 2 : 0, red) == -1);
+  // ...and the default background over red ones.
+  e.write("\x1b[m");
+  for (int i = 0; i < 30; ++i) e.write("c\r\n");
+  for (int r = 0; r < 24; ++r) CHECK(first_non_blank(e, r, r < 23 ? 1 : 0, renditions{}) == -1);
+}
+
 TEST_CASE("RI moves up and scrolls down at the top of the region") {
   emulator e(4, 3);
   e.write("a\r\nb\x1b[H\x1bM" "c");

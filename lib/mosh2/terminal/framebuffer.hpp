@@ -140,6 +140,13 @@ struct row {
   /// Bumped on every change through framebuffer::mutable_row, so the frame diff can
   /// skip rows it has already compared without looking at their cells.
   std::uint64_t generation = 0;
+  /// Cells from `blank_from` on are known to be blanks of renditions `blank_rend`; when
+  /// unknown it is `unknown_blanks` (every path that may write anywhere sets that). It
+  /// lets a row that leaves the screen be blanked again by resetting only the cells
+  /// that were written, which is most of the cost of scrolling text (seq, logs).
+  static constexpr std::size_t unknown_blanks = SIZE_MAX;
+  std::size_t blank_from = unknown_blanks;
+  renditions blank_rend;
 
   row() = default;
   // Filling from one named blank avoids rebuilding a temporary per cell, which gcc 12
@@ -209,13 +216,16 @@ public:
   const cell& cell_at(int r, int c) const { return row_at(r).cells[static_cast<std::size_t>(c)]; }
   /// Writable row: unshares it first (copy-on-write) and bumps its generation.
   row& mutable_row(int r) {
-    auto& p = rows_[static_cast<std::size_t>(r)];
-    if (p.use_count() > 1) {
-      unshare(p);
-      work_ += p->cells.size();
-    }
-    p->generation = ++generation_counter_;
-    return *p;
+    row& w = writable(r);
+    w.blank_from = row::unknown_blanks;
+    return w;
+  }
+  /// Writable row of which only the cells before column `end` will change (and `wrap`).
+  row& mutable_row_before(int r, int end) {
+    row& w = writable(r);
+    if (w.blank_from != row::unknown_blanks)
+      w.blank_from = std::max(w.blank_from, static_cast<std::size_t>(std::max(end, 0)));
+    return w;
   }
   cell& mutable_cell(int r, int c) { return mutable_row(r).cells[static_cast<std::size_t>(c)]; }
   /// True when both framebuffers share this row object (so it is certainly equal).
@@ -410,6 +420,8 @@ private:
     if (!blank_cache_ || blank_cache_->cells.size() != static_cast<std::size_t>(ds_.width) ||
         !(blank_cache_->cells.front().rend() == r)) {
       blank_cache_ = std::make_shared<row>(ds_.width, r);
+      blank_cache_->blank_from = 0;
+      blank_cache_->blank_rend = r;
       blank_cache_->generation = ++generation_counter_;
       work_ += static_cast<std::uint64_t>(ds_.width);
     }
@@ -430,11 +442,32 @@ private:
       p = std::make_shared<row>(*p);
       return;
     }
-    // Cells are trivially copyable: std::copy is one memmove, several times faster than
-    // the element-wise loops of a copy construction or a fill.
-    std::copy(p->cells.begin(), p->cells.end(), fresh->cells.begin());
+    if (p->blank_from == 0 && fresh->blank_from <= fresh->cells.size() &&
+        fresh->blank_rend == p->blank_rend) {
+      // A blank line over a spare of the same background: only the cells the spare had
+      // written need blanking again (a few for a line of scrolled text, not 80).
+      const cell blank(p->blank_rend);
+      std::fill_n(fresh->cells.begin(), fresh->blank_from, blank);
+    } else {
+      // Cells are trivially copyable: std::copy is one memmove, several times faster
+      // than the element-wise loops of a copy construction or a fill.
+      std::copy(p->cells.begin(), p->cells.end(), fresh->cells.begin());
+    }
     fresh->wrap = p->wrap;
+    fresh->blank_from = p->blank_from;
+    fresh->blank_rend = p->blank_rend;
     p = std::move(fresh);
+  }
+
+  // The row to write to: unshared first (copy-on-write), its generation bumped.
+  row& writable(int r) {
+    auto& p = rows_[static_cast<std::size_t>(r)];
+    if (p.use_count() > 1) {
+      unshare(p);
+      work_ += p->cells.size();
+    }
+    p->generation = ++generation_counter_;
+    return *p;
   }
 
   // Keeps a row that is leaving the screen as a spare if nobody else holds it.
