@@ -63,6 +63,16 @@ std::optional<std::chrono::seconds> timeout_from_env(const char* name) {
   return std::chrono::seconds(n);
 }
 
+/// MOSH2_INPUT_LIMIT, or the default (with a one-line warning when it is not a size).
+std::size_t input_limit_from_env() {
+  const char* v = std::getenv(input_limit_variable);
+  if (!v || !*v) return program_input_cap;
+  auto n = parse_input_limit(v);
+  if (n) return *n;
+  std::fprintf(stderr, "mosh2-server: %s; ignoring\n", n.error().c_str());
+  return program_input_cap;
+}
+
 /// The address `-i` names, or nothing for "bind to any address". Dies (exit 2) when the
 /// word is neither an address nor an interface of this machine: a typo, not a network
 /// problem. An interface without a usable address falls back to the wildcard.
@@ -117,7 +127,8 @@ int serve(const server_options& opts) {
                        // that a client that never starts leaves no server behind.
                        .first_contact_limit =
                            timeout_from_env(first_contact_variable).value_or(std::chrono::seconds(60)),
-                       .idle_timeout = opts.idle_timeout};
+                       .idle_timeout = opts.idle_timeout,
+                       .program_input_cap = input_limit_from_env()};
   if (opts.command.empty()) {
     const std::string shell = login_shell();
     config.program.argv = {shell};
@@ -141,7 +152,7 @@ int serve(const server_options& opts) {
   config.program.set_env = {{"TERM", opts.colors == 256 ? "xterm-256color" : "xterm"},
                             {"NCURSES_NO_UTF8_ACS", "1"}};
   for (auto& kv : locale.child_env) config.program.set_env.push_back(kv);
-  config.program.unset_env = {"STY", "MOSH_KEY", first_contact_variable};
+  config.program.unset_env = {"STY", "MOSH_KEY", first_contact_variable, input_limit_variable};
 
   if (::isatty(STDIN_FILENO)) std::fputs("\r\n", stdout);
   std::printf("MOSH CONNECT %u %s\n", socket.local_endpoint().port(), config.key.to_string().c_str());

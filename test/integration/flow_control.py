@@ -10,6 +10,11 @@ given by --client (mosh2 or stock):
   Stock Mosh 1.4 loses most of it and freezes; mosh2-server must deliver it byte-exact.
   The stock client itself cannot send 6 MB (measured: it grows past 1.2 GB of memory
   and stops answering), so its cell pastes less (--paste-bytes).
+* --input-limit SIZE (with paste): the server's input cap (MOSH2_INPUT_LIMIT) is set
+  far below the paste, so the live session must go through the hold-back path: the
+  server's status file must show client states held back while the queue was full,
+  the cap it reported, and (mosh2 client) a queue never more than one client window
+  (64 KiB) over the cap; and still every byte arrives.
 * --case interrupt: the program keeps ISIG on and sleeps for a minute without reading
   while 300 KB are typed; then Ctrl-C is typed. The program must die of SIGINT within
   a few seconds, long before it would have woken up.
@@ -19,6 +24,7 @@ ends). Every wait is bounded. Exits 0 on success, 1 with a reason."""
 
 import argparse
 import hashlib
+import json
 import os
 import random
 import sys
@@ -59,11 +65,15 @@ def main():
     ap.add_argument("--case", choices=["typing", "paste", "interrupt"], required=True)
     ap.add_argument("--build", required=True)
     ap.add_argument("--paste-bytes", type=int, default=6_000_000)
+    ap.add_argument("--input-limit", type=int, help="MOSH2_INPUT_LIMIT for the server, in bytes")
     args = ap.parse_args()
     need("tmux")
     home = tempfile.mkdtemp(prefix="mosh2-flow-")
     env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="xterm-256color", HOME=home,
                SHELL="/bin/sh", MOSH2_STATUS_DIR=os.path.join(home, "status"))
+    if args.input_limit:
+        env["MOSH2_INPUT_LIMIT"] = str(args.input_limit)
+    seen = {"held_back_instructions": 0, "queued_bytes": 0, "cap_bytes": None}
     reader = os.path.join(home, "reader.py")
     open(reader, "w").write(READER)
     result = os.path.join(home, "result")
@@ -108,14 +118,42 @@ def main():
             print(f"{args.client} client: 300 KB typed in {typed:.1f} s into a program not reading; "
                   f"Ctrl-C killed it {time.monotonic() - interrupted:.2f} s later (it sleeps 60 s)")
             return 0
-        got = wait_for("the program's result", lambda: os.path.exists(result) and open(result).read().strip(), 180)
+        def sample_server():
+            # The server's own account of its input queue, rewritten within 1 s of news.
+            try:
+                with open(os.path.join(env["MOSH2_STATUS_DIR"], f"{server_pid}.json")) as f:
+                    queue = json.load(f)["program_input"]
+            except (OSError, ValueError, KeyError, TypeError):
+                return
+            seen["held_back_instructions"] = max(seen["held_back_instructions"], queue["held_back_instructions"])
+            seen["queued_bytes"] = max(seen["queued_bytes"], queue["queued_bytes"])
+            seen["cap_bytes"] = queue["cap_bytes"]
+
+        def finished():
+            sample_server()
+            return os.path.exists(result) and open(result).read().strip()
+
+        got = wait_for("the program's result", finished, 180)
         n, digest = got.split()
         want = hashlib.sha256(data).hexdigest()
         if int(n) != len(data) or digest != want:
             raise Failure(f"the program read {n} bytes (sha256 {digest[:16]}), "
                           f"typed were {len(data)} (sha256 {want[:16]})")
+        if args.input_limit:
+            if seen["cap_bytes"] != args.input_limit:
+                raise Failure(f"the server reported an input cap of {seen['cap_bytes']}, "
+                              f"not MOSH2_INPUT_LIMIT={args.input_limit}")
+            if seen["held_back_instructions"] == 0:
+                raise Failure(f"a {len(data)}-byte paste into a program not reading never filled a "
+                              f"{args.input_limit}-byte queue: the hold-back path was not exercised")
+            window = 64 * 1024  # what the mosh2 client sends ahead of acknowledgements
+            if args.client == "mosh2" and seen["queued_bytes"] > args.input_limit + window:
+                raise Failure(f"the server queued {seen['queued_bytes']} bytes, more than the cap "
+                              f"{args.input_limit} plus one client window")
+        held = (f"; server held back {seen['held_back_instructions']} instructions, queue peaked at "
+                f"{seen['queued_bytes']} of {seen['cap_bytes']} bytes" if args.input_limit else "")
         print(f"{args.client} client, {args.case}: all {len(data)} bytes arrived in order "
-              f"({time.monotonic() - started:.1f} s; typing took {typed:.1f} s)")
+              f"({time.monotonic() - started:.1f} s; typing took {typed:.1f} s){held}")
         return 0
     except Failure as e:
         print(f"FAIL: {e}\nscreen:\n{tmux.screen()}")

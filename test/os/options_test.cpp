@@ -27,6 +27,20 @@ TEST_CASE("a port range accepts one port, a range, and port 0 alone") {
   CHECK(*parse_port_range("0") == port_range{0, 0});
 }
 
+TEST_CASE("MOSH2_INPUT_LIMIT takes bytes with K, M or G, from 64K to 1G") {
+  CHECK(*parse_input_limit("65536") == 65536);
+  CHECK(*parse_input_limit("64K") == 65536);
+  CHECK(*parse_input_limit("4m") == 4u << 20);
+  CHECK(*parse_input_limit("1G") == std::size_t{1} << 30);
+  for (const char* bad : {"", "K", "65535", "63K", "1025M", "2G", "4MB", "-64K", " 64K", "64K ",
+                          "18446744073709551615K", "99999999999999999999"}) {
+    CAPTURE(bad);
+    const auto r = parse_input_limit(bad);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().starts_with("MOSH2_INPUT_LIMIT must be a size from 64K to 1G"));
+  }
+}
+
 TEST_CASE("a port range rejects what the stock server rejects") {
   CHECK_FALSE(parse_port_range("70000").has_value());
   CHECK_FALSE(parse_port_range("5:3").has_value());

@@ -70,6 +70,27 @@ result<std::size_t, std::string> scan_options(const std::vector<std::string>& ar
 
 }  // namespace
 
+result<std::size_t, std::string> parse_input_limit(std::string_view text) {
+  const auto bad = [&] {
+    return failure{fmt::format("{} must be a size from 64K to 1G (e.g. 4M), not \"{}\"", input_limit_variable,
+                               text.substr(0, 40))};
+  };
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end == text.data()) return bad();
+  const std::string_view suffix(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  int shift = 0;
+  if (suffix == "K" || suffix == "k") shift = 10;
+  else if (suffix == "M" || suffix == "m") shift = 20;
+  else if (suffix == "G" || suffix == "g") shift = 30;
+  else if (!suffix.empty()) return bad();
+  // Checked before shifting, so a huge number cannot wrap into the range.
+  if (n > (max_input_limit >> shift)) return bad();
+  n <<= shift;
+  if (n < min_input_limit) return bad();
+  return static_cast<std::size_t>(n);
+}
+
 result<port_range, std::string> parse_port_range(const std::string& text) {
   const auto colon = text.find(':');
   const std::string low_text = text.substr(0, colon);

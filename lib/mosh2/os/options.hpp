@@ -4,9 +4,11 @@
 // one-line error, and the program decides how to exit.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -40,6 +42,16 @@ struct server_options {
 /// The environment variable that sets how long a new server waits for its first client
 /// (seconds; the launcher sets it, a stock mosh-server ignores it).
 inline constexpr const char* first_contact_variable = "MOSH2_FIRST_CONTACT_TIMEOUT";
+
+/// The environment variable that caps the typed input a server holds for a program that
+/// is not reading (bytes; see session/program_input.hpp). Smaller caps are for tests.
+inline constexpr const char* input_limit_variable = "MOSH2_INPUT_LIMIT";
+inline constexpr std::size_t min_input_limit = 64 * 1024;
+inline constexpr std::size_t max_input_limit = std::size_t{1} << 30;
+
+/// Parses a MOSH2_INPUT_LIMIT value: a number of bytes with an optional K, M or G
+/// (powers of 1024), from min_input_limit to max_input_limit. The error is one line.
+result<std::size_t, std::string> parse_input_limit(std::string_view text);
 
 struct show_help {};
 struct show_version {};

@@ -250,6 +250,8 @@ session_status server_core::status(time_point now) const {
   s.session_state = session_state_name(ever_heard_, s.shutting_down, now - last_client_state_);
   s.last_keystroke = last_keystroke_;
   s.command = config_.command;
+  s.program_input = {.queued_bytes = to_program_.queued_bytes(), .cap_bytes = to_program_.cap(),
+                     .held_back_instructions = held_back_};
   return s;
 }
 

@@ -99,6 +99,7 @@ private:
     s.network_timeout = c.network_timeout;
     s.signal_timeout = c.signal_timeout;
     s.idle_timeout = c.idle_timeout;
+    s.program_input_cap = c.program_input_cap;
     s.command = c.program.argv;
     return s;
   }

@@ -3,6 +3,7 @@
 // pty and the signals to SSP and the emulator, after the process has detached.
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -11,6 +12,7 @@
 
 #include "mosh2/crypto/session_key.hpp"
 #include "mosh2/os/pty_process.hpp"
+#include "mosh2/session/program_input.hpp"
 
 namespace mosh2::session {
 
@@ -27,6 +29,8 @@ struct server_config {
   std::chrono::seconds first_contact_limit{60};
   /// `--idle-timeout`: end the session once the client has not been heard for this long.
   std::optional<std::chrono::seconds> idle_timeout;
+  /// MOSH2_INPUT_LIMIT: typed input held for a program that is not reading.
+  std::size_t program_input_cap = session::program_input_cap;
 };
 
 /// Runs the session on `socket` until it ends; returns the process exit status.

@@ -170,6 +170,10 @@ std::string to_json(const session_status& s, time_point now) {
                                               {"confirmed", s.predictions_confirmed},
                                               {"wrong", s.predictions_wrong}}
                                        : json(nullptr)},
+      {"program_input", s.program_input ? json{{"queued_bytes", s.program_input->queued_bytes},
+                                               {"cap_bytes", s.program_input->cap_bytes},
+                                               {"held_back_instructions", s.program_input->held_back_instructions}}
+                                        : json(nullptr)},
       {"datagrams",
        {{"sent", c.sealed},
         {"received", c.accepted},

@@ -73,6 +73,13 @@ struct session_status {
   std::uint64_t predictions_shown = 0;      ///< client: predicted cells drawn
   std::uint64_t predictions_confirmed = 0;  ///< client: predictions the server's screen confirmed
   std::uint64_t predictions_wrong = 0;      ///< client: predictions the server's screen contradicted
+  /// Server: typed input waiting for a program that is not reading (see program_input).
+  struct program_input_status {
+    std::uint64_t queued_bytes = 0;
+    std::uint64_t cap_bytes = 0;
+    std::uint64_t held_back_instructions = 0;  ///< new client states not taken in (queue full; each resend counts)
+  };
+  std::optional<program_input_status> program_input;
   datagram::stats datagrams;
   link_drops link;
 };
