@@ -97,10 +97,13 @@ int main(int argc, char** argv) {
   auto locale = choose_utf8_locale({});
   if (locale.fell_back) std::fprintf(stderr, "mosh2-client: %s\n", locale.note.c_str());
 
-  client_config config{opts.host, opts.port, *key, opts.verbosity,
-                       escape_key::from_environment(std::getenv("MOSH_ESCAPE_KEY")),
-                       std::getenv("MOSH_NO_TERM_INIT") == nullptr, std::getenv("MOSH_TITLE_NOPREFIX") == nullptr,
-                       term ? term : "", predict, overwrite && std::string_view(overwrite) == "yes"};
+  client_config config{opts.host, opts.port, opts.verbosity, client_core_config(*key)};
+  config.core.escape = escape_key::from_environment(std::getenv("MOSH_ESCAPE_KEY"));
+  config.core.term_init = std::getenv("MOSH_NO_TERM_INIT") == nullptr;
+  config.core.title_prefix = std::getenv("MOSH_TITLE_NOPREFIX") == nullptr;
+  config.core.term = term ? term : "";
+  config.core.predict = predict;
+  config.core.predict_overwrite = overwrite && std::string_view(overwrite) == "yes";
   try {
     asio::io_context ctx;
     return run_client_session(ctx, std::move(config));

@@ -116,19 +116,18 @@ int serve(const server_options& opts) {
   asio::ip::udp::socket socket = bind_server_socket(ctx, bind_to, opts.ports, note);
   if (!note.empty()) std::fprintf(stderr, "mosh2-server: %s\n", note.c_str());
 
-  server_config config{.key = mosh2::crypto::session_key::generate(),
+  server_config config{.core = server_core_config(mosh2::crypto::session_key::generate()),
                        .program = {},
-                       .width = size.width,
-                       .height = size.height,
-                       .verbosity = opts.verbosity,
-                       .network_timeout = timeout_from_env("MOSH_SERVER_NETWORK_TMOUT"),
-                       .signal_timeout = timeout_from_env("MOSH_SERVER_SIGNAL_TMOUT"),
-                       // The stock server's 60 s, unless the launcher asks for less so
-                       // that a client that never starts leaves no server behind.
-                       .first_contact_limit =
-                           timeout_from_env(first_contact_variable).value_or(std::chrono::seconds(60)),
-                       .idle_timeout = opts.idle_timeout,
-                       .program_input_cap = input_limit_from_env()};
+                       .verbosity = opts.verbosity};
+  config.core.width = size.width;
+  config.core.height = size.height;
+  config.core.network_timeout = timeout_from_env("MOSH_SERVER_NETWORK_TMOUT");
+  config.core.signal_timeout = timeout_from_env("MOSH_SERVER_SIGNAL_TMOUT");
+  // The stock server's 60 s, unless the launcher asks for less so that a client that
+  // never starts leaves no server behind.
+  config.core.first_contact_limit = timeout_from_env(first_contact_variable).value_or(std::chrono::seconds(60));
+  config.core.idle_timeout = opts.idle_timeout;
+  config.core.program_input_cap = input_limit_from_env();
   if (opts.command.empty()) {
     const std::string shell = login_shell();
     config.program.argv = {shell};
@@ -155,7 +154,7 @@ int serve(const server_options& opts) {
   config.program.unset_env = {"STY", "MOSH_KEY", first_contact_variable, input_limit_variable};
 
   if (::isatty(STDIN_FILENO)) std::fputs("\r\n", stdout);
-  std::printf("MOSH CONNECT %u %s\n", socket.local_endpoint().port(), config.key.to_string().c_str());
+  std::printf("MOSH CONNECT %u %s\n", socket.local_endpoint().port(), config.core.key.to_string().c_str());
   std::fflush(stdout);
 
   std::signal(SIGHUP, SIG_IGN);

@@ -193,16 +193,10 @@ public:
 private:
   static client_core_config core_config(const client_config& c, const asio::ip::udp::endpoint& server,
                                         os::window_size size) {
-    client_core_config s(c.key);
+    client_core_config s = c.core;
     s.server = to_peer(server);
     s.width = size.width;
     s.height = size.height;
-    s.escape = c.escape;
-    s.term_init = c.term_init;
-    s.title_prefix = c.title_prefix;
-    s.term = c.term;
-    s.predict = c.predict;
-    s.predict_overwrite = c.predict_overwrite;
     return s;
   }
 

@@ -92,14 +92,7 @@ public:
 
 private:
   static server_core_config core_config(const server_config& c) {
-    server_core_config s(c.key);
-    s.width = c.width;
-    s.height = c.height;
-    s.first_contact_limit = c.first_contact_limit;
-    s.network_timeout = c.network_timeout;
-    s.signal_timeout = c.signal_timeout;
-    s.idle_timeout = c.idle_timeout;
-    s.program_input_cap = c.program_input_cap;
+    server_core_config s = c.core;
     s.command = c.program.argv;
     return s;
   }
