@@ -10,6 +10,12 @@
 
 #include "session_sim.hpp"
 
+// The cores are synchronous and I/O-free (docs/architecture.md): nothing they include
+// may bring in Asio (every Asio header includes asio/detail/config.hpp).
+#ifdef ASIO_DETAIL_CONFIG_HPP
+#error "the session cores (or session_sim.hpp) include Asio"
+#endif
+
 using namespace mosh2;
 using namespace mosh2::session;
 using namespace mosh2::session::test;

@@ -14,8 +14,6 @@
 #include <string_view>
 #include <vector>
 
-#include <asio/ip/udp.hpp>
-
 #include "mosh2/datagram/connection_core.hpp"
 #include "mosh2/session/link_core.hpp"
 #include "mosh2/util/clock.hpp"
@@ -173,26 +171,6 @@ private:
   time_point next_{};
   time_point last_{};
 };
-
-/// The parts of a status both programs fill alike: addresses, start time, link and SSP.
-template <class Endpoint>
-session_status make_status(std::string role, const asio::ip::udp::endpoint& local,
-                           const std::optional<asio::ip::udp::endpoint>& peer, time_point started,
-                           const link_core& link, const Endpoint& ssp) {
-  session_status s;
-  s.role = std::move(role);
-  s.pid = ::getpid();
-  s.local_address = local.address().to_string();
-  s.local_port = local.port();
-  if (peer) {
-    s.peer_address = peer->address().to_string();
-    s.peer_port = peer->port();
-  }
-  s.started = started;
-  fill_link_status(s, link);
-  fill_ssp_status(s, ssp);
-  return s;
-}
 
 /// Names the drop that `link` counted since the previous call, with the status
 /// document's names ("bad_tag", "wrong_direction", ...), for the reject log.
