@@ -60,6 +60,18 @@ std::vector<udp::socket> hold_consecutive(asio::io_context& ctx, unsigned count)
 
 std::uint16_t port_of(udp::socket& s) { return s.local_endpoint().port(); }
 
+/// The one-line error bind_server_socket throws; the test fails if it binds instead.
+std::string bind_failure(asio::io_context& ctx, std::optional<asio::ip::address> address, port_range ports,
+                         std::string& note) {
+  try {
+    (void)bind_server_socket(ctx, address, ports, note);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  FAIL("bound a port that is in use");
+  return {};
+}
+
 }  // namespace
 
 TEST_SUITE("os") {
@@ -83,20 +95,12 @@ TEST_CASE("a single port in use: one line with the kernel's reason") {
   auto held = hold_consecutive(ctx, 1);
   const auto p = port_of(held[0]);
   std::string note;
-  try {
-    (void)bind_server_socket(ctx, std::nullopt, port_range{p, p}, note);
-    FAIL("bound a port that is in use");
-  } catch (const std::runtime_error& e) {
-    CHECK(std::string(e.what()) == fmt::format("could not bind UDP port {}: Address already in use", p));
-  }
+  CHECK(bind_failure(ctx, std::nullopt, port_range{p, p}, note) ==
+        fmt::format("could not bind UDP port {}: Address already in use", p));
   CHECK(note.empty());
   // With an address: first a warning naming it, then the same end.
-  try {
-    (void)bind_server_socket(ctx, asio::ip::make_address("127.0.0.1"), port_range{p, p}, note);
-    FAIL("bound a port that is in use");
-  } catch (const std::runtime_error& e) {
-    CHECK(std::string(e.what()) == fmt::format("could not bind UDP port {}: Address already in use", p));
-  }
+  CHECK(bind_failure(ctx, asio::ip::make_address("127.0.0.1"), port_range{p, p}, note) ==
+        fmt::format("could not bind UDP port {}: Address already in use", p));
   CHECK(note == fmt::format("could not bind to 127.0.0.1 port {}: Address already in use; binding to any address "
                             "instead", p));
 }
@@ -106,13 +110,8 @@ TEST_CASE("a range with every port in use says so, with the range") {
   auto held = hold_consecutive(ctx, 2);
   const auto p = port_of(held[0]);
   std::string note;
-  try {
-    (void)bind_server_socket(ctx, std::nullopt, port_range{p, static_cast<std::uint16_t>(p + 1)}, note);
-    FAIL("bound a port that is in use");
-  } catch (const std::runtime_error& e) {
-    CHECK(std::string(e.what()) ==
-          fmt::format("could not bind any UDP port in {}-{}: Address already in use", p, p + 1));
-  }
+  CHECK(bind_failure(ctx, std::nullopt, port_range{p, static_cast<std::uint16_t>(p + 1)}, note) ==
+        fmt::format("could not bind any UDP port in {}-{}: Address already in use", p, p + 1));
 }
 
 TEST_CASE("an address that is not this machine's falls back to any address, with the reason and no port 0") {

@@ -2,7 +2,6 @@
 // The server's live session: the pipeline of stages that joins the UDP socket, the
 // pty and the signals to SSP and the emulator, after the process has detached.
 
-
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 

@@ -4,8 +4,8 @@
 #include "mosh2/session/status_report.hpp"
 
 #include <fcntl.h>
-#include <stdio.h>  // renameat2
 #include <signal.h>
+#include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,6 +87,21 @@ std::optional<std::string> read_small_file(const fs::path& file, std::string& wh
   }
   ::close(fd);
   return text;
+}
+
+// Puts `temporary` in place of `target`. An existing target is swapped out with
+// RENAME_EXCHANGE and then unlinked rather than renamed over: ext4 (auto_da_alloc)
+// starts writeback of a file renamed over another and the process sleeps on it, one
+// wake-up per rewrite that an idle session would pay twice a minute
+// (bench/idle_wakeups.py). Readers still see the old file or the new one, never
+// neither; a status file need not survive a crash, so nothing is lost by not flushing.
+bool put_in_place(const fs::path& temporary, const fs::path& target) {
+  if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    ::unlink(temporary.c_str());
+    return true;
+  }
+  // The first write (no target yet), or a filesystem without exchange.
+  return ::rename(temporary.c_str(), target.c_str()) == 0;
 }
 
 }  // namespace
@@ -200,25 +215,6 @@ std::optional<std::string> prepare_status_directory(const fs::path& dir) {
   // /tmp is shared: a directory someone else made (or a symlink) must not receive our files.
   return control::check_private_directory(dir, true);
 }
-
-namespace {
-
-// Puts `temporary` in place of `target`. An existing target is swapped out with
-// RENAME_EXCHANGE and then unlinked rather than renamed over: ext4 (auto_da_alloc)
-// starts writeback of a file renamed over another and the process sleeps on it, one
-// wake-up per rewrite that an idle session would pay twice a minute
-// (bench/idle_wakeups.py). Readers still see the old file or the new one, never
-// neither; a status file need not survive a crash, so nothing is lost by not flushing.
-bool put_in_place(const fs::path& temporary, const fs::path& target) {
-  if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
-    ::unlink(temporary.c_str());
-    return true;
-  }
-  // The first write (no target yet), or a filesystem without exchange.
-  return ::rename(temporary.c_str(), target.c_str()) == 0;
-}
-
-}  // namespace
 
 status_file::status_file(std::vector<fs::path> candidates, pid_t pid)
     : candidates_(std::move(candidates)), name_(fmt::format("{}.json", pid)) {}

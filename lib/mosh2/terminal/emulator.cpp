@@ -146,7 +146,7 @@ void emulator::print(char32_t cp) {
   last_graphic_ = cp;
   auto& ds = fb_.ds();
   if (ds.auto_wrap && ds.next_print_wraps) {
-    fb_.mutable_row(ds.cursor_row).wrap = true;
+    fb_.mutable_row_before(ds.cursor_row, 0).wrap = true;
     ds.cursor_col = 0;
     line_feed();
   } else if (w == 2 && ds.cursor_col == ds.width - 1) {
