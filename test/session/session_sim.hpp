@@ -105,21 +105,32 @@ inline crypto::session_key test_key() {
 
 inline bytes fixed_chaff(std::size_t n) { return bytes(n, 'c'); }
 
+/// What each end announces (docs/protocol.md, "Extensions"); an empty `supported`
+/// makes that end behave as a stock Mosh 1.4 peer on the wire.
+struct sim_extensions {
+  extension_config server;
+  extension_config client;
+};
+
 /// A whole session on a fake clock.
 class session_sim {
 public:
   /// The server's program queue cap in these tests: small, so that holding back shows.
   static constexpr std::size_t input_cap = 256 * 1024;
 
-  explicit session_sim(link_model up = {}, link_model down = {}, std::uint64_t seed = 1)
+  explicit session_sim(link_model up = {}, link_model down = {}, std::uint64_t seed = 1, sim_extensions ext = {})
       : now_(time_point{} + std::chrono::hours(1)),
+        ext_(std::move(ext)),
         server_(server_config(), now_),
-        client_(client_config(), now_),
+        client_(std::in_place, client_config(test_key()), now_),
         up_(up, seed),
         down_(down, seed * 7919 + 1) {}
 
   server_core& server() { return server_; }
-  client_core& client() { return client_; }
+  client_core& client() { return *client_; }
+  /// A new client process with `key` takes the old one's place (it starts from the
+  /// initial state, as after an attach); the old one is gone.
+  void replace_client(const crypto::session_key& key) { client_.emplace(client_config(key), now_); }
   sim_program& program() { return program_; }
   sim_link& up() { return up_; }
   sim_link& down() { return down_; }
@@ -137,7 +148,7 @@ public:
     std::size_t steps = 0;
     while (steps++ < max_steps) {
       step();
-      time_point next = std::min(server_.next_deadline(now_), client_.next_deadline(now_));
+      time_point next = std::min(server_.next_deadline(now_), client_->next_deadline(now_));
       if (auto d = up_.next_due()) next = std::min(next, *d);
       if (auto d = down_.next_due()) next = std::min(next, *d);
       // At least a millisecond a step: a core that keeps asking for "now" cannot spin.
@@ -153,30 +164,32 @@ public:
   /// One turn at the current time: deliveries, the program, then both cores send.
   void step() {
     for (auto& p : up_.take_due(now_)) server_.datagram(p.datagram, p.from, now_);
-    for (auto& p : down_.take_due(now_)) client_.datagram(p.datagram, now_);
+    for (auto& p : down_.take_due(now_)) client_->datagram(p.datagram, now_);
     run_program();
     for (auto s : server_.take_program_signals()) signals.push_back(s.signo);
-    auto c = client_.take_datagrams(now_);
+    auto c = client_->take_datagrams(now_);
     largest_client_burst = std::max(largest_client_burst, c.datagrams.size());
     for (auto& d : c.datagrams) up_.send(std::move(d), client_address, now_);
     for (auto& d : server_.take_datagrams(now_)) down_.send(std::move(d), {"127.0.0.1", 60001, false}, now_);
     (void)server_.take_start_program();
     (void)server_.take_log();
-    (void)client_.take_screen(now_);
+    (void)client_->take_screen(now_);
   }
 
   /// Types `keys` on the client now.
-  void type(std::string_view keys) { client_.keyboard(keys, now_); }
+  void type(std::string_view keys) { client_->keyboard(keys, now_); }
 
 private:
   server_core_config server_config() {
     server_core_config c(test_key());
     c.random = fixed_chaff;
     c.program_input_cap = input_cap;
+    c.extensions = ext_.server;
     return c;
   }
-  client_core_config client_config() {
-    client_core_config c(test_key());
+  client_core_config client_config(const crypto::session_key& key) {
+    client_core_config c(key);
+    c.extensions = ext_.client;
     c.server = {"127.0.0.1", 60001, false};
     c.term = "xterm-256color";
     c.random = fixed_chaff;
@@ -202,8 +215,9 @@ private:
   }
 
   time_point now_;
+  sim_extensions ext_;
   server_core server_;
-  client_core client_;
+  std::optional<client_core> client_;
   sim_program program_;
   sim_link up_;
   sim_link down_;

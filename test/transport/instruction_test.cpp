@@ -71,7 +71,7 @@ TEST_CASE("extreme values round trip and the shutdown number is a ten-byte varin
 }
 
 TEST_CASE("every combination of present and absent fields decodes with proto2 defaults") {
-  const instruction full{7, 11, 12, 13, 14, "diff", "chaff"};
+  const instruction full{7, 11, 12, 13, 14, "diff", "chaff", {}};
   for (unsigned mask = 0; mask < 128; ++mask) {
     bytes wire;
     instruction expect;
@@ -190,3 +190,66 @@ TEST_CASE("negative int32 values are written as ten-byte sign-extended varints")
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("transport") {
+
+TEST_CASE("an instruction without extensions encodes exactly the seven stock fields") {
+  // The published vector stays byte for byte: extensions add nothing when unset.
+  const bytes wire = encode(vector_instruction());
+  CHECK(wire == unhex("0802 1000 1801 2000 2800 3208 0a061a0428503018 3a00"));
+}
+
+TEST_CASE("extension fields round-trip after the stock fields, which a stock decoder would skip") {
+  instruction in = vector_instruction();
+  in.ext.offer = std::vector<std::uint32_t>{1, 2, 300};
+  in.ext.accept = std::vector<std::uint32_t>{};
+  stream_frame f;
+  f.stream = 2;
+  f.old_num = 4;
+  f.new_num = 5;
+  f.ack_num = 3;
+  f.throwaway_num = 4;
+  f.diff = "abc";
+  in.ext.streams = {f, f};
+  in.ext.no_state = true;
+  const bytes wire = encode(in);
+  // The first bytes are the stock encoding, unchanged.
+  const bytes stock = encode(vector_instruction());
+  CHECK(wire.substr(0, stock.size()) == stock);
+  auto back = decode_instruction(wire);
+  REQUIRE(back.has_value());
+  CHECK(*back == in);
+  // Every field past the stock ones has a number a Mosh 1.4 Instruction does not define.
+  pb::reader r(bytes_view(wire).substr(stock.size()));
+  while (!r.at_end()) {
+    auto field = r.next();
+    REQUIRE(field.has_value());
+    CHECK(field->number >= offer_field);
+    CHECK(field->number <= no_state_field);
+  }
+}
+
+TEST_CASE("oversized announcements and too many stream frames are refused as values") {
+  instruction in = vector_instruction();
+  in.ext.offer = std::vector<std::uint32_t>(max_offered_extensions + 1, 7);
+  CHECK(error_of(encode(in)) == decode_error::too_large);
+  in.ext.offer.reset();
+  in.ext.streams.assign(max_stream_frames + 1, stream_frame{});
+  CHECK(error_of(encode(in)) == decode_error::too_large);
+  in.ext.streams.resize(max_stream_frames);
+  CHECK(decode_instruction(encode(in)).has_value());
+}
+
+TEST_CASE("a malformed stream frame or announcement fails the whole instruction") {
+  bytes wire = encode(vector_instruction());
+  bytes bad = wire;
+  pb::put_bytes_field(bad, stream_field, unhex("08"));  // varint cut short
+  CHECK(error_of(bad) == decode_error::truncated);
+  bad = wire;
+  pb::put_uint_field(bad, offer_field, 1);  // a varint where a packed list belongs
+  CHECK(error_of(bad) == decode_error::bad_field);
+  bad = wire;
+  pb::put_bytes_field(bad, offer_field, unhex("ff"));
+  CHECK(error_of(bad) == decode_error::truncated);
+}
+}

@@ -62,7 +62,7 @@ std::vector<bytes> instruction_seeds(std::mt19937_64& rng) {
                            unhex("0802100018012001280032003a00")};
   for (int i = 0; i < 8; ++i) {
     instruction in{static_cast<std::uint32_t>(rng()), rng(), rng(), rng(), rng(),
-                   random_bytes(rng, rng() % 40), random_bytes(rng, rng() % 17)};
+                   random_bytes(rng, rng() % 40), random_bytes(rng, rng() % 17), {}};
     seeds.push_back(encode(in));
   }
   return seeds;

@@ -87,6 +87,7 @@ bool connection_core::association_expired(time_point now) const noexcept {
 
 std::size_t connection_core::mtu() const noexcept {
   if (mtu_fallback_) return default_mtu;
+  if (path_mtu_) return *path_mtu_;
   switch (family_) {
     case address_family::ipv4: return ipv4_mtu;
     case address_family::ipv6: return ipv6_mtu;

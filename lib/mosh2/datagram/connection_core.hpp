@@ -118,9 +118,12 @@ public:
   /// Sets the path's address family; the MTU follows unless an EMSGSIZE fallback
   /// already pinned it to 500.
   void set_address_family(address_family f) noexcept { family_ = f; }
+  /// The MTU a path states for itself (a framed byte stream has no IP MTU); nothing =
+  /// the address family decides, as on UDP. An EMSGSIZE fallback still wins.
+  void set_path_mtu(std::optional<std::size_t> mtu) noexcept { path_mtu_ = mtu; }
   /// Records an EMSGSIZE from sendto: the MTU stays 500 from now on.
   void mtu_exceeded() noexcept { mtu_fallback_ = true; }
-  /// Largest datagram to send: 500, 1252 (IPv4) or 1216 (IPv6).
+  /// Largest datagram to send: 500, 1252 (IPv4), 1216 (IPv6), or the path's own.
   [[nodiscard]] std::size_t mtu() const noexcept;
   /// Largest fragment seal() keeps within the MTU (header included): MTU − 28.
   [[nodiscard]] std::size_t fragment_budget() const noexcept { return mtu() - datagram_overhead; }
@@ -153,6 +156,7 @@ private:
   time_point last_port_choice_;
   address_family family_ = address_family::unknown;
   bool mtu_fallback_ = false;
+  std::optional<std::size_t> path_mtu_;
   stats stats_;
 };
 

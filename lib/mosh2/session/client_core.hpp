@@ -50,6 +50,7 @@ struct client_core_config {
   overlay::prediction_mode predict = overlay::prediction_mode::adaptive;
   bool predict_overwrite = false;
   ssp::random_source random{};  ///< chaff; empty = the kernel's
+  extension_config extensions;  ///< what this client announces
 };
 
 /// What the client sends now.
@@ -105,6 +106,8 @@ public:
   /// Typed bytes still waiting for room in the input window.
   std::size_t waiting_input() const { return waiting_bytes_; }
   const transport_core<ssp::user_stream, terminal_state>& transport() const { return transport_; }
+  /// The transport, for what owns a further stream (its stream_out/take_stream_items).
+  transport_core<ssp::user_stream, terminal_state>& transport() { return transport_; }
 
 private:
   void queue_keys(bytes_view keys);

@@ -17,12 +17,15 @@ struct link_drops {
   std::uint64_t truncated = 0;  ///< larger than the receive buffer
   std::uint64_t datagram = 0;   ///< failed the datagram layer (see datagram stats)
   std::uint64_t fragment = 0;   ///< failed reassembly, inflate or decode
+  std::uint64_t old_key = 0;    ///< sealed under a key the link was rekeyed away from
+  std::uint64_t stream = 0;     ///< stream frames for a stream that is not open
 };
 
 class link_core {
 public:
-  link_core(datagram::role self, const crypto::session_key& key, time_point now)
-      : datagram_(self, key, now) {}
+  /// `carried` keeps the drop counters of the link this one replaces (a rekey).
+  link_core(datagram::role self, const crypto::session_key& key, time_point now, link_drops carried = {})
+      : datagram_(self, key, now), drops_(carried) {}
 
   /// What one authentic datagram yielded.
   struct arrival {
@@ -62,6 +65,14 @@ public:
       out.push_back(datagram_.seal(f, now));
     return out;
   }
+
+  /// Whether `wire` is authentic under this link's key (a retired link classifies
+  /// datagrams from a client that still holds the old key). Counts nothing here.
+  bool authentic(bytes_view wire, time_point now) { return datagram_.open(wire, now).has_value(); }
+  /// Counts a datagram that a retired link found authentic (see authentic()).
+  void count_old_key() { ++drops_.old_key; }
+  /// Counts a stream frame for a stream that is not open.
+  void count_stream_drop() { ++drops_.stream; }
 
   datagram::connection_core& datagram() { return datagram_; }
   const datagram::connection_core& datagram() const { return datagram_; }

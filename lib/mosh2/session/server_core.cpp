@@ -33,7 +33,7 @@ server_core::server_core(server_core_config config, time_point now)
     : config_(std::move(config)),
       transport_(datagram::role::server, config_.key, terminal_state(config_.width, config_.height),
                  ssp::user_stream{}, now, ssp::sender_options{ssp::server_send_mindelay, false, config_.random},
-                 std::nullopt),
+                 std::nullopt, config_.extensions),
       to_program_(config_.program_input_cap),
       started_(now) {}
 
@@ -164,6 +164,14 @@ void server_core::signal(int signo, time_point now) {
     if (!idle_long_enough) return;
   }
   begin_shutdown(now, fmt::format("signal {}", signo));
+}
+
+void server_core::rekey(const crypto::session_key& key, time_point now) {
+  transport_.rekey(key, now);
+  // Echo acks count the old client's keystroke states; the new client's start at 0.
+  echo_ = echo_ack_tracker{};
+  signalled_chars_ = 0;
+  log("Session key rotated: the old key is no longer accepted.");
 }
 
 void server_core::send_failed(int err, time_point) {

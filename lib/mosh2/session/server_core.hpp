@@ -37,6 +37,7 @@ struct server_core_config {
   std::vector<std::string> command;                     ///< for the status file
   std::size_t program_input_cap = session::program_input_cap;  ///< see program_input
   ssp::random_source random{};                          ///< chaff; empty = the kernel's
+  extension_config extensions;                          ///< what a mosh2 client may agree to
 };
 
 /// The characters the program's terminal turns into signals (termios ISIG), as the
@@ -81,6 +82,10 @@ public:
   void shutdown_request(const std::string& why, time_point now) { begin_shutdown(now, why); }
   /// A sendto failed with `err` (EMSGSIZE lowers the MTU; others are logged once).
   void send_failed(int err, time_point now);
+  /// The session is handed to whoever holds `key` (docs/protocol.md, "Rekeying"): the
+  /// program and the screen stay, the client and its address are forgotten, and the
+  /// next client starts from the initial state with a full repaint.
+  void rekey(const crypto::session_key& key, time_point now);
 
   // -- actions --------------------------------------------------------------------------
 
@@ -110,6 +115,8 @@ public:
   const terminal::framebuffer& screen() const { return transport_.local().fb(); }
   const program_input& program_queue() const { return to_program_; }
   const transport_core<terminal_state, ssp::user_stream>& transport() const { return transport_; }
+  /// The transport, for what owns a further stream (its stream_out/take_stream_items).
+  transport_core<terminal_state, ssp::user_stream>& transport() { return transport_; }
   /// When user input was last taken in, if ever.
   std::optional<time_point> last_keystroke() const { return last_keystroke_; }
   /// Client states not taken in because the program was not reading.

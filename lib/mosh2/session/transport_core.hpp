@@ -6,12 +6,15 @@
 // sockets and write datagrams; the role cores (server_core, client_core) own one.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "mosh2/session/link_core.hpp"
+#include "mosh2/session/negotiation.hpp"
+#include "mosh2/ssp/append_log.hpp"
 #include "mosh2/ssp/endpoint.hpp"
 #include "mosh2/util/bytes.hpp"
 #include "mosh2/util/clock.hpp"
@@ -27,14 +30,35 @@ struct peer_address {
   bool operator==(const peer_address&) const = default;
 };
 
+/// What a path tells the link about itself (docs/architecture.md, "Paths"): direct UDP
+/// and UDP through a relay take the MTU from the address family and lose datagrams; a
+/// framed byte stream (a pipe, ssh's stdio, TCP) has its own MTU and loses nothing, so
+/// SSP must not retransmit into it.
+struct path_traits {
+  std::optional<std::size_t> mtu;  ///< nothing: by address family (UDP)
+  bool reliable = false;
+};
+
+/// The MTU of a framed byte-stream path: large, because nothing fragments it below us.
+inline constexpr std::size_t stream_path_mtu = 16 * 1024;
+
+/// Which extensions an end offers, and which of them are streams it opens once agreed.
+struct extension_config {
+  std::vector<std::uint32_t> supported{extension::streams};
+  std::vector<std::uint32_t> streams;  ///< stream ids, each also in `supported`
+};
+
 /// What one datagram did to the transport.
 struct datagram_outcome {
   bool authentic = false;  ///< passed the datagram layer
+  bool old_key = false;    ///< authentic only under the key the link was rekeyed away from
   bool roamed = false;     ///< the server now replies to this datagram's source
   /// Set when the datagram completed an instruction that SSP took in.
   std::optional<ssp::receive_outcome> instruction;
   /// The instruction was held back unread (see transport_core::receive).
   bool held_back = false;
+  /// The extensions both ends agreed on were settled by this datagram.
+  bool negotiated = false;
 };
 
 /// One end of a session's transport (protocol §4-§7). `Local` is the object this end
@@ -45,12 +69,19 @@ public:
 
   /// The client knows its peer from the start; the server learns it from the first
   /// authentic datagram.
+  /// `local` and `remote` are the initial states (number 0) both ends start from; a
+  /// rekey starts over from them.
   transport_core(datagram::role self, const crypto::session_key& key, Local local, Remote remote,
-                 time_point now, ssp::sender_options options, std::optional<peer_address> peer)
-      : link_(self, key, now), ssp_(std::move(local), std::move(remote), now, std::move(options)),
-        self_(self), peer_(std::move(peer)) {
+                 time_point now, ssp::sender_options options, std::optional<peer_address> peer,
+                 extension_config extensions = {})
+      : link_(self, key, now), ssp_(local, remote, now, options), initial_local_(std::move(local)),
+        initial_remote_(std::move(remote)), stream_options_(std::move(options)), self_(self),
+        peer_(std::move(peer)), extensions_(std::move(extensions)), negotiation_(self, extensions_.supported) {
     if (peer_) link_.datagram().set_address_family(family_of(*peer_));
     ssp_.outgoing().set_peer_known(peer_.has_value());
+    // A stream's frames ride beside the main object's, which carries liveness and chaff.
+    stream_options_.heartbeats = false;
+    stream_options_.random = [](std::size_t) { return bytes{}; };
   }
 
   /// One datagram from `from`. A complete instruction goes to SSP unless `accept_state`
@@ -61,7 +92,13 @@ public:
                            bool congestion, AcceptState&& accept_state) {
     datagram_outcome out;
     auto arrival = link_.receive(wire, now, truncated, congestion);
-    if (!arrival) return out;
+    if (!arrival) {
+      if (!truncated && retired_ && retired_->authentic(wire, now)) {
+        link_.count_old_key();
+        out.old_key = true;
+      }
+      return out;
+    }
     out.authentic = true;
     // Roaming: a server replies to the newest authentic in-order source (§4.3).
     if (self_ == datagram::role::server && arrival->in_order && (!peer_ || *peer_ != from)) {
@@ -71,6 +108,15 @@ public:
     }
     if (!arrival->instruction) return out;
     const auto& inst = *arrival->instruction;
+    if (negotiation_.receive(inst.ext)) {
+      out.negotiated = true;
+      open_agreed_streams(now);
+    }
+    receive_streams(inst.ext, now);
+    if (inst.ext.no_state && negotiation_.agreed(extension::streams)) {
+      ssp_.outgoing().peer_heard(now);
+      return out;
+    }
     if (!accept_state(inst)) {
       ssp_.receive_ack(inst, now);
       out.held_back = true;
@@ -91,15 +137,76 @@ public:
   /// there is nobody to send to). The RTT estimate reaches the sender first.
   std::vector<bytes> tick(time_point now) {
     sync();
+    auto inst = ssp_.tick(now);
+    std::vector<transport::stream_frame> frames;
+    for (auto& [id, s] : streams_)
+      if (auto si = s.ep.tick(now)) frames.push_back(frame_of(id, *si));
+    if (!inst && !frames.empty()) {
+      // Only the streams have something to say: an instruction without a main state,
+      // which only a peer that agreed to streams is ever sent.
+      inst.emplace();
+      inst->ext.no_state = true;
+    }
     std::vector<bytes> out;
-    if (auto inst = ssp_.tick(now); inst && peer_) out = link_.datagrams_for(*inst, now);
+    if (!inst) return out;
+    inst->ext.streams = std::move(frames);
+    negotiation_.stamp(inst->ext);
+    if (peer_) out = link_.datagrams_for(*inst, now);
     return out;
   }
 
   /// When tick() next has something to do.
   time_point next_deadline(time_point now) {
     sync();
-    return ssp_.next_deadline(now);
+    time_point t = ssp_.next_deadline(now);
+    for (auto& [id, s] : streams_) t = std::min(t, s.ep.next_deadline(now));
+    return t;
+  }
+
+  /// Starts the link over under `key` (docs/protocol.md, "Rekeying"): a fresh nonce
+  /// sequence in both directions, SSP back to the initial states while the local object
+  /// keeps its contents (so the first frame is a full repaint), the peer's address, the
+  /// agreed extensions and the streams forgotten. Datagrams under the old key are then
+  /// dropped and counted (link drops `old_key`). The old key never seals again.
+  void rekey(const crypto::session_key& key, time_point now) {
+    const link_drops carried = link_.drops();
+    retired_.emplace(std::move(link_));
+    link_ = link_core(self_, key, now, carried);
+    ssp_.restart(initial_local_, initial_remote_, now);
+    negotiation_.reset();
+    streams_.clear();
+    if (self_ == datagram::role::server) peer_.reset();
+    else if (peer_) link_.datagram().set_address_family(family_of(*peer_));
+    link_.datagram().set_path_mtu(path_.mtu);
+    ++rekeys_;
+  }
+  /// How often rekey() was called.
+  std::uint64_t rekeys() const { return rekeys_; }
+
+  /// The path datagrams now take (see path_traits).
+  void set_path(const path_traits& p) {
+    path_ = p;
+    link_.datagram().set_path_mtu(p.mtu);
+  }
+  const path_traits& path() const { return path_; }
+
+  /// The extensions both ends agreed on (see negotiation).
+  const negotiation& extensions() const { return negotiation_; }
+
+  /// Whether stream `id` is open (agreed by both ends).
+  bool stream_open(std::uint32_t id) const { return streams_.count(id) != 0; }
+  /// The local log of stream `id`, to append to; nullptr while it is not open. Its
+  /// held_data_bytes() is what the peer has not acknowledged yet: the owner keeps that
+  /// within a window of its choosing.
+  ssp::append_log* stream_out(std::uint32_t id) {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : &it->second.ep.outgoing().current_state();
+  }
+  /// The items of stream `id` that arrived since the last call, once each, in order.
+  ssp::log_delivery take_stream_items(std::uint32_t id) {
+    auto it = streams_.find(id);
+    if (it == streams_.end()) return {};
+    return ssp::take_new_items(it->second.ep.incoming(), it->second.delivered);
   }
 
   /// A send failed with EMSGSIZE: the MTU falls back to 500 from now on.
@@ -133,16 +240,71 @@ private:
     return p.v6 ? datagram::address_family::ipv6 : datagram::address_family::ipv4;
   }
 
+  struct stream {
+    stream(time_point now, const ssp::sender_options& options)
+        : ep(ssp::append_log{}, ssp::append_log{}, now, options) {}
+    ssp::endpoint<ssp::append_log, ssp::append_log> ep;
+    std::uint64_t delivered = 0;  ///< head of the peer's log already handed out
+  };
+
   void sync() {
     auto& out = ssp_.outgoing();
     out.set_rtt(link_.datagram().srtt_ms(), link_.datagram().rto());
     out.set_peer_known(peer_.has_value());
+    out.set_reliable_path(path_.reliable);
+    for (auto& [id, s] : streams_) {
+      auto& so = s.ep.outgoing();
+      so.set_rtt(link_.datagram().srtt_ms(), link_.datagram().rto());
+      so.set_peer_known(peer_.has_value());
+      so.set_reliable_path(path_.reliable);
+    }
+  }
+
+  void open_agreed_streams(time_point now) {
+    if (!negotiation_.agreed(extension::streams)) return;
+    for (auto id : extensions_.streams)
+      if (negotiation_.agreed(id) && !streams_.count(id)) streams_.emplace(id, stream(now, stream_options_));
+  }
+
+  void receive_streams(const transport::instruction_extensions& ext, time_point now) {
+    for (const auto& f : ext.streams) {
+      auto it = streams_.find(f.stream);
+      if (it == streams_.end()) {
+        link_.count_stream_drop();
+        continue;
+      }
+      it->second.ep.receive(instruction_of(f), now);
+    }
+    // The main object's traffic is the streams' sign of life: they send no heartbeats.
+    for (auto& [id, s] : streams_) s.ep.outgoing().peer_heard(now);
+  }
+
+  static transport::stream_frame frame_of(std::uint32_t id, const transport::instruction& i) {
+    return transport::stream_frame{id, i.old_num, i.new_num, i.ack_num, i.throwaway_num, i.diff};
+  }
+  static transport::instruction instruction_of(const transport::stream_frame& f) {
+    transport::instruction i;
+    i.old_num = f.old_num;
+    i.new_num = f.new_num;
+    i.ack_num = f.ack_num;
+    i.throwaway_num = f.throwaway_num;
+    i.diff = f.diff;
+    return i;
   }
 
   link_core link_;
+  std::optional<link_core> retired_;  ///< the link before the last rekey, to classify drops
   endpoint_type ssp_;
+  Local initial_local_;
+  Remote initial_remote_;
+  ssp::sender_options stream_options_;
   datagram::role self_;
   std::optional<peer_address> peer_;
+  path_traits path_;
+  extension_config extensions_;
+  negotiation negotiation_;
+  std::map<std::uint32_t, stream> streams_;
+  std::uint64_t rekeys_ = 0;
 };
 
 }  // namespace mosh2::session

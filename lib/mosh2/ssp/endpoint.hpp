@@ -20,7 +20,20 @@ template <synchronizable_state Local, synchronizable_state Remote> class endpoin
 public:
   /// Both initial states must match the peer's (§7.6).
   endpoint(Local local, Remote remote, time_point now, sender_options options = {})
-      : sender_(std::move(local), now, std::move(options)), receiver_(std::move(remote), now) {}
+      : options_(options), sender_(std::move(local), now, std::move(options)), receiver_(std::move(remote), now) {}
+
+  /// Starts SSP over from the initial states (both numbered 0), as a new peer that
+  /// knows nothing expects, while the local object keeps its live contents: the first
+  /// diff is then from `initial` to all of it. Used when the link is rekeyed.
+  void restart(Local initial, Remote remote_initial, time_point now) {
+    Local live = std::move(sender_.current_state());
+    const bool reliable = sender_.reliable_path();
+    sender_ = sender<Local>(std::move(initial), now, options_);
+    sender_.current_state() = std::move(live);
+    sender_.set_reliable_path(reliable);
+    receiver_ = receiver<Remote>(std::move(remote_initial), now);
+    last_roundtrip_success_.reset();
+  }
 
   /// Feeds one complete, decoded instruction from the peer: the ack goes to the
   /// sender (§7.4), the state to the receiver (§7.5), and a new newest state back to
@@ -62,6 +75,7 @@ public:
   const receiver<Remote>& incoming() const { return receiver_; }
 
 private:
+  sender_options options_;
   sender<Local> sender_;
   receiver<Remote> receiver_;
   std::optional<time_point> last_roundtrip_success_;

@@ -32,6 +32,10 @@ struct sender_options {
   bool peer_known = true;
   /// Chaff bytes; empty means the kernel CSPRNG.
   random_source random{};
+  /// Send an empty instruction every ack_interval when idle. The main objects must (the
+  /// peer's liveness and RTT ride on them); a further stream need not, because the
+  /// main object's heartbeats already say the peer is there.
+  bool heartbeats = true;
 };
 
 /// A state the sender has numbered: the initial state (num 0) or one it sent.
@@ -61,7 +65,8 @@ public:
         mindelay_(options.send_mindelay),
         peer_known_(options.peer_known),
         random_(options.random ? std::move(options.random) : random_source(&random_bytes)),
-        next_ack_time_(now) {  // so that the first contact is answered at once
+        heartbeats_(options.heartbeats),
+        next_ack_time_(options.heartbeats ? now : never) {  // so that the first contact is answered at once
     sent_.push_back(sent_state<State>{now, 0, std::move(initial)});
   }
 
@@ -80,6 +85,11 @@ public:
   void set_peer_known(bool known) { peer_known_ = known; }
   /// See set_peer_known().
   bool peer_known() const { return peer_known_; }
+  /// On a reliable path (a byte stream) nothing sent is lost: every state sent counts
+  /// as received at once and nothing is retransmitted into the stream.
+  void set_reliable_path(bool reliable) { reliable_ = reliable; }
+  /// See set_reliable_path().
+  bool reliable_path() const { return reliable_; }
   /// clamp(ceil(SRTT / 2), 20, 250) ms: about two frames per round trip.
   milliseconds send_interval() const {
     auto half = static_cast<milliseconds::rep>(std::ceil(srtt_ms_ / 2.0));
@@ -206,7 +216,7 @@ private:
     } else if (!(current_ == sent_[assumed_].state) && heard) {
       next_send_time_ = last.sent + send_interval();
       if (mindelay_clock_) next_send_time_ = std::max(next_send_time_, *mindelay_clock_ + mindelay_);
-    } else if (!(current_ == sent_.front().state) && heard) {
+    } else if (!(current_ == sent_.front().state) && heard && !reliable_) {
       next_send_time_ = last.sent + rto_ + ack_delay;
     } else {
       next_send_time_ = never;
@@ -224,6 +234,10 @@ private:
   // go out again each send interval until its ack came back (5-6 copies of a frame on
   // loopback, where the stock peer sends one; bench/server_compare.py measures it).
   void update_assumed_receiver_state(time_point now) {
+    if (reliable_) {
+      assumed_ = sent_.size() - 1;
+      return;
+    }
     assumed_ = 0;
     for (std::size_t i = 1; i < sent_.size(); ++i) {
       if (now - sent_[i].sent < rto_ + ack_delay) assumed_ = i;
@@ -244,7 +258,7 @@ private:
     const std::uint64_t new_num =
         shutdown_in_progress_ ? transport::shutdown_num : sent_.back().num + 1;
     add_sent_state(now, new_num);
-    next_ack_time_ = now + ack_interval;
+    next_ack_time_ = heartbeats_ ? now + ack_interval : never;
     next_send_time_ = never;
     ++stats_.empty_acks;
     return make_instruction(old_num, new_num, bytes{});
@@ -262,7 +276,7 @@ private:
       add_sent_state(now, new_num);
     }
     assumed_ = sent_.size() - 1;
-    next_ack_time_ = now + ack_interval;
+    next_ack_time_ = heartbeats_ ? now + ack_interval : never;
     next_send_time_ = never;
     return make_instruction(old_num, new_num, std::move(diff));
   }
@@ -307,6 +321,8 @@ private:
   milliseconds mindelay_;
   bool peer_known_;
   random_source random_;
+  bool heartbeats_;
+  bool reliable_ = false;
 
   // What the datagram layer reports before its first sample, until set_rtt().
   double srtt_ms_ = datagram::rtt_estimator::initial_srtt_ms;

@@ -91,6 +91,8 @@ public:
 
   /// Reads the next field; call only while !at_end().
   result<field, decode_error> next() { return next_at_depth(0); }
+  /// Reads one bare varint: an element of a packed repeated field.
+  result<std::uint64_t, decode_error> next_varint() { return varint(); }
 
 private:
   result<std::uint64_t, decode_error> varint() {
