@@ -398,3 +398,46 @@ TEST_CASE("the largest acceptable instruction survives the trip through fragment
 }
 
 }  // TEST_SUITE
+
+#include "mosh2/transport/stream_framing.hpp"
+
+TEST_SUITE("transport") {
+
+TEST_CASE("framed datagrams come back whole, however the stream splits them") {
+  const std::vector<mosh2::bytes> datagrams = {"first", std::string(3000, 'x'), "third"};
+  mosh2::bytes stream;
+  for (const auto& d : datagrams) stream += mosh2::transport::frame(d);
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{7}, stream.size()}) {
+    CAPTURE(chunk);
+    mosh2::transport::deframer d;
+    std::vector<mosh2::bytes> got;
+    for (std::size_t i = 0; i < stream.size(); i += chunk)
+      for (auto& g : d.feed(mosh2::bytes_view(stream).substr(i, chunk))) got.push_back(g);
+    CHECK(got == datagrams);
+    CHECK(d.buffered() == 0);
+    CHECK(d.stats().frames == 3);
+  }
+}
+
+TEST_CASE("an oversize length prefix is skipped without buffering, and the stream goes on") {
+  using namespace mosh2::transport;
+  mosh2::bytes stream = frame("before");
+  const std::uint32_t huge = max_frame_size + 1000;
+  for (int shift = 24; shift >= 0; shift -= 8) stream.push_back(static_cast<char>((huge >> shift) & 0xff));
+  stream += std::string(huge, 'j');
+  stream += frame("");  // empty: skipped too
+  stream += frame("after");
+  deframer d;
+  std::vector<mosh2::bytes> got;
+  std::size_t most_buffered = 0;
+  for (std::size_t i = 0; i < stream.size(); i += 4096) {
+    for (auto& g : d.feed(mosh2::bytes_view(stream).substr(i, 4096))) got.push_back(g);
+    most_buffered = std::max(most_buffered, d.buffered());
+  }
+  CHECK(got == std::vector<mosh2::bytes>{"before", "after"});
+  CHECK(d.stats().oversize == 1);
+  CHECK(d.stats().empty == 1);
+  CHECK(d.stats().bytes_skipped == huge);
+  CHECK(most_buffered < 16);  // the refused frame's bytes were never held
+}
+}

@@ -12,10 +12,12 @@
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
 
 #include "mosh2/session/status_report.hpp"
 #include "mosh2/session/transport_core.hpp"
 #include "mosh2/os/udp_socket.hpp"
+#include "mosh2/transport/stream_framing.hpp"
 #include "mosh2/util/bytes.hpp"
 #include "mosh2/util/clock.hpp"
 #include "mosh2/util/io.hpp"
@@ -75,6 +77,40 @@ asio::awaitable<void> receive_datagrams(asio::ip::udp::socket& socket, Pipe& eve
       auto [sec] = co_await events.async_send(asio::error_code{}, std::move(e), io::use_nothrow);
       if (sec) co_return;
     }
+  }
+}
+
+/// The stream path's receive stage: reads a framed byte stream (a pipe, ssh's stdio, a
+/// TCP socket) and puts each datagram in it on `events` as `Event{datagram_in}`, as if
+/// it had come from `label`. Refused frames are counted by `frames`. Returns at the
+/// stream's end or when the pipe closes; any other error is thrown, like a socket's.
+template <class Event, class Pipe, class Stream>
+asio::awaitable<void> receive_framed(Stream& stream, transport::deframer& frames, asio::ip::udp::endpoint label,
+                                     Pipe& events) {
+  std::string buf(16384, '\0');
+  while (events.is_open()) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf), io::use_nothrow);
+    if (io::is_shutdown(ec) || ec == asio::error::eof) co_return;
+    if (ec) throw std::system_error(ec, "reading the stream path");
+    for (auto& d : frames.feed(bytes_view(buf.data(), n))) {
+      Event e{datagram_in(os::received_datagram{std::move(d), label, false, false})};
+      auto [sec] = co_await events.async_send(asio::error_code{}, std::move(e), io::use_nothrow);
+      if (sec) co_return;
+    }
+  }
+}
+
+/// The stream path's send stage: writes each datagram `out` carries as one frame, in
+/// order, one write at a time (a slow stream backs up into `out`, not into the core).
+template <class Stream> asio::awaitable<void> send_framed(Stream& stream, io::pipe<bytes>& out) {
+  for (;;) {
+    auto [ec, d] = co_await out.async_receive(io::use_nothrow);
+    if (ec) co_return;
+    const bytes framed = transport::frame(d);
+    auto [wec, n] = co_await asio::async_write(stream, asio::buffer(framed), io::use_nothrow);
+    (void)n;
+    if (io::is_shutdown(wec)) co_return;
+    if (wec) throw std::system_error(wec, "writing the stream path");
   }
 }
 
