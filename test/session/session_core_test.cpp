@@ -86,7 +86,7 @@ TEST_CASE("the server follows an in-order datagram from a new source and ignores
   CHECK(sim.server().peer()->port == 50123);
 
   // A replay of an old datagram from the old address: authentic but out of order.
-  sim.server().datagram(old, {"127.0.0.1", 50000, false}, sim.now());
+  (void)sim.server().handle(incoming_datagram{old, {"127.0.0.1", 50000, false}}, sim.now());
   CHECK(sim.server().peer()->port == 50123);
   CHECK(sim.server().transport().link().datagram().counters().out_of_order >= 1);
   CHECK(sim.program().input == "ab");
@@ -128,8 +128,8 @@ TEST_CASE("a resize never overtakes typing the program has not read") {
   sim.program().reading = false;
   sim.type("before");
   sim.run_for(200ms);
-  sim.client().resized(100, 30, sim.now());
-  sim.client().resized(120, 40, sim.now());
+  (void)sim.client().handle(window_resized{100, 30}, sim.now());
+  (void)sim.client().handle(window_resized{120, 40}, sim.now());
   sim.run_for(200ms);
   sim.program().reading = true;
   sim.type("after");
@@ -149,7 +149,7 @@ TEST_CASE("Ctrl-C behind input the program does not read is delivered at once as
   sim.run_for(100ms);
   tty_signal_chars isig;
   isig.isig = true;
-  sim.server().set_signal_chars(isig);
+  (void)sim.server().handle(program_tty{isig}, sim.now());
   sim.program().reading = false;
   sim.program().echo = false;
   for (int i = 0; i < 400; ++i) {  // 400 KB: well past the cap
@@ -194,18 +194,18 @@ TEST_CASE("the escape key's quit ends both sides cleanly") {
   sim.run_for(300ms);
   sim.type("\x1e.");
   sim.run_for(std::chrono::seconds(2));
-  CHECK(sim.client().finished(sim.now()) == 0);
-  CHECK(sim.server().finished(sim.now()) == 0);
+  CHECK(sim.client_exit == 0);
+  CHECK(sim.server_exit == 0);
 }
 
 TEST_CASE("the program's exit ends both sides cleanly") {
   session_sim sim;
   sim.type("exit\r");
   sim.run_for(300ms);
-  sim.server().program_ended(sim.now());
+  (void)sim.server().handle(program_ended{}, sim.now());
   sim.run_for(std::chrono::seconds(2));
-  CHECK(sim.server().finished(sim.now()) == 0);
-  CHECK(sim.client().finished(sim.now()) == 0);
+  CHECK(sim.server_exit == 0);
+  CHECK(sim.client_exit == 0);
 }
 
 TEST_CASE("an idle session sends no more than its heartbeats") {

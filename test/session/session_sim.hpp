@@ -148,7 +148,7 @@ public:
     std::size_t steps = 0;
     while (steps++ < max_steps) {
       step();
-      time_point next = std::min(server_.next_deadline(now_), client_->next_deadline(now_));
+      time_point next = std::min(server_deadline_, client_deadline_);
       if (auto d = up_.next_due()) next = std::min(next, *d);
       if (auto d = down_.next_due()) next = std::min(next, *d);
       // At least a millisecond a step: a core that keeps asking for "now" cannot spin.
@@ -161,23 +161,33 @@ public:
     return steps;
   }
 
-  /// One turn at the current time: deliveries, the program, then both cores send.
+  /// One turn at the current time, as the session runner takes it: deliveries, then a
+  /// turn of each core, whose datagrams go on the links; the server takes further turns
+  /// while its program carries out the operations it hands out.
   void step() {
-    for (auto& p : up_.take_due(now_)) server_.datagram(p.datagram, p.from, now_);
-    for (auto& p : down_.take_due(now_)) client_->datagram(p.datagram, now_);
-    run_program();
-    for (auto s : server_.take_program_signals()) signals.push_back(s.signo);
-    auto c = client_->take_datagrams(now_);
+    for (auto& p : up_.take_due(now_)) absorb(server_.handle(incoming_datagram{p.datagram, p.from}, now_));
+    for (auto& p : down_.take_due(now_)) (void)client_->handle(incoming_datagram{p.datagram, {}}, now_);
+    auto c = client_->handle(turn{}, now_);
     largest_client_burst = std::max(largest_client_burst, c.datagrams.size());
     for (auto& d : c.datagrams) up_.send(std::move(d), client_address, now_);
-    for (auto& d : server_.take_datagrams(now_)) down_.send(std::move(d), {"127.0.0.1", 60001, false}, now_);
-    (void)server_.take_start_program();
-    (void)server_.take_log();
-    (void)client_->take_screen(now_);
+    client_exit = c.exit;
+    client_deadline_ = c.deadline;
+    for (int guard = 0; guard < 10000; ++guard) {
+      auto s = server_.handle(turn{}, now_);
+      for (auto& d : s.datagrams) down_.send(std::move(d), {"127.0.0.1", 60001, false}, now_);
+      server_exit = s.exit;
+      server_deadline_ = s.deadline;
+      if (s.next_op) program_.pending = std::move(s.next_op);
+      absorb(std::move(s));
+      if (!run_program_op()) break;
+    }
   }
 
+  /// The exit status each core's last turn reported, if it is over.
+  std::optional<int> server_exit, client_exit;
+
   /// Types `keys` on the client now.
-  void type(std::string_view keys) { client_->keyboard(keys, now_); }
+  void type(std::string_view keys) { (void)client_->handle(keyboard_input{keys}, now_); }
 
 private:
   server_core_config server_config() {
@@ -196,25 +206,30 @@ private:
     return c;
   }
 
-  void run_program() {
-    for (int guard = 0; guard < 10000; ++guard) {
-      if (!program_.pending) program_.pending = server_.next_program_op();
-      if (!program_.pending) return;
-      if (auto* r = std::get_if<pty_resize>(&*program_.pending)) {
-        program_.history.push_back("r:" + std::to_string(r->width) + "x" + std::to_string(r->height));
-      } else {
-        if (!program_.reading) return;
-        const auto& data = std::get<pty_write>(*program_.pending).data;
-        program_.input += data;
-        program_.history.push_back("w:" + std::to_string(data.size()));
-        if (program_.echo) server_.program_output(data, now_);
-      }
-      program_.pending.reset();
-      server_.program_op_done(now_);
+  void absorb(server_actions a) {
+    for (auto sig : a.program_signals) signals.push_back(sig.signo);
+  }
+
+  /// Carries out the operation the server handed out, if the program can; true when
+  /// one was finished (the server then hands out the next on its next turn).
+  bool run_program_op() {
+    if (!program_.pending) return false;
+    if (auto* r = std::get_if<pty_resize>(&*program_.pending)) {
+      program_.history.push_back("r:" + std::to_string(r->width) + "x" + std::to_string(r->height));
+    } else {
+      if (!program_.reading) return false;
+      const auto data = std::get<pty_write>(*program_.pending).data;
+      program_.input += data;
+      program_.history.push_back("w:" + std::to_string(data.size()));
+      if (program_.echo) absorb(server_.handle(program_output{data}, now_));
     }
+    program_.pending.reset();
+    absorb(server_.handle(program_op_finished{}, now_));
+    return true;
   }
 
   time_point now_;
+  time_point server_deadline_{}, client_deadline_{};  // from each core's last turn
   sim_extensions ext_;
   server_core server_;
   std::optional<client_core> client_;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -28,13 +29,57 @@ client_core::client_core(client_core_config config, time_point now)
   transport_.local().push_resize(config_.width, config_.height);
 }
 
+client_actions client_core::handle(const client_event& event, time_point now) {
+  client_actions out;
+  std::visit(
+      [&](const auto& e) {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, incoming_datagram>) {
+          datagram(e, now);
+        } else if constexpr (std::is_same_v<E, keyboard_input>) {
+          keyboard(e.data, now);
+          out.news = true;
+        } else if constexpr (std::is_same_v<E, keyboard_ended>) {
+          begin_shutdown(now, "Exiting...");
+          out.news = true;
+        } else if constexpr (std::is_same_v<E, window_resized>) {
+          resized(e.width, e.height);
+          out.news = true;
+        } else if constexpr (std::is_same_v<E, signal_received>) {
+          begin_shutdown(now, "Signal received, shutting down...");
+          out.news = true;
+        } else if constexpr (std::is_same_v<E, screen_resumed>) {
+          repaint_ = true;
+        } else if constexpr (std::is_same_v<E, send_result>) {
+          sent(e.err, now);
+        } else {
+          take_turn(out, now);
+        }
+      },
+      event);
+  return out;
+}
+
+// The end of a turn: what is due now.
+void client_core::take_turn(client_actions& out, time_point now) {
+  transport_.next_deadline(now);  // trims what the server acknowledged from the log
+  fill_input_window();
+  predictor_.set_send_interval(transport_.send_interval());
+  out.datagrams = transport_.tick(now);
+  check_connecting(now);
+  if (!out.datagrams.empty()) out.new_socket = transport_.take_port_hop(now);
+  out.suspend = std::exchange(suspend_, false);
+  out.screen = take_screen(now);
+  out.exit = finished(now);
+  out.deadline = next_deadline(now);
+}
+
 void client_core::keyboard(bytes_view data, time_point now) {
-  auto& out = transport_.ssp().outgoing();
-  if (out.shutdown_in_progress()) return;
+  if (transport_.shutting_down()) return;
   last_keystroke_ = now;
   // Predictions are made against what the user sees now, before the escape key
   // swallows anything (§8.5 step 4); a paste resets them instead.
-  predictor_.set_local_frame_sent(out.sent_num());
+  predictor_.set_local_frame_sent(transport_.sent_num());
   predictor_.new_user_input(data, drawn_ ? *drawn_ : server_screen(), now);
   for (char c : data) {
     auto r = config_.escape.feed(c);
@@ -80,17 +125,17 @@ void client_core::fill_input_window() {
   if (waiting_.empty()) urgent_ = false;
 }
 
-void client_core::datagram(bytes_view wire, time_point now, bool truncated, bool congestion) {
-  auto out = transport_.receive(wire, config_.server, now, truncated, congestion);
-  if (auto rt = transport_.ssp().last_roundtrip_success()) bar_.server_acked(*rt);
+void client_core::datagram(const incoming_datagram& d, time_point now) {
+  auto out = transport_.receive(d.wire, config_.server, now, d.truncated, d.congestion);
+  if (auto rt = transport_.last_roundtrip_success()) bar_.server_acked(*rt);
   if (out.instruction != ssp::receive_outcome::newest) return;
   if (!ever_heard_) bar_.clear_message();
   ever_heard_ = true;
   bar_.server_heard(now);
 }
 
-void client_core::resized(int width, int height, time_point) {
-  if (transport_.ssp().outgoing().shutdown_in_progress()) return;
+void client_core::resized(int width, int height) {
+  if (transport_.shutting_down()) return;
   config_.width = width;
   config_.height = height;
   // Behind the typing that came before it, like every other event of the log.
@@ -99,8 +144,6 @@ void client_core::resized(int width, int height, time_point) {
   predictor_.reset();
   repaint_ = true;
 }
-
-void client_core::signal(int, time_point now) { begin_shutdown(now, "Signal received, shutting down..."); }
 
 void client_core::sent(int err, time_point now) {
   if (err == 0 || err == EAGAIN || err == EWOULDBLOCK) {
@@ -111,43 +154,22 @@ void client_core::sent(int err, time_point now) {
   bar_.set_network_error(fmt::format("sendto: {}", std::strerror(err)), now);
 }
 
-client_outgoing client_core::take_datagrams(time_point now) {
-  client_outgoing out;
-  transport_.next_deadline(now);  // trims what the server acknowledged from the log
-  fill_input_window();
-  predictor_.set_send_interval(transport_.ssp().outgoing().send_interval());
-  out.datagrams = transport_.tick(now);
-  check_connecting(now);
-  if (!out.datagrams.empty() && transport_.link().datagram().should_hop(now)) {
-    out.new_socket = true;
-    transport_.link().datagram().hopped(now);
-  }
-  return out;
-}
-
 void client_core::check_connecting(time_point now) {
   if (ever_heard_) return;
   if (now - started_ >= connect_give_up_after) {
     begin_shutdown(now, "Timed out waiting for server...");
-  } else if (now - started_ >= connecting_notice_after && !transport_.ssp().outgoing().shutdown_in_progress()) {
+  } else if (now - started_ >= connecting_notice_after && !transport_.shutting_down()) {
     bar_.set_message(fmt::format("Nothing received from server on UDP port {}.", config_.server.port), now, true);
   }
 }
 
 void client_core::begin_shutdown(time_point now, const std::string& why) {
-  auto& out = transport_.ssp().outgoing();
-  if (out.shutdown_in_progress()) return;
+  if (transport_.shutting_down()) return;
   bar_.set_message(why, now, true);
-  out.start_shutdown(now);
+  transport_.start_shutdown(now);
 }
 
-std::optional<int> client_core::finished(time_point now) {
-  const auto& out = transport_.ssp().outgoing();
-  if (out.counterparty_shutdown_ack_sent() || (out.shutdown_in_progress() && out.shutdown_acknowledged()))
-    return 0;
-  if (out.shutdown_ack_timed_out(now)) return 1;
-  return std::nullopt;
-}
+std::optional<int> client_core::finished(time_point now) { return transport_.shutdown_result(now); }
 
 /// The server's newest screen with our overlays (§10: predictions, then the title
 /// prefix and the notification bar), drawn as a diff from what the terminal shows now.
@@ -188,7 +210,7 @@ session_status client_core::status(time_point now) const {
   fill_ssp_status(s, transport_.ssp());
   s.width = config_.width;
   s.height = config_.height;
-  const auto heard = transport_.link().datagram().last_heard();
+  const auto heard = transport_.last_heard();
   s.session_state = session_state_name(ever_heard_, s.shutting_down, heard ? now - *heard : steady::duration::max());
   s.last_keystroke = last_keystroke_;
   s.prediction_mode = std::string(overlay::to_string(config_.predict));

@@ -14,6 +14,7 @@
 
 #include "mosh2/crypto/session_key.hpp"
 #include "mosh2/overlay/notification_bar.hpp"
+#include "mosh2/session/core_events.hpp"
 #include "mosh2/overlay/prediction.hpp"
 #include "mosh2/session/escape_key.hpp"
 #include "mosh2/session/status_report.hpp"
@@ -53,48 +54,41 @@ struct client_core_config {
   extension_config extensions;  ///< what this client announces
 };
 
-/// What the client sends now.
-struct client_outgoing {
-  bool new_socket = false;  ///< open a fresh socket first (port hop, §4.5)
-  std::vector<bytes> datagrams;
+/// Bytes read from the keyboard.
+struct keyboard_input {
+  bytes_view data;
+};
+/// The keyboard closed (end of file or a read error).
+struct keyboard_ended {};
+/// The local terminal changed size.
+struct window_resized {
+  int width = 80;
+  int height = 24;
+};
+/// Back from a suspend (or SIGCONT): the whole screen must be drawn again.
+struct screen_resumed {};
+
+using client_event = std::variant<incoming_datagram, keyboard_input, keyboard_ended, window_resized, signal_received,
+                                  screen_resumed, send_result, turn>;
+
+/// What the client must do after an event.
+struct client_actions : common_actions {
+  bool new_socket = false;  ///< open a fresh socket before sending (port hop, §4.5)
+  std::string screen;       ///< bytes that bring the terminal up to date
+  bool suspend = false;     ///< the user pressed the escape key and Ctrl-Z
 };
 
 class client_core {
 public:
   client_core(client_core_config config, time_point now);
 
-  // -- events ---------------------------------------------------------------------------
+  /// Takes one event; returns what to do. Datagrams, the screen and the end come with
+  /// a `turn`; the datagrams go to the server; a send_result says how they went.
+  client_actions handle(const client_event& event, time_point now);
 
-  /// Bytes read from the keyboard.
-  void keyboard(bytes_view data, time_point now);
-  /// The keyboard closed (end of file or a read error).
-  void keyboard_ended(time_point now) { begin_shutdown(now, "Exiting..."); }
-  /// A datagram from the server.
-  void datagram(bytes_view wire, time_point now, bool truncated = false, bool congestion = false);
-  /// The local terminal changed size.
-  void resized(int width, int height, time_point now);
-  /// SIGTERM, SIGINT or SIGHUP: say goodbye to the server.
-  void signal(int signo, time_point now);
-  /// Back from a suspend (or SIGCONT): the whole screen must be drawn again.
-  void resumed() { repaint_ = true; }
-  /// The datagrams of the last take_datagrams() went out, or `err` stopped one.
-  void sent(int err, time_point now);
-
-  // -- actions --------------------------------------------------------------------------
-
-  /// The datagrams due now. Call once per turn, before next_deadline().
-  client_outgoing take_datagrams(time_point now);
-  /// Bytes that bring the terminal up to date (server screen, predictions, bar).
-  std::string take_screen(time_point now);
-  /// True once after the user pressed the escape key and Ctrl-Z.
-  bool take_suspend() { return std::exchange(suspend_, false); }
   /// What to write when the session takes over the terminal, and when it gives it back.
   std::string open_screen() const { return display_.open(config_.term_init); }
   std::string close_screen() const { return display_.close(config_.term_init); }
-  /// The exit status once the session is over (0 after a clean shutdown).
-  std::optional<int> finished(time_point now);
-  /// When the core next has something to do by itself.
-  time_point next_deadline(time_point now);
 
   // -- state ----------------------------------------------------------------------------
 
@@ -110,6 +104,14 @@ public:
   transport_core<ssp::user_stream, terminal_state>& transport() { return transport_; }
 
 private:
+  void keyboard(bytes_view data, time_point now);
+  void datagram(const incoming_datagram& d, time_point now);
+  void resized(int width, int height);
+  void sent(int err, time_point now);
+  void take_turn(client_actions& out, time_point now);
+  std::string take_screen(time_point now);
+  std::optional<int> finished(time_point now);
+  time_point next_deadline(time_point now);
   void queue_keys(bytes_view keys);
   void fill_input_window();
   void begin_shutdown(time_point now, const std::string& why);

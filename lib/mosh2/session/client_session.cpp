@@ -24,6 +24,7 @@
 #include "mosh2/control/control_socket.hpp"
 #include "mosh2/session/client_core.hpp"
 #include "mosh2/session/events.hpp"
+#include "mosh2/session/session_runner.hpp"
 #include "mosh2/os/local_terminal.hpp"
 #include "mosh2/session/status_report.hpp"
 #include "mosh2/session/terminal_guard.hpp"
@@ -39,8 +40,9 @@ using asio::awaitable;
 inline constexpr auto max_old_socket_age = std::chrono::seconds(60);
 inline constexpr std::size_t max_sockets = 10;
 
-using client_event = std::variant<std::monostate, datagram_in, byte_chunk, caught_signal, tick>;  // monostate: channels need a default
-using event_pipe = io::pipe<client_event>;
+using client_io_event = std::variant<std::monostate, datagram_in, byte_chunk, caught_signal, tick,
+                                     shutdown_request>;  // monostate: channels need a default
+using event_pipe = io::pipe<client_io_event>;
 
 /// What happened to the socket set: a socket opened, a receive loop ended (perhaps
 /// with an error), or the session asked it to stop.
@@ -135,7 +137,7 @@ private:
     if (it == sockets_.end() || !it->socket.is_open()) return;
     ++running_;
     entry& s = *it;
-    asio::co_spawn(ctx_, [this, &s]() { return receive_datagrams<client_event>(s.socket, events_, s.id); },
+    asio::co_spawn(ctx_, [this, &s]() { return receive_datagrams<client_io_event>(s.socket, events_, s.id); },
                    asio::bind_cancellation_slot(s.cancel.slot(), [this, id](std::exception_ptr e) {
                      notices_.try_send(asio::error_code{}, socket_notice(socket_notice::kind::ended, id, e));
                    }));
@@ -166,28 +168,73 @@ int own_keyboard_descriptor() {
   return ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);  // a socket cannot be reopened
 }
 
-class client_pipeline : public control::control_handler {
+/// The client's side of the session runner: the keyboard, the UDP sockets, the
+/// signals and the user's terminal, around client_core. The terminal is held through a
+/// terminal_guard for as long as the loop runs, so every way out restores it.
+class client_program {
 public:
-  client_pipeline(asio::io_context& ctx, client_config config, asio::ip::udp::endpoint server, os::window_size size)
+  using event = client_io_event;
+
+  client_program(asio::io_context& ctx, client_config config, asio::ip::udp::endpoint server, os::window_size size)
       : core_(core_config(config, server, size), steady::now()),
         stdin_(ctx, own_keyboard_descriptor()),
         signals_(ctx, SIGWINCH, SIGTERM, SIGINT),
-        timer_(ctx),
-        deadline_(timer_),
-        events_(ctx, 256),
-        sockets_(ctx, server, events_),
-        control_(ctx, status_directories(), ::getpid()) {
+        ctx_(ctx),
+        server_(server) {
     for (int s : {SIGHUP, SIGPIPE, SIGCONT}) signals_.add(s);
   }
 
-  awaitable<void> run() {
-    sockets_.open(steady::now());
-    co_await (read_bytes<client_event>(stdin_, events_) && sockets_.run() &&
-              forward_signals<client_event>(signals_, events_) && forward_deadlines<client_event>(timer_, events_) &&
-              session_stage() && control::serve_control(control_.acceptor(), *this));
+  awaitable<void> stages(event_pipe& events) {
+    sockets_.emplace(ctx_, server_, events);
+    sockets_->open(steady::now());
+    co_await (read_bytes<event>(stdin_, events) && sockets_->run() && forward_signals<event>(signals_, events));
   }
 
-  int exit_status() const { return exit_status_; }
+  bool handle(event& e, time_point now) {
+    return std::visit([&](auto& x) { return on(x, now); }, e);
+  }
+
+  turn_outcome turn(time_point now) {
+    auto a = core_.handle(session::turn{}, now);
+    if (a.new_socket) sockets_->open(now);
+    int err = 0;
+    for (auto& d : a.datagrams)
+      if (const int e = sockets_->send(d); e && !err) err = e;
+    if (!a.datagrams.empty()) (void)core_.handle(send_result{err}, now);
+    if (a.suspend) suspend();
+    if (!a.screen.empty()) os::write_all(STDOUT_FILENO, a.screen);
+    return turn_outcome{a.exit, a.deadline};
+  }
+
+  session_status status(time_point now) const {
+    auto s = core_.status(now);
+    s.pid = ::getpid();
+    const auto local = sockets_->local_endpoint();
+    s.local_address = local.address().to_string();
+    s.local_port = local.port();
+    return s;
+  }
+
+  void log(const std::string&) const {}  // the client has no log: a status file that cannot be written is missing
+  time_point next_due() const { return never; }
+
+  /// Holds the user's terminal while the loop runs.
+  auto session_scope() {
+    terminal_.emplace(STDIN_FILENO, STDOUT_FILENO, core_.open_screen(), core_.close_screen());
+    struct scope {
+      std::optional<terminal_guard>& held;
+      ~scope() { held.reset(); }
+    };
+    return scope{terminal_};
+  }
+
+  void shut_down() {
+    asio::error_code ignored;
+    stdin_.cancel(ignored);
+    signals_.cancel(ignored);
+    sockets_->stop();
+  }
+
   bool ever_heard() const { return core_.ever_heard(); }
 
 private:
@@ -200,131 +247,58 @@ private:
     return s;
   }
 
-  awaitable<void> session_stage() {
-    // Whatever ends this stage (a clean shutdown, an exception, a cancellation by
-    // another stage's failure), the guard gives the terminal back first.
-    terminal_guard terminal(STDIN_FILENO, STDOUT_FILENO, core_.open_screen(), core_.close_screen());
-    for (;;) {
-      const auto now = steady::now();
-      carry_out(now, terminal);
-      if (auto status = core_.finished(now)) {
-        exit_status_ = *status;
-        break;
-      }
-      if (status_.due(now)) report_status(now);
-      deadline_.arm(std::min(core_.next_deadline(now), status_wakeup(status_)));
-
-      auto [ec, event] = co_await events_.async_receive(io::use_nothrow);
-      if (ec) break;
-      handle(event, terminal);
-      drain_queued(events_, events_per_turn, [&](client_event& e) { handle(e, terminal); });
-    }
-    terminal.release();
-    shut_down_stages();
+  // Datagrams and timer ticks move counters (the file catches up on its own); the rest
+  // is news.
+  bool on(datagram_in& e, time_point now) {
+    (void)core_.handle(incoming_datagram{e.d.payload, {}, e.d.truncated, e.d.congestion}, now);
+    sockets_->heard_on(e.socket, now);
+    return false;
   }
-
-  void handle(client_event& event, terminal_guard& terminal) {
-    const auto now = steady::now();
-    std::visit([&](auto& e) { handle(e, now, terminal); }, event);
-    // Datagrams and timer ticks move counters (the file catches up on its own); the
-    // rest is news.
-    if (std::holds_alternative<datagram_in>(event) || std::holds_alternative<tick>(event)) status_.touch_idle();
-    else status_.touch();
+  bool on(byte_chunk& e, time_point now) {
+    (void)core_.handle(keyboard_input{e.data}, now);
+    if (e.eof) (void)core_.handle(keyboard_ended{}, now);
+    return true;
   }
-
-  void handle(datagram_in& e, time_point now, terminal_guard&) {
-    core_.datagram(e.d.payload, now, e.d.truncated, e.d.congestion);
-    sockets_.heard_on(e.socket, now);
-  }
-  void handle(byte_chunk& e, time_point now, terminal_guard&) {
-    core_.keyboard(e.data, now);
-    if (e.eof) core_.keyboard_ended(now);
-  }
-  void handle(caught_signal& e, time_point now, terminal_guard& terminal) {
+  bool on(caught_signal& e, time_point now) {
     switch (e.signo) {
       case SIGWINCH:
-        if (auto s = os::query_window_size(STDIN_FILENO)) core_.resized(s->width, s->height, now);
+        if (auto s = os::query_window_size(STDIN_FILENO)) (void)core_.handle(window_resized{s->width, s->height}, now);
         break;
       case SIGCONT:  // resumed by someone else after a stop we did not make
-        terminal.release();
-        terminal.resume();
-        core_.resumed();
+        terminal_->release();
+        terminal_->resume();
+        (void)core_.handle(screen_resumed{}, now);
         break;
       case SIGPIPE:
         break;
       default:
-        core_.signal(e.signo, now);
+        (void)core_.handle(signal_received{e.signo}, now);
     }
-  }
-  void handle(tick&, time_point, terminal_guard&) {}
-  void handle(std::monostate&, time_point, terminal_guard&) {}
-
-  /// Everything the core asked for since the last turn.
-  void carry_out(time_point now, terminal_guard& terminal) {
-    auto out = core_.take_datagrams(now);
-    if (out.new_socket) sockets_.open(now);
-    int err = 0;
-    for (auto& d : out.datagrams)
-      if (const int e = sockets_.send(d); e && !err) err = e;
-    if (!out.datagrams.empty()) core_.sent(err, now);
-    if (core_.take_suspend()) suspend(terminal);
-    if (auto screen = core_.take_screen(now); !screen.empty()) os::write_all(STDOUT_FILENO, screen);
-  }
-
-  void suspend(terminal_guard& terminal) {
-    terminal.release();
-    os::write_all(STDOUT_FILENO, "\n\x1b[37;44m[mosh is suspended.]\x1b[m\n");
-    ::kill(0, SIGSTOP);
-    terminal.resume();
-    core_.resumed();
-  }
-
-  session_status status_now(time_point now) const {
-    auto s = core_.status(now);
-    s.pid = ::getpid();
-    const auto local = sockets_.local_endpoint();
-    s.local_address = local.address().to_string();
-    s.local_port = local.port();
-    return s;
-  }
-
-  void report_status(time_point now) {
-    // The client has no log; a status file that cannot be written is simply missing.
-    (void)status_.publish(status_now(now), now);
-  }
-
-  // -- the control socket (mosh2-status) ---------------------------------------------------
-
-  std::string status_json() override {
-    const auto now = steady::now();
-    return to_json(status_now(now), now);
+    return true;
   }
   /// `mosh2-status kill`: the path SIGTERM takes (a clean goodbye to the server).
-  void request_shutdown(std::string) override {
-    client_event e{caught_signal(SIGTERM)};
-    events_.try_send(asio::error_code{}, std::move(e));
+  bool on(shutdown_request&, time_point now) {
+    (void)core_.handle(signal_received{SIGTERM}, now);
+    return true;
   }
+  bool on(tick&, time_point) { return false; }
+  bool on(std::monostate&, time_point) { return true; }
 
-  void shut_down_stages() {
-    events_.close();
-    timer_.cancel();
-    asio::error_code ignored;
-    stdin_.cancel(ignored);
-    signals_.cancel(ignored);
-    control_.close();
-    sockets_.stop();
+  void suspend() {
+    terminal_->release();
+    os::write_all(STDOUT_FILENO, "\n\x1b[37;44m[mosh is suspended.]\x1b[m\n");
+    ::kill(0, SIGSTOP);
+    terminal_->resume();
+    (void)core_.handle(screen_resumed{}, steady::now());
   }
 
   client_core core_;
   asio::posix::stream_descriptor stdin_;
   asio::signal_set signals_;
-  asio::steady_timer timer_;
-  session_deadline deadline_;
-  event_pipe events_;
-  socket_set sockets_;
-  status_reporter status_;
-  control::control_endpoint control_;
-  int exit_status_ = 1;
+  asio::io_context& ctx_;
+  asio::ip::udp::endpoint server_;
+  std::optional<socket_set> sockets_;  // made with the runner's pipe, in stages()
+  std::optional<terminal_guard> terminal_;
 };
 
 }  // namespace
@@ -336,24 +310,21 @@ int run_client_session(asio::io_context& ctx, client_config config) {
   const asio::ip::udp::endpoint server(address, config.port);
   const auto size = os::query_window_size(STDIN_FILENO).value_or(os::window_size{80, 24});
 
-  client_pipeline pipeline(ctx, std::move(config), server, size);
-  std::exception_ptr failure;
-  asio::co_spawn(ctx, [&]() { return pipeline.run(); }, [&](std::exception_ptr e) { failure = e; });
-  ctx.run();
-  if (failure) std::rethrow_exception(failure);
+  client_program program(ctx, std::move(config), server, size);
+  const int status = run_session(ctx, program);
   std::fputs("\n[mosh is exiting.]\n", stdout);
-  if (!pipeline.ever_heard())
+  if (!program.ever_heard())
     std::fprintf(stderr,
                  "mosh did not make a successful connection to %s:%u.\n"
                  "Please verify that UDP port %u is not firewalled and can reach the server.\n\n"
                  "(By default, mosh uses a UDP port between 60000 and 61000. The -p option\n"
                  "selects a specific UDP port number.)\n",
                  server.address().to_string().c_str(), server.port(), server.port());
-  else if (pipeline.exit_status() != 0)
+  else if (status != 0)
     std::fputs("\nmosh did not shut down cleanly. Please note that the\n"
                "mosh-server process may still be running on the server.\n",
                stderr);
-  return pipeline.exit_status();
+  return status;
 }
 
 }  // namespace mosh2::session

@@ -46,6 +46,12 @@ struct tick {
   tick() = default;
 };
 
+/// Someone asked the session to end (the control socket's kill).
+struct shutdown_request {
+  explicit shutdown_request(std::string why) : reason(std::move(why)) {}
+  std::string reason;
+};
+
 /// A signal the session must react to.
 struct caught_signal {
   explicit caught_signal(int s) : signo(s) {}

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <type_traits>
 #include <variant>
 
 #include <fmt/format.h>
@@ -37,9 +38,67 @@ server_core::server_core(server_core_config config, time_point now)
       to_program_(config_.program_input_cap),
       started_(now) {}
 
-datagram_outcome server_core::datagram(bytes_view wire, const peer_address& from, time_point now, bool truncated,
-                           bool congestion) {
-  auto out = transport_.receive(wire, from, now, truncated, congestion,
+server_actions server_core::handle(const server_event& event, time_point now) {
+  server_actions out;
+  std::visit(
+      [&](const auto& e) {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, incoming_datagram>) {
+          out.datagram = datagram(e, now);
+          const auto& o = out.datagram;
+          out.news = !o.authentic || o.roamed || o.held_back || o.negotiated || last_keystroke_ == now;
+          return;
+        } else if constexpr (std::is_same_v<E, program_output>) {
+          on_program_output(e.data, now);
+        } else if constexpr (std::is_same_v<E, program_ended>) {
+          begin_shutdown(now, "the session's program exited");
+        } else if constexpr (std::is_same_v<E, program_op_finished>) {
+          to_program_.done();
+        } else if constexpr (std::is_same_v<E, program_tty>) {
+          signal_chars_ = e.chars;
+          return;
+        } else if constexpr (std::is_same_v<E, signal_received>) {
+          signal(e.signo, now);
+        } else if constexpr (std::is_same_v<E, shutdown_requested>) {
+          begin_shutdown(now, e.why);
+        } else if constexpr (std::is_same_v<E, send_result>) {
+          send_failed(e.err, now);
+          return;
+        } else if constexpr (std::is_same_v<E, rekey_requested>) {
+          rekey(e.key, now);
+        } else {
+          take_turn(out, now);
+          return;
+        }
+        out.news = true;
+      },
+      event);
+  out.program_signals = std::exchange(program_signals_, {});
+  out.log = std::exchange(log_, {});
+  return out;
+}
+
+// The end of a turn: what is due now, in the order the stage carries it out.
+void server_core::take_turn(server_actions& out, time_point now) {
+  auto& local = transport_.local();
+  if (const auto ack = echo_.update(now); ack != local.echo_ack()) local.set_echo_ack(ack);
+  if (transport_.expire_peer(now)) {
+    log("Server now detached from client.");
+    out.news = true;  // the client is forgotten: news for readers of the file
+  }
+  check_timeouts(now);
+  out.datagrams = transport_.tick(now);
+  if (!out.datagrams.empty()) send_error_logged_ = false;
+  out.start_program = std::exchange(start_program_, false);
+  out.utmp = std::exchange(utmp_change_, std::nullopt);
+  out.next_op = next_program_op();
+  out.exit = finished(now);
+  out.deadline = next_deadline(now);
+}
+
+datagram_outcome server_core::datagram(const incoming_datagram& d, time_point now) {
+  const auto& from = d.from;
+  auto out = transport_.receive(d.wire, from, now, d.truncated, d.congestion,
                                 [&](const transport::instruction& inst) { return accept_state(inst); });
   if (out.roamed) log(fmt::format("Server now attached to client at {}:{}", from.ip, from.port));
   if (out.held_back) ++held_back_;
@@ -63,18 +122,18 @@ datagram_outcome server_core::datagram(bytes_view wire, const peer_address& from
 // though: they go to the program at once (TIOCSIG), as a terminal's line discipline
 // would deliver them, and are not written again when the state is finally taken in.
 bool server_core::accept_state(const transport::instruction& inst) {
-  auto& incoming = transport_.ssp().incoming();
-  if (!to_program_.full() || inst.new_num <= incoming.newest_num() || inst.new_num == transport::shutdown_num)
+  if (!to_program_.full() || inst.new_num <= transport_.remote_num() || inst.new_num == transport::shutdown_num)
     return true;
-  if (!signal_chars_.isig || transport_.ssp().outgoing().shutdown_in_progress()) return false;
+  if (!signal_chars_.isig || transport_.shutting_down()) return false;
 
-  const auto& held = incoming.received_states();
+  const auto& held = transport_.remote_states();
   auto base = std::find_if(held.begin(), held.end(), [&](const auto& e) { return e.num == inst.old_num; });
   if (base == held.end()) return false;
   auto message = transport::decode_user_message(inst.diff);
   if (!message) return false;
   // The diff appends to `base`; what the newest state already holds was taken in.
-  std::size_t skip = incoming.newest_state().size() - std::min(incoming.newest_state().size(), base->state.size());
+  const auto& newest = transport_.remote();
+  std::size_t skip = newest.size() - std::min(newest.size(), base->state.size());
   std::size_t seen = 0;
   for (const auto& i : message->instructions) {
     const auto* k = std::get_if<transport::keystroke>(&i);
@@ -96,12 +155,13 @@ bool server_core::accept_state(const transport::instruction& inst) {
 }
 
 void server_core::take_user_events(time_point now) {
-  if (transport_.ssp().outgoing().shutdown_in_progress()) return;
-  auto events = ssp::take_new_events(transport_.ssp().incoming());
+  if (transport_.shutting_down()) return;
+  auto events = transport_.consume_remote(
+      [](const ssp::user_stream& newest, const ssp::user_stream& consumed) { return newest.events_since(consumed); });
   if (events.empty()) return;
   apply_user_events(events);
   last_keystroke_ = now;
-  echo_.record(transport_.ssp().incoming().newest_num(), now);
+  echo_.record(transport_.remote_num(), now);
 }
 
 void server_core::apply_user_events(const std::vector<ssp::user_event>& events) {
@@ -146,16 +206,12 @@ std::optional<program_op> server_core::next_program_op() {
   return op;
 }
 
-void server_core::program_op_done(time_point) { to_program_.done(); }
-
-void server_core::program_output(bytes_view data, time_point) {
-  if (data.empty() || transport_.ssp().outgoing().shutdown_in_progress()) return;
+void server_core::on_program_output(bytes_view data, time_point) {
+  if (data.empty() || transport_.shutting_down()) return;
   auto& emu = transport_.local().emulator();
   emu.write(data);
   if (auto replies = emu.take_replies(); !replies.empty()) to_program_.push_bytes(replies);
 }
-
-void server_core::program_ended(time_point now) { begin_shutdown(now, "the session's program exited"); }
 
 void server_core::signal(int signo, time_point now) {
   if (signo == SIGUSR1) {
@@ -185,18 +241,6 @@ void server_core::send_failed(int err, time_point) {
   log(fmt::format("sendto: {}", std::strerror(err)));
 }
 
-std::vector<bytes> server_core::take_datagrams(time_point now) {
-  auto& local = transport_.local();
-  if (const auto ack = echo_.update(now); ack != local.echo_ack()) local.set_echo_ack(ack);
-  if (transport_.expire_peer(now)) log("Server now detached from client.");
-  check_timeouts(now);
-  auto out = transport_.tick(now);
-  if (!out.empty()) send_error_logged_ = false;
-  return out;
-}
-
-bool server_core::take_start_program() { return std::exchange(start_program_, false); }
-
 void server_core::check_timeouts(time_point now) {
   if (utmp_attached_ && now - last_client_state_ >= utmp_detach_after) {
     utmp_change_ = utmp_change{};
@@ -214,23 +258,19 @@ void server_core::check_timeouts(time_point now) {
 }
 
 void server_core::begin_shutdown(time_point now, const std::string& why) {
-  auto& out = transport_.ssp().outgoing();
-  if (out.shutdown_in_progress() || quit_now_) return;
+  if (transport_.shutting_down() || quit_now_) return;
   log("Shutting down: " + why);
   // Without a client there is nobody to say goodbye to.
   if (!transport_.peer()) {
     quit_now_ = true;
     return;
   }
-  out.start_shutdown(now);
+  transport_.start_shutdown(now);
 }
 
 std::optional<int> server_core::finished(time_point now) {
-  const auto& out = transport_.ssp().outgoing();
-  if (quit_now_ || out.counterparty_shutdown_ack_sent()) return exit_status_;
-  if (out.shutdown_in_progress() && (out.shutdown_acknowledged() || out.shutdown_ack_timed_out(now)))
-    return out.shutdown_acknowledged() ? 0 : 1;
-  return std::nullopt;
+  if (quit_now_) return 0;
+  return transport_.shutdown_result(now);
 }
 
 time_point server_core::next_deadline(time_point now) {
@@ -239,7 +279,7 @@ time_point server_core::next_deadline(time_point now) {
   if (ever_heard_ && config_.network_timeout) t = std::min(t, last_client_state_ + *config_.network_timeout);
   if (ever_heard_ && config_.idle_timeout) t = std::min(t, last_client_state_ + *config_.idle_timeout);
   if (utmp_attached_) t = std::min(t, last_client_state_ + utmp_detach_after);
-  if (transport_.peer()) t = std::min(t, *transport_.link().datagram().last_heard() + datagram::server_association_timeout);
+  if (transport_.peer()) t = std::min(t, transport_.peer_expiry());
   return std::max(t, now);
 }
 

@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "mosh2/crypto/session_key.hpp"
+#include "mosh2/session/core_events.hpp"
 #include "mosh2/session/echo_ack.hpp"
 #include "mosh2/session/program_input.hpp"
 #include "mosh2/session/status_report.hpp"
@@ -59,54 +61,49 @@ struct program_signal {
   int signo;
 };
 
+/// Bytes the program wrote to its terminal.
+struct program_output {
+  bytes_view data;
+};
+/// The program's terminal closed (it exited).
+struct program_ended {};
+/// The operation last handed out (server_actions::program_op) was carried out.
+struct program_op_finished {};
+/// What the program's terminal does with signal characters, as read from the line
+/// discipline before a datagram is handled (see tty_signal_chars).
+struct program_tty {
+  tty_signal_chars chars;
+};
+/// The session is handed to whoever holds `key` (docs/protocol.md, "Rekeying"): the
+/// program and the screen stay, the client and its address are forgotten, and the
+/// next client starts from the initial state with a full repaint.
+struct rekey_requested {
+  crypto::session_key key;
+};
+
+using server_event = std::variant<incoming_datagram, program_output, program_ended, program_op_finished, program_tty,
+                                  signal_received, shutdown_requested, send_result, rekey_requested, turn>;
+
+/// What the server must do after an event.
+struct server_actions : common_actions {
+  datagram_outcome datagram;  ///< for an incoming_datagram: what it did
+  bool start_program = false;  ///< start the program now (the first client state arrived)
+  std::optional<program_op> next_op;  ///< the next thing to do to the pty
+  std::vector<program_signal> program_signals;  ///< signals the program must get now
+  std::optional<utmp_change> utmp;
+  std::vector<std::string> log;  ///< lines for the verbose log
+};
+
 class server_core {
 public:
   server_core(server_core_config config, time_point now);
 
-  // -- events ---------------------------------------------------------------------------
+  /// Takes one event; returns what to do. Datagrams, the program's next operation and
+  /// the end come with a `turn`; the datagrams go to peer().
+  server_actions handle(const server_event& event, time_point now);
 
-  /// A datagram from `from` (authenticated and counted here); what it did.
-  datagram_outcome datagram(bytes_view wire, const peer_address& from, time_point now, bool truncated = false,
-                bool congestion = false);
-  /// Bytes the program wrote to its terminal.
-  void program_output(bytes_view data, time_point now);
-  /// The program's terminal closed (it exited).
-  void program_ended(time_point now);
-  /// The operation last taken with next_program_op() was carried out.
-  void program_op_done(time_point now);
-  /// What the program's terminal does with signal characters (read before datagrams).
-  void set_signal_chars(const tty_signal_chars& c) { signal_chars_ = c; }
-  /// SIGTERM, SIGINT or SIGUSR1 arrived.
-  void signal(int signo, time_point now);
-  /// Someone asked the session to end (the control socket's kill).
-  void shutdown_request(const std::string& why, time_point now) { begin_shutdown(now, why); }
-  /// A sendto failed with `err` (EMSGSIZE lowers the MTU; others are logged once).
-  void send_failed(int err, time_point now);
-  /// The session is handed to whoever holds `key` (docs/protocol.md, "Rekeying"): the
-  /// program and the screen stay, the client and its address are forgotten, and the
-  /// next client starts from the initial state with a full repaint.
-  void rekey(const crypto::session_key& key, time_point now);
-
-  // -- actions --------------------------------------------------------------------------
-
-  /// The datagrams due now, for peer(). Call once per turn, before next_deadline().
-  std::vector<bytes> take_datagrams(time_point now);
   /// Where datagrams go; nothing until a client was heard, or after 40 s of silence.
   const std::optional<peer_address>& peer() const { return transport_.peer(); }
-  /// True once, when the program should start (the first client state arrived).
-  bool take_start_program();
-  /// The next thing to do to the pty, if the previous one is done.
-  std::optional<program_op> next_program_op();
-  /// Signals the program must get now, ahead of its queued input.
-  std::vector<program_signal> take_program_signals() { return std::exchange(program_signals_, {}); }
-  /// The utmp entry's new host, when it must change.
-  std::optional<utmp_change> take_utmp_change() { return std::exchange(utmp_change_, std::nullopt); }
-  /// Lines for the verbose log.
-  std::vector<std::string> take_log() { return std::exchange(log_, {}); }
-  /// The exit status once the session is over; nothing while it goes on.
-  std::optional<int> finished(time_point now);
-  /// When the core next has something to do by itself.
-  time_point next_deadline(time_point now);
 
   // -- state ----------------------------------------------------------------------------
 
@@ -123,6 +120,15 @@ public:
   std::uint64_t held_back() const { return held_back_; }
 
 private:
+  datagram_outcome datagram(const incoming_datagram& d, time_point now);
+  void on_program_output(bytes_view data, time_point now);
+  void signal(int signo, time_point now);
+  void send_failed(int err, time_point now);
+  void rekey(const crypto::session_key& key, time_point now);
+  void take_turn(server_actions& out, time_point now);
+  std::optional<program_op> next_program_op();
+  std::optional<int> finished(time_point now);
+  time_point next_deadline(time_point now);
   bool accept_state(const transport::instruction& inst);
   void take_user_events(time_point now);
   void apply_user_events(const std::vector<ssp::user_event>& events);

@@ -224,15 +224,59 @@ public:
   /// Where datagrams go; nothing while a server has not heard from a client.
   const std::optional<peer_address>& peer() const { return peer_; }
 
+  // -- SSP, as the role cores use it -------------------------------------------------------
+
+  /// Whether this end started its shutdown (§7.7).
+  bool shutting_down() const { return ssp_.outgoing().shutdown_in_progress(); }
+  /// Starts this end's shutdown: from now on every instruction says so.
+  void start_shutdown(time_point now) { ssp_.outgoing().start_shutdown(now); }
+  /// The exit status once the shutdown handshake is over: 0 when this end's shutdown
+  /// was acknowledged or it acknowledged the peer's, 1 when it gave up waiting.
+  std::optional<int> shutdown_result(time_point now) const {
+    const auto& out = ssp_.outgoing();
+    if (out.counterparty_shutdown_ack_sent() || (out.shutdown_in_progress() && out.shutdown_acknowledged())) return 0;
+    if (out.shutdown_ack_timed_out(now)) return 1;
+    return std::nullopt;
+  }
+  /// The number of the last local state sent.
+  std::uint64_t sent_num() const { return ssp_.outgoing().sent_num(); }
+  /// The sender's frame interval now.
+  milliseconds send_interval() const { return ssp_.outgoing().send_interval(); }
+  /// The send time of the newest local state the peer acknowledged (§4.4).
+  std::optional<time_point> last_roundtrip_success() const { return ssp_.last_roundtrip_success(); }
+  /// The number of the peer's newest state.
+  std::uint64_t remote_num() const { return ssp_.incoming().newest_num(); }
+  /// The peer's states held as bases, oldest first.
+  const auto& remote_states() const { return ssp_.incoming().received_states(); }
+  /// The receiver's consumer API for an append-only remote object (§7.5): see
+  /// ssp::receiver::consume_new.
+  template <class F> auto consume_remote(F&& extract) { return ssp_.incoming().consume_new(std::forward<F>(extract)); }
+
+  // -- the datagram layer, as the role cores use it ------------------------------------------
+
+  /// Client: whether the datagrams due now should leave from a fresh socket (§4.5);
+  /// true starts the next 10 s before another hop.
+  bool take_port_hop(time_point now) {
+    if (!link_.datagram().should_hop(now)) return false;
+    link_.datagram().hopped(now);
+    return true;
+  }
+  /// Server: when the peer is forgotten if nothing in order arrives before (§4.3).
+  time_point peer_expiry() const {
+    const auto heard = link_.datagram().last_heard();
+    return heard ? *heard + datagram::server_association_timeout : never;
+  }
+  /// When the newest in-order datagram arrived.
+  std::optional<time_point> last_heard() const { return link_.datagram().last_heard(); }
+
   /// The local object, to change in place.
   Local& local() { return ssp_.outgoing().current_state(); }
   const Local& local() const { return ssp_.outgoing().current_state(); }
   /// The peer's newest object.
   const Remote& remote() const { return ssp_.incoming().newest_state(); }
 
-  endpoint_type& ssp() { return ssp_; }
+  /// The layers underneath, for the status file and tests.
   const endpoint_type& ssp() const { return ssp_; }
-  link_core& link() { return link_; }
   const link_core& link() const { return link_; }
 
 private:
