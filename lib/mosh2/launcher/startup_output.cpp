@@ -135,8 +135,9 @@ std::string describe(const startup_failure& f) {
   // ssh never connected, whatever its exit status says.
   if ((f.proxy_used && !f.reached_host) || f.status == 255) {
     const char* when = f.proxy_used && !f.reached_host ? "before connecting to" : "while talking to";
-    return fmt::format("{} failed (exit status {}) {} {}{}; check that `{} {}` works", f.ssh, f.status, when,
-                       f.host, output, f.ssh, f.host);
+    const std::string check = f.check.empty() ? fmt::format("{} {}", f.ssh, f.host) : f.check;
+    return fmt::format("{} failed (exit status {}) {} {}{}; check that `{}` works", f.ssh, f.status, when, f.host,
+                       output, check);
   }
   if (f.status == 127)
     return fmt::format("did not find the server's startup message (MOSH CONNECT); is {} installed on {}? "

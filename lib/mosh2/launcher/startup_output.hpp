@@ -77,6 +77,7 @@ struct startup_failure {
   int timeout_seconds = 0;
   bool signalled = false;        ///< killed by a signal (`status` is its number)
   int status = 0;                ///< exit status, or the signal
+  std::string check{};           ///< the ssh command to try by hand; empty: `ssh host`
 };
 
 /// One line saying what went wrong and what to check, without the "mosh2: " prefix.
