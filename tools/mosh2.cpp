@@ -10,7 +10,6 @@
 // the server, read its startup lines, become the client. Failures are thrown as
 // os::fatal_error and printed once, by main().
 
-#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,7 +82,8 @@ void print_line(const std::string& text) {
 void require_program(const std::string& program, const char* option) {
   const auto env = mosh2::os::process_environment();
   auto found = mosh2::os::find_program(program, env("PATH"), mosh2::os::current_directory());
-  if (!found) throw fatal_error(1, fmt::format("{} (see {})", mosh2::os::cannot_run_message(program, found.error()), option));
+  if (!found)
+    throw fatal_error(1, fmt::format("{} (see {})", mosh2::os::cannot_run_message(program, found.error()), option));
 }
 
 /// The host's addresses in the order --family asks for.
@@ -184,27 +184,15 @@ mosh2::os::child_process start_server(const launcher_options& o, const session_p
 std::pair<std::string, connect_line> read_connect(const launcher_options& o, const session_plan& plan,
                                                   mosh2::os::child_process& server) {
   startup_reader reader;
-  const auto deadline = clock_type::now() + connect_timeout;
-  bool eof = false;
   auto show = [](const std::vector<std::string>& lines) {
     for (const auto& l : lines) print_line(l);
   };
-  while (!reader.done() && !eof) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
-    if (left <= 0) break;
-    pollfd p{server.output, POLLIN, 0};
-    const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
-    if (rc < 0 && errno != EINTR) break;
-    if (rc <= 0) continue;
-    char buf[4096];
-    const ssize_t n = ::read(server.output, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      eof = true;
-      break;
-    }
-    show(reader.feed(std::string_view(buf, static_cast<std::size_t>(n))));
-  }
+  const auto ended =
+      mosh2::os::read_until(server.output, clock_type::now() + connect_timeout, [&](std::string_view bytes) {
+        show(reader.feed(bytes));
+        return !reader.done();
+      });
+  const bool eof = ended == mosh2::os::read_end::eof;
   if (!reader.done()) show(reader.finish());
   ::close(server.output);
 

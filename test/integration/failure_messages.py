@@ -324,6 +324,14 @@ def local_cases(build, tmp, env):
     check("launcher: -6 in the hint", run([mosh2, f"--ssh={fake_ssh}", "-6", "box"], env, True), 1,
           [f"mosh2: {fake_ssh} failed (exit status 1) before connecting to box and printed nothing; "
            f"check that `{fake_ssh} -6 box` works"])
+    # An ssh whose output is one endless line: one error line, not a crash or a buffer
+    # that grows with it.
+    long_ssh = os.path.join(tmp, "long-line-ssh")
+    with open(long_ssh, "w") as f:
+        f.write("#!/bin/sh\nprintf 'MOSH IP '; head -c 1048576 /dev/zero | tr '\\0' a; echo\n")
+    os.chmod(long_ssh, 0o755)
+    check("launcher: a 1 MB startup line", run([mosh2, f"--ssh={long_ssh}", "box"], env, True), 1,
+          ["mosh2: a line of the bootstrap's output is longer than 64 KiB"])
     # On a raw terminal every line passed on, and the launcher's own, ends with CR LF.
     status, out = run_raw([mosh2, "--local", "--", "/nonexistent/cmd"], env)
     want = (b"mosh2-server: cannot run /nonexistent/cmd: No such file or directory\r\n"

@@ -99,12 +99,33 @@ TEST_CASE("a spawned program's output and status come back; one that cannot run 
 }
 
 TEST_CASE("reap_within gives up on a child that keeps running, and the output read is bounded") {
-  auto c = spawn_with_output({"/bin/sh", "-c", "head -c 100000 /dev/zero; sleep 30"}, {});
+  auto c = spawn_with_output({"/bin/sh", "-c", "head -c 100000 /dev/zero; exec sleep 30"}, {});
   CHECK(read_output(c.output, 1000).size() == 1000);
   CHECK_FALSE(reap_within(c.pid, 2, 10));
   ::kill(c.pid, SIGTERM);
   ::close(c.output);
   const int status = wait_for(c.pid);
   CHECK(WIFSIGNALED(status));
+}
+}
+
+TEST_SUITE("os") {
+TEST_CASE("read_until hands over chunks until told to stop, until end of file, or until its deadline") {
+  using namespace std::chrono_literals;
+  auto c = spawn_with_output({"/bin/sh", "-c", "printf abc; sleep 0.2; printf def; exec sleep 30"}, {});
+  std::string got;
+  auto end = read_until(c.output, std::chrono::steady_clock::now() + 60s, [&](std::string_view b) {
+    got.append(b);
+    return got.find("def") == std::string::npos;
+  });
+  CHECK(end == read_end::stopped);
+  CHECK(got == "abcdef");
+  CHECK(read_until(c.output, std::chrono::steady_clock::now() + 50ms, [](std::string_view) { return true; }) ==
+        read_end::timed_out);
+  ::kill(c.pid, SIGTERM);
+  CHECK(read_until(c.output, std::chrono::steady_clock::now() + 60s, [](std::string_view) { return true; }) ==
+        read_end::eof);
+  ::close(c.output);
+  wait_for(c.pid);
 }
 }

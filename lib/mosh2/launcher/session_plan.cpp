@@ -74,7 +74,8 @@ result<std::string, std::string> server_address(const launcher_options& o, const
   if (o.remote_ip == remote_ip_mode::remote && reader.ssh_connection_ip()) return *reader.ssh_connection_ip();
   if (reader.proxy_ip()) return *reader.proxy_ip();
   if (o.remote_ip == remote_ip_mode::remote)
-    return failure{std::string("the remote shell did not print its SSH_CONNECTION (try --experimental-remote-ip=proxy)")};
+    return failure{
+        std::string("the remote shell did not print its SSH_CONNECTION (try --experimental-remote-ip=proxy)")};
   return failure{std::string("did not learn the server's IP address (is ssh's ProxyCommand disabled?)")};
 }
 

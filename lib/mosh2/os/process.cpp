@@ -3,9 +3,11 @@
 #include "mosh2/os/process.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -88,6 +90,26 @@ std::string read_output(int fd, std::size_t max_bytes) {
     out.append(buf, static_cast<std::size_t>(n));
   }
   return out;
+}
+
+read_end read_until(int fd, std::chrono::steady_clock::time_point deadline,
+                    const std::function<bool(std::string_view)>& on_bytes) {
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+    if (left <= 0) return read_end::timed_out;
+    pollfd p{fd, POLLIN, 0};
+    // At most a second at a time, so that the deadline is checked even if poll's
+    // timeout and the steady clock disagree.
+    const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+    if (rc < 0 && errno != EINTR) return read_end::timed_out;
+    if (rc <= 0) continue;
+    char buf[4096];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return read_end::eof;
+    if (!on_bytes(std::string_view(buf, static_cast<std::size_t>(n)))) return read_end::stopped;
+  }
 }
 
 int wait_for(pid_t pid) {

@@ -6,9 +6,12 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,6 +43,18 @@ child_process spawn_with_output(const std::vector<std::string>& argv, const chil
 
 /// Reads a child's output until end of file, at most `max_bytes`.
 std::string read_output(int fd, std::size_t max_bytes);
+
+/// How read_until ended.
+enum class read_end {
+  eof,        ///< the writer closed its end
+  stopped,    ///< on_bytes asked to stop
+  timed_out,  ///< the deadline passed (or poll failed)
+};
+
+/// Reads `fd` in chunks of up to 4 KiB, handing each to `on_bytes`, until end of file,
+/// `on_bytes` returns false, or `deadline`.
+read_end read_until(int fd, std::chrono::steady_clock::time_point deadline,
+                    const std::function<bool(std::string_view)>& on_bytes);
 
 /// Its wait status once it ends, waiting as long as it takes.
 int wait_for(pid_t pid);
