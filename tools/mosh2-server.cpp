@@ -109,25 +109,13 @@ int serve(const server_options& opts) {
   config.core.first_contact_limit = env.first_contact;
   config.core.idle_timeout = opts.idle_timeout;
   config.core.program_input_cap = env.input_limit;
-  if (opts.command.empty()) {
-    const std::string shell = login_shell();
-    config.program.argv = {shell};
-    const auto slash = shell.rfind('/');
-    config.program.argv0_override = "-" + (slash == std::string::npos ? shell : shell.substr(slash + 1));
-    config.program.show_motd = true;
-  } else {
-    config.program.argv = opts.command;
-  }
+  config.program = session_program(opts, opts.command.empty() ? login_shell() : std::string(), locale.child_env);
   // Find the program now, as the child's execvp will (same PATH, from $HOME), so that a
   // typo is reported here instead of a session that ends before anyone sees why.
   auto program = find_program(config.program.argv[0], process_environment()("PATH"), session_directory());
   if (!program) throw fatal_error(1, cannot_run_message(config.program.argv[0], program.error()));
   config.program.width = size.width;
   config.program.height = size.height;
-  config.program.set_env = {{"TERM", opts.colors == 256 ? "xterm-256color" : "xterm"},
-                            {"NCURSES_NO_UTF8_ACS", "1"}};
-  for (auto& kv : locale.child_env) config.program.set_env.push_back(kv);
-  config.program.unset_env = {"STY", "MOSH_KEY", first_contact_variable, input_limit_variable};
 
   if (::isatty(STDIN_FILENO)) std::fputs("\r\n", stdout);
   std::printf("MOSH CONNECT %u %s\n", socket.local_endpoint().port(), config.core.key.to_string().c_str());

@@ -129,3 +129,26 @@ TEST_CASE("read_until hands over chunks until told to stop, until end of file, o
   wait_for(c.pid);
 }
 }
+
+TEST_SUITE("os") {
+TEST_CASE("the session's program: a login shell by default, the command after --, and its environment") {
+  auto shell = parse_server_args({"new", "-c", "256"});
+  REQUIRE(shell);
+  const auto login = session_program(std::get<server_options>(*shell), "/usr/bin/zsh", {{"LANG", "C.UTF-8"}});
+  CHECK(login.argv == std::vector<std::string>{"/usr/bin/zsh"});
+  CHECK(login.argv0_override == "-zsh");
+  CHECK(login.show_motd);
+  CHECK(login.set_env == std::vector<std::pair<std::string, std::string>>{
+                             {"TERM", "xterm-256color"}, {"NCURSES_NO_UTF8_ACS", "1"}, {"LANG", "C.UTF-8"}});
+  CHECK(login.unset_env ==
+        std::vector<std::string>{"STY", "MOSH_KEY", "MOSH2_FIRST_CONTACT_TIMEOUT", "MOSH2_INPUT_LIMIT"});
+
+  auto command = parse_server_args({"new", "-c", "8", "--", "top", "-d", "1"});
+  REQUIRE(command);
+  const auto top = session_program(std::get<server_options>(*command), "", {});
+  CHECK(top.argv == std::vector<std::string>{"top", "-d", "1"});
+  CHECK(top.argv0_override.empty());
+  CHECK_FALSE(top.show_motd);
+  CHECK(top.set_env.front() == std::pair<std::string, std::string>{"TERM", "xterm"});
+}
+}

@@ -130,6 +130,23 @@ server_environment read_server_environment(const environment_lookup& env, std::s
   return out;
 }
 
+pty_spec session_program(const server_options& opts, const std::string& login_shell,
+                         const std::vector<std::pair<std::string, std::string>>& locale_env) {
+  pty_spec p;
+  if (opts.command.empty()) {
+    p.argv = {login_shell};
+    const auto slash = login_shell.rfind('/');
+    p.argv0_override = "-" + (slash == std::string::npos ? login_shell : login_shell.substr(slash + 1));
+    p.show_motd = true;
+  } else {
+    p.argv = opts.command;
+  }
+  p.set_env = {{"TERM", opts.colors == 256 ? "xterm-256color" : "xterm"}, {"NCURSES_NO_UTF8_ACS", "1"}};
+  p.set_env.insert(p.set_env.end(), locale_env.begin(), locale_env.end());
+  p.unset_env = {"STY", "MOSH_KEY", first_contact_variable, input_limit_variable};
+  return p;
+}
+
 std::optional<std::string> client_terminal_refusal(bool stdin_is_terminal, bool stdout_is_terminal,
                                                    const environment_lookup& env) {
   if (stdin_is_terminal && stdout_is_terminal) return std::nullopt;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mosh2/os/environment.hpp"
+#include "mosh2/os/pty_process.hpp"
 #include "mosh2/util/result.hpp"
 
 namespace mosh2::os {
@@ -68,6 +69,13 @@ struct server_environment {
 /// Reads the server's variables through `env`. The timeouts are positive whole seconds
 /// (0 or empty: unset); `default_input_limit` is the session's own default cap.
 server_environment read_server_environment(const environment_lookup& env, std::size_t default_input_limit);
+
+/// The session's program: the command after --, or else `login_shell` started as a login
+/// shell (argv[0] "-NAME", with the message of the day); TERM from -c, the locale's
+/// variables `locale_env`, and the variables it must not inherit removed (the key, STY,
+/// and those meant for the server only). The window size is left to the caller.
+pty_spec session_program(const server_options& opts, const std::string& login_shell,
+                         const std::vector<std::pair<std::string, std::string>>& locale_env);
 
 /// The variable that lets mosh2-client run without a terminal (the launcher sets it for
 /// --allow-no-tty).
