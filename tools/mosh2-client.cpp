@@ -32,9 +32,9 @@ constexpr const char* usage =
     "  -c          print the number of colours of TERM and exit\n"
     "  -# ARGS     ignored (it makes ps output informative)\n"
     "  -v          verbose\n"
-    "Standard input and output must be a terminal (MOSH2_ALLOW_NO_TTY=1: run without one).\n"
     "  -h, --help  this message\n"
-    "  --version   version and licence\n";
+    "  --version   version and licence\n"
+    "Standard input and output must be a terminal (MOSH2_ALLOW_NO_TTY=1: run without one).\n";
 
 void print_version() {
   std::printf("mosh2-client (mosh2 %s), wire-compatible with mosh 1.4\n"
