@@ -1,5 +1,7 @@
 // mosh2-server: argv-compatible with mosh-server 1.4. Binds a UDP port, prints
-// "MOSH CONNECT <port> <key>", detaches, and serves one session.
+// "MOSH CONNECT <port> <key>", detaches, and serves one session. The command line and
+// the environment are read by pure functions in os/options; failures are thrown as
+// os::fatal_error and printed once, by main().
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -15,7 +17,9 @@
 
 #include "mosh2/os/local_terminal.hpp"
 #include "mosh2/os/locale_setup.hpp"
+#include "mosh2/os/environment.hpp"
 #include "mosh2/os/options.hpp"
+#include "mosh2/os/process.hpp"
 #include "mosh2/os/program_lookup.hpp"
 #include "mosh2/session/server_session.hpp"
 #include "mosh2/os/udp_socket.hpp"
@@ -38,6 +42,8 @@ constexpr const char* usage =
     "  -h, --help         this message\n"
     "  --version          version and licence\n";
 
+void warn(const std::string& line) { std::fprintf(stderr, "mosh2-server: %s\n", line.c_str()); }
+
 void print_version(std::FILE* to) {
   std::fprintf(to,
                "mosh2-server (mosh2 %s), wire-compatible with mosh 1.4\n"
@@ -45,68 +51,41 @@ void print_version(std::FILE* to) {
                MOSH2_VERSION);
 }
 
-/// MOSH_SERVER_*_TMOUT: a positive number of seconds, or nothing (with a warning).
-std::optional<std::chrono::seconds> timeout_from_env(const char* name) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return std::nullopt;
-  char* end = nullptr;
-  long n = std::strtol(v, &end, 10);
-  if (*end != '\0') {
-    std::fprintf(stderr, "%s not a valid integer, ignoring\n", name);
-    return std::nullopt;
-  }
-  if (n < 0) {
-    std::fprintf(stderr, "%s is negative, ignoring\n", name);
-    return std::nullopt;
-  }
-  if (n == 0) return std::nullopt;
-  return std::chrono::seconds(n);
-}
-
-/// MOSH2_INPUT_LIMIT, or the default (with a one-line warning when it is not a size).
-std::size_t input_limit_from_env() {
-  const char* v = std::getenv(input_limit_variable);
-  if (!v || !*v) return program_input_cap;
-  auto n = parse_input_limit(v);
-  if (n) return *n;
-  std::fprintf(stderr, "mosh2-server: %s; ignoring\n", n.error().c_str());
-  return program_input_cap;
-}
-
-/// The address `-i` names, or nothing for "bind to any address". Dies (exit 2) when the
-/// word is neither an address nor an interface of this machine: a typo, not a network
-/// problem. An interface without a usable address falls back to the wildcard.
+/// The address `-i` (or the old form's first word) names, or nothing for "bind to any
+/// address". A word that is neither an address nor an interface of this machine is a
+/// typo, not a network problem: a bad command line (exit 2). An interface without a
+/// usable address falls back to the wildcard.
 std::optional<asio::ip::address> bind_address(const server_options& opts) {
   if (opts.bind == server_options::bind_mode::address) {
     if (auto a = resolve_bind_address(opts.bind_address)) return a;
     if (!is_interface_name(opts.bind_address)) {
-      std::fprintf(stderr,
-                   "mosh2-server: -i %s: not an IP address or a network interface of this machine "
-                   "(see mosh2-server --help)\n",
-                   opts.bind_address.c_str());
-      std::exit(2);
+      if (opts.legacy_form)
+        throw fatal_error(2, fmt::format("\"{}\" is neither \"new\" nor an IP address or a network interface of "
+                                         "this machine (see mosh2-server --help)",
+                                         opts.bind_address));
+      throw fatal_error(2, fmt::format("-i {}: not an IP address or a network interface of this machine "
+                                       "(see mosh2-server --help)",
+                                       opts.bind_address));
     }
-    std::fprintf(stderr, "mosh2-server: interface %s has no usable address; binding to any address\n",
-                 opts.bind_address.c_str());
+    warn(fmt::format("interface {} has no usable address; binding to any address", opts.bind_address));
     return std::nullopt;
   }
   if (opts.bind == server_options::bind_mode::ssh_connection) {
     if (auto a = ssh_connection_address()) return a;
-    std::fprintf(stderr, "mosh2-server: no usable SSH_CONNECTION; binding to any address\n");
+    warn("no usable SSH_CONNECTION; binding to any address");
   }
   return std::nullopt;
 }
 
 /// The directory the session's program starts in: $HOME when the child can enter it.
 std::string session_directory() {
-  if (const char* home = std::getenv("HOME"); home && ::access(home, X_OK) == 0) return home;
-  std::vector<char> buf(4096);
-  return ::getcwd(buf.data(), buf.size()) ? std::string(buf.data()) : std::string(".");
+  if (const auto home = process_environment()("HOME"); home && ::access(home->c_str(), X_OK) == 0) return *home;
+  return current_directory();
 }
 
 int serve(const server_options& opts) {
   auto locale = choose_utf8_locale(opts.locale_vars);
-  if (locale.fell_back) std::fprintf(stderr, "mosh2-server: %s\n", locale.note.c_str());
+  if (locale.fell_back) warn(locale.note);
 
   const auto size = query_window_size(STDIN_FILENO).value_or(window_size{80, 24});
   const auto bind_to = bind_address(opts);
@@ -114,44 +93,29 @@ int serve(const server_options& opts) {
   asio::io_context ctx;
   std::string note;
   asio::ip::udp::socket socket = bind_server_socket(ctx, bind_to, opts.ports, note);
-  if (!note.empty()) std::fprintf(stderr, "mosh2-server: %s\n", note.c_str());
+  if (!note.empty()) warn(note);
 
+  const auto env = read_server_environment(process_environment(), program_input_cap);
+  for (const auto& w : env.warnings) std::fprintf(stderr, "%s\n", w.c_str());
   server_config config{.core = server_core_config(mosh2::crypto::session_key::generate()),
                        .program = {},
                        .verbosity = opts.verbosity};
   config.core.width = size.width;
   config.core.height = size.height;
-  config.core.network_timeout = timeout_from_env("MOSH_SERVER_NETWORK_TMOUT");
-  config.core.signal_timeout = timeout_from_env("MOSH_SERVER_SIGNAL_TMOUT");
+  config.core.network_timeout = env.network_timeout;
+  config.core.signal_timeout = env.signal_timeout;
   // The stock server's 60 s, unless the launcher asks for less so that a client that
   // never starts leaves no server behind.
-  config.core.first_contact_limit = timeout_from_env(first_contact_variable).value_or(std::chrono::seconds(60));
+  config.core.first_contact_limit = env.first_contact;
   config.core.idle_timeout = opts.idle_timeout;
-  config.core.program_input_cap = input_limit_from_env();
-  if (opts.command.empty()) {
-    const std::string shell = login_shell();
-    config.program.argv = {shell};
-    const auto slash = shell.rfind('/');
-    config.program.argv0_override = "-" + (slash == std::string::npos ? shell : shell.substr(slash + 1));
-    config.program.show_motd = true;
-  } else {
-    config.program.argv = opts.command;
-  }
+  config.core.program_input_cap = env.input_limit;
+  config.program = session_program(opts, opts.command.empty() ? login_shell() : std::string(), locale.child_env);
   // Find the program now, as the child's execvp will (same PATH, from $HOME), so that a
   // typo is reported here instead of a session that ends before anyone sees why.
-  const char* path = std::getenv("PATH");
-  auto program = find_program(config.program.argv[0], path ? std::optional<std::string>(path) : std::nullopt,
-                              session_directory());
-  if (!program) {
-    std::fprintf(stderr, "mosh2-server: %s\n", cannot_run_message(config.program.argv[0], program.error()).c_str());
-    return 1;
-  }
+  auto program = find_program(config.program.argv[0], process_environment()("PATH"), session_directory());
+  if (!program) throw fatal_error(1, cannot_run_message(config.program.argv[0], program.error()));
   config.program.width = size.width;
   config.program.height = size.height;
-  config.program.set_env = {{"TERM", opts.colors == 256 ? "xterm-256color" : "xterm"},
-                            {"NCURSES_NO_UTF8_ACS", "1"}};
-  for (auto& kv : locale.child_env) config.program.set_env.push_back(kv);
-  config.program.unset_env = {"STY", "MOSH_KEY", first_contact_variable, input_limit_variable};
 
   if (::isatty(STDIN_FILENO)) std::fputs("\r\n", stdout);
   std::printf("MOSH CONNECT %u %s\n", socket.local_endpoint().port(), config.core.key.to_string().c_str());
@@ -207,6 +171,9 @@ int main(int argc, char** argv) {
   }
   try {
     return serve(std::get<server_options>(*parsed));
+  } catch (const fatal_error& e) {
+    warn(e.what());
+    return e.status;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mosh2-server: %s\n", e.what());
     return 1;

@@ -18,6 +18,7 @@ Usage: failure_messages.py --build DIR --mode local|ssh
 Exits 0 when every case matches, 1 with the differences."""
 
 import argparse
+import json
 import os
 import pty
 import select
@@ -26,7 +27,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
+import tty
 
 from interop import Failure, need
 
@@ -80,6 +83,96 @@ def check(name, got, status, lines, last_only=False):
     print(f"ok: {name}: exit {status}, {seen[-1] if seen else '(no output)'!r}")
 
 
+def run_raw(argv, env, timeout=60):
+    """Runs argv with stdin, stdout and stderr on one pty in raw mode (no output
+    processing, as a terminal is while ssh or a full-screen program has it); returns
+    (status, the bytes it wrote)."""
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    if termios.tcgetattr(slave)[1] & termios.OPOST:
+        raise Failure("the pty kept OPOST after tty.setraw")
+    p = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if not ready:
+            if p.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    try:
+        status = p.wait(timeout=max(1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(timeout=5)
+        raise Failure(f"{argv} did not end within {timeout} s; output so far {out!r}")
+    return status, out
+
+
+def start_server(server, env):
+    """A detached mosh2-server on 127.0.0.1 running /bin/sh: (pid, port, key)."""
+    p = subprocess.run([server, "new", "-p", "0", "-i", "127.0.0.1", "-l", "LANG=C.UTF-8", "--", "/bin/sh"],
+                       env=env, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    connect = [line.split() for line in p.stdout.splitlines() if line.startswith("MOSH CONNECT ")]
+    pids = [line for line in p.stderr.splitlines() if "detached, pid = " in line]
+    if p.returncode != 0 or not connect or not pids:
+        raise Failure(f"mosh2-server did not start: {p.returncode}, {p.stdout!r}, {p.stderr!r}")
+    return int(pids[0].rsplit("=", 1)[1].strip(" ]")), int(connect[0][2]), connect[0][3]
+
+
+def running(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def session_status(build, status_dir, pid):
+    """The server's own status record, read with mosh2-status --json."""
+    p = subprocess.run([os.path.join(build, "tools", "mosh2-status"), "--json", "--dir", status_dir, "--pid", str(pid)],
+                       capture_output=True, text=True, timeout=20)
+    sessions = json.loads(p.stdout).get("sessions", []) if p.returncode == 0 else []
+    if len(sessions) != 1:
+        raise Failure(f"mosh2-status --pid {pid} gave {p.returncode}, {p.stdout!r}, {p.stderr!r}")
+    return sessions[0]
+
+
+def check_client_without_terminal(build, client, server, env):
+    """A client whose input is not a terminal refuses before its first datagram: the
+    server's session has still never heard from a client, and it keeps running."""
+    status_dir = env["MOSH2_STATUS_DIR"]
+    pid, port, key = start_server(server, env)
+    try:
+        got = run([client, "127.0.0.1", str(port)], dict(env, MOSH_KEY=key), False)
+        check("client: no terminal", got, 1,
+              ["mosh2-client: standard input and output must be a terminal (MOSH2_ALLOW_NO_TTY=1 runs the session "
+               "anyway)"])
+        if got[2]:
+            raise Failure(f"the refusing client wrote {got[2]!r} on its standard output")
+        time.sleep(1)  # what an exiting client sends would have arrived by now
+        record = session_status(build, status_dir, pid)
+        if not running(pid) or record.get("peer") is not None or record.get("last_contact_unix_ms") is not None:
+            raise Failure(f"after the refusal the server runs: {running(pid)}, its status {record!r}; expected a "
+                          "live session no client has reached")
+        print("ok: client: no terminal: the server's session lives on, never reached by that client")
+    finally:
+        try:
+            os.kill(pid, 15)
+        except OSError:
+            pass
+
+
 def hold_udp_port():
     """A UDP port held on the dual-stack wildcard (neither family can bind it)."""
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -115,6 +208,12 @@ def local_cases(build, tmp, env):
            "(see mosh2-server --help)"])
     check("server: port not a number", run([server, "new", "-p", "abc"], env, False), 2,
           ['mosh2-server: Bad UDP port range (abc): "abc" is not a number (see mosh2-server --help)'])
+    check("server: a word that is not a command", run([server, "foo"], env, False), 2,
+          ['mosh2-server: "foo" is neither "new" nor an IP address or a network interface of this machine '
+           "(see mosh2-server --help)"])
+    check("server: --idle-timeout before new", run([server, "--idle-timeout", "1h", "new"], env, False), 2,
+          ['mosh2-server: expected "new" before --idle-timeout: mosh2-server new [options] [-- command...] '
+           "(see mosh2-server --help)"])
     check("server: no such interface", run([server, "new", "-i", "nosuchif0"], env, False), 2,
           ["mosh2-server: -i nosuchif0: not an IP address or a network interface of this machine "
            "(see mosh2-server --help)"])
@@ -168,6 +267,8 @@ def local_cases(build, tmp, env):
             raise Failure(f"TERM={term} mosh2-client -c gave {got}; expected {colors}")
     print("ok: client -c: 256, 8 and -1 for xterm-256color, xterm and dumb, as terminfo says")
 
+    check_client_without_terminal(build, client, server, env)
+
     # --- mosh2 (the launcher) ---
     check("launcher: unknown option", run([mosh2, "--bogus", "host"], env, True), 2,
           ["mosh2: unknown option --bogus (see mosh2 --help)"])
@@ -202,6 +303,42 @@ def local_cases(build, tmp, env):
     check("launcher: ssh to a closed port", run([mosh2, "--ssh=ssh -p 1", "localhost"], env, True), 1,
           ["mosh2: ssh -p 1 failed (exit status 255) before connecting to localhost; "
            "check that `ssh -p 1 localhost` works"], last_only=True)
+    check("launcher: bad --idle-timeout", run([mosh2, "--idle-timeout", "soon", "box"], env, True), 2,
+          ['mosh2: --idle-timeout: bad duration "soon": a number must come before each unit (expected e.g. 90s, '
+           "12h, 7d) (see mosh2 --help)"])
+    # An ssh that records its argv and fails: what the launcher ran, and the hint.
+    fake_ssh = os.path.join(tmp, "fake-ssh")
+    argv_log = os.path.join(tmp, "ssh-argv")
+    with open(fake_ssh, "w") as f:
+        f.write(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done > {argv_log}\nexit 1\n')
+    os.chmod(fake_ssh, 0o755)
+    check("launcher: options after the host, the user in the hint",
+          run([mosh2, f"--ssh={fake_ssh} -o BatchMode=yes", "nosuchuser@box", "-p", "60123", "--idle-timeout", "1h"],
+              env, True), 1,
+          [f"mosh2: {fake_ssh} -o BatchMode=yes failed (exit status 1) before connecting to box and printed nothing; "
+           f"check that `{fake_ssh} -o BatchMode=yes nosuchuser@box` works"])
+    remote = open(argv_log).read().splitlines()[-1]
+    if "'-s' '-p' '60123' '--idle-timeout' '1h' '-l'" not in remote or "'--'" in remote:
+        raise Failure(f"the remote command {remote!r} lacks -p 60123 --idle-timeout 1h, or has a command")
+    print(f"ok: launcher: options after the host reach the server: {remote!r}")
+    check("launcher: -6 in the hint", run([mosh2, f"--ssh={fake_ssh}", "-6", "box"], env, True), 1,
+          [f"mosh2: {fake_ssh} failed (exit status 1) before connecting to box and printed nothing; "
+           f"check that `{fake_ssh} -6 box` works"])
+    # An ssh whose output is one endless line: one error line, not a crash or a buffer
+    # that grows with it.
+    long_ssh = os.path.join(tmp, "long-line-ssh")
+    with open(long_ssh, "w") as f:
+        f.write("#!/bin/sh\nprintf 'MOSH IP '; head -c 1048576 /dev/zero | tr '\\0' a; echo\n")
+    os.chmod(long_ssh, 0o755)
+    check("launcher: a 1 MB startup line", run([mosh2, f"--ssh={long_ssh}", "box"], env, True), 1,
+          ["mosh2: a line of the bootstrap's output is longer than 64 KiB"])
+    # On a raw terminal every line passed on, and the launcher's own, ends with CR LF.
+    status, out = run_raw([mosh2, "--local", "--", "/nonexistent/cmd"], env)
+    want = (b"mosh2-server: cannot run /nonexistent/cmd: No such file or directory\r\n"
+            b"mosh2: mosh2-server did not start (exit status 1)\r\n")
+    if status != 1 or not out.endswith(want) or b"\n" in out.replace(b"\r\n", b""):
+        raise Failure(f"on a raw terminal: exit {status}, output {out!r}; expected exit 1 and {want!r}")
+    print("ok: launcher: on a raw terminal the server's line and the launcher's end with CR LF")
     # A name that cannot resolve, in a network namespace of our own so that no resolver
     # query leaves the machine.
     unshare = need("unshare")

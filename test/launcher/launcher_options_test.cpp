@@ -50,11 +50,40 @@ TEST_CASE("long options take =VALUE or the next word; short flags bundle") {
   CHECK(o.command == std::vector<std::string>{"ls", "-l"});
 }
 
-TEST_CASE("options stop at the host; the rest is the command") {
+TEST_CASE("options may follow the host; they end at -- or at the command's first word") {
   auto o = launcher({"-n", "host", "echo", "-a"});
   CHECK(o.predict == "never");
   CHECK(o.command == std::vector<std::string>{"echo", "-a"});
   CHECK(launcher({"--", "host"}).host == "host");
+
+  auto after = launcher({"box", "-p", "60123"});
+  CHECK(after.host == "box");
+  CHECK(after.ports == "60123");
+  CHECK(after.command.empty());
+  auto both = launcher({"box", "-a", "--idle-timeout=1h", "top", "-d", "1"});
+  CHECK(both.predict == "always");
+  CHECK(both.idle_timeout == "1h");
+  CHECK(both.command == std::vector<std::string>{"top", "-d", "1"});
+  auto dashed = launcher({"box", "-p", "0", "--", "-p", "1"});
+  CHECK(dashed.ports == "0");
+  CHECK(dashed.command == std::vector<std::string>{"-p", "1"});
+  // A "--" before the host ends every option.
+  auto ended = launcher({"--", "box", "-p", "1"});
+  CHECK_FALSE(ended.ports);
+  CHECK(ended.command == std::vector<std::string>{"-p", "1"});
+  CHECK(launcher_error({"box", "--bogus"}) == "unknown option --bogus");
+  CHECK(launcher_error({"box", "-p", "x"}) == "Bad UDP port range (x): \"x\" is not a number");
+  auto local = launcher({"--local", "127.0.0.1", "-p", "0"});
+  CHECK(local.host == "127.0.0.1");
+  CHECK(local.ports == "0");
+}
+
+TEST_CASE("--idle-timeout is checked here and passed on as typed") {
+  CHECK(launcher({"--idle-timeout", "90s", "h"}).idle_timeout == "90s");
+  CHECK_FALSE(launcher({"h"}).idle_timeout);
+  CHECK(launcher_error({"--idle-timeout", "soon", "h"}) ==
+        "--idle-timeout: bad duration \"soon\": a number must come before each unit (expected e.g. 90s, 12h, 7d)");
+  CHECK(launcher_error({"h", "--idle-timeout"}) == "option --idle-timeout needs a value");
 }
 
 TEST_CASE("--family, --predict and --bind-server words") {

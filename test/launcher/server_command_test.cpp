@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "mosh2/launcher/server_command.hpp"
+#include "mosh2/launcher/startup_output.hpp"
 
 using namespace mosh2::launcher;
 
@@ -24,6 +25,12 @@ TEST_CASE("the server gets new -c, -s, the port, the locale and the command, in 
   CHECK(server_arguments(parse({"--bind-server=10.0.0.1", "h"}), 0, {}) ==
         std::vector<std::string>{"new", "-c", "0", "-i", "10.0.0.1"});
   CHECK(server_arguments(parse({"--local", "::1"}), 0, {}) == std::vector<std::string>{"new", "-c", "0", "-i", "::1"});
+}
+
+TEST_CASE("--idle-timeout goes to the server after new, before the locale and the command") {
+  CHECK(server_arguments(parse({"--idle-timeout=12h", "-p", "0", "h", "--", "top"}), 8, {{"LANG", "C.UTF-8"}}) ==
+        std::vector<std::string>{"new", "-c", "8", "-s", "-p", "0", "--idle-timeout", "12h", "-l", "LANG=C.UTF-8",
+                                 "--", "top"});
 }
 
 TEST_CASE("the remote command quotes every argument and asks for a short first-contact window") {
@@ -60,5 +67,25 @@ TEST_CASE("the host part of user@host and putting an address in its place") {
   CHECK(host_part("h") == "h");
   CHECK(with_host("u@h", "::1") == "u@::1");
   CHECK(with_host("h", "10.0.0.2") == "10.0.0.2");
+}
+}
+
+TEST_SUITE("launcher") {
+TEST_CASE("the command a failure tells the user to check is what ssh was given, user and family included") {
+  CHECK(ssh_check_command(parse({"--ssh=ssh -o BatchMode=yes", "nosuchuser@box"}), "nosuchuser@box") ==
+        "ssh -o BatchMode=yes nosuchuser@box");
+  CHECK(ssh_check_command(parse({"-6", "box"}), "box") == "ssh -6 box");
+  CHECK(ssh_check_command(parse({"-4", "box"}), "box") == "ssh -4 box");
+  CHECK(ssh_check_command(parse({"--family=all", "box"}), "box") == "ssh box");
+  CHECK(ssh_check_command(parse({"--ssh=ssh -F '/tmp/my cfg'", "u@box"}), "u@10.0.0.1") ==
+        "ssh -F '/tmp/my cfg' u@10.0.0.1");
+}
+
+TEST_CASE("a failure's hint uses that command") {
+  startup_failure f{false, "box", "ssh -o BatchMode=yes", "mosh2-server", true, true, true};
+  f.status = 255;
+  f.check = "ssh -o BatchMode=yes nosuchuser@box";
+  CHECK(describe(f) == "ssh -o BatchMode=yes failed (exit status 255) while talking to box; "
+                       "check that `ssh -o BatchMode=yes nosuchuser@box` works");
 }
 }

@@ -1,5 +1,8 @@
 // Reading ssh's output up to MOSH CONNECT, and the line shown when it never comes.
 
+#include <algorithm>
+#include <string>
+
 #include <doctest/doctest.h>
 
 #include "mosh2/launcher/startup_output.hpp"
@@ -68,5 +71,64 @@ TEST_CASE("every way the bootstrap can end without MOSH CONNECT has its own line
   slow.timed_out = true;
   slow.timeout_seconds = 120;
   CHECK(describe(slow) == "no server startup message (MOSH CONNECT) within 120 s");
+}
+}
+
+TEST_SUITE("launcher") {
+TEST_CASE("protocol lines need exactly their words; anything else is shown") {
+  startup_reader r;
+  CHECK(r.feed("MOSH IP 1.2.3.4 extra\nMOSH IP  1.2.3.4\nMOSH CONNECT 6000x 4NeCCgvZFe2RnPgrcU1PQw\n"
+               "MOSH CONNECT 60001 4NeCCgvZFe2RnPgrcU1PQ\nMOSH SSH_CONNECTION a b c\n") ==
+        std::vector<std::string>{"MOSH IP 1.2.3.4 extra", "MOSH IP  1.2.3.4",
+                                 "MOSH CONNECT 6000x 4NeCCgvZFe2RnPgrcU1PQw",
+                                 "MOSH CONNECT 60001 4NeCCgvZFe2RnPgrcU1PQ", "MOSH SSH_CONNECTION a b c"});
+  CHECK_FALSE(r.proxy_ip());
+  CHECK_FALSE(r.connect());
+  CHECK(r.feed("MOSH IP 1.2.3.4 \t\r\nMOSH CONNECT 60001 4NeCCgvZFe2RnPgrcU1PQw \n").empty());
+  CHECK(r.proxy_ip() == "1.2.3.4");
+  REQUIRE(r.connect());
+  CHECK(r.connect()->port == "60001");
+}
+
+TEST_CASE("a 1 MB MOSH IP line is one error line, not a crash") {
+  startup_reader r;
+  const std::string line = "MOSH IP " + std::string(1024 * 1024, 'a') + "\n";
+  CHECK(r.feed(line).empty());
+  REQUIRE(r.error());
+  CHECK(*r.error() == "a line of the bootstrap's output is longer than 64 KiB");
+  CHECK(r.done());
+  CHECK_FALSE(r.proxy_ip());
+  CHECK(r.buffered() == 0);
+}
+
+TEST_CASE("64 MB without a newline, fed in 4 KiB reads, never holds more than one line's cap") {
+  startup_reader r;
+  const std::string chunk(4096, 'x');
+  std::size_t most = 0;
+  int reads = 0;
+  for (; reads < 64 * 256 && !r.done(); ++reads) {
+    r.feed(chunk);
+    most = std::max(most, r.buffered());
+  }
+  CHECK(most <= startup_reader::max_line);
+  REQUIRE(r.error());
+  CHECK(*r.error() == "a line of the bootstrap's output is longer than 64 KiB");
+  CHECK(reads <= 17);  // it stopped at the cap instead of reading the rest
+  CHECK(r.finish().empty());
+}
+
+TEST_CASE("many short lines end at the total cap with one error line") {
+  startup_reader r;
+  const std::string lines = [] {
+    std::string s;
+    for (int i = 0; i < 1024; ++i) s += "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n";
+    return s;
+  }();  // 64 KiB
+  std::size_t shown = 0;
+  for (int i = 0; i < 1024 && !r.done(); ++i) shown += r.feed(lines).size();
+  REQUIRE(r.error());
+  CHECK(*r.error() == "more than 4 MiB of output from the bootstrap before MOSH CONNECT");
+  CHECK(shown == 4 * 1024 * 1024 / 64);  // every line up to the cap, none after
+  CHECK(r.buffered() <= startup_reader::max_line);
 }
 }

@@ -1,4 +1,4 @@
-// `mosh2-server new --idle-timeout DURATION` (issue 12): parsed beside the stock options,
+// `mosh2-server new --idle-timeout DURATION`: parsed beside the stock options,
 // never mistaken for getopt letters or for part of the command.
 
 #include <doctest/doctest.h>
@@ -39,4 +39,22 @@ TEST_CASE("a bad or missing --idle-timeout is a command-line error that says why
   CHECK_FALSE(parse_server_args({"new", "--idle-timeout=0s"}));
 }
 
+}
+
+TEST_SUITE("os") {
+TEST_CASE("--idle-timeout before new, or in the old IP PORT form, is refused as the man page says") {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--idle-timeout", "1h", "new"},
+                                               {"--idle-timeout=1h", "new"},
+                                               {"127.0.0.1", "--idle-timeout", "1h"}}) {
+    auto r = parse_server_args(args);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == "expected \"new\" before --idle-timeout: mosh2-server new [options] [-- command...]");
+  }
+}
+
+TEST_CASE("the old form's address is marked as such, so that an error names no -i") {
+  CHECK(parsed({"foo"}).legacy_form);
+  CHECK(parsed({"foo"}).bind_address == "foo");
+  CHECK_FALSE(parsed({"new", "-i", "foo"}).legacy_form);
+}
 }

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "mosh2/control/duration.hpp"
+
 namespace mosh2::launcher {
 namespace {
 
@@ -67,6 +69,10 @@ std::string apply_long(launcher_options& o, std::string_view name, const std::st
     else if (value == "local") o.remote_ip = remote_ip_mode::local;
     else if (value == "remote") o.remote_ip = remote_ip_mode::remote;
     else return fmt::format("unknown --experimental-remote-ip \"{}\" (proxy, local or remote)", value);
+  } else if (name == "idle-timeout") {
+    auto d = control::parse_duration(value);
+    if (!d) return fmt::format("--idle-timeout: {}", d.error());
+    o.idle_timeout = value;
   } else if (name == "family") {
     auto f = parse_family(value);
     if (!f) return fmt::format("unknown --family \"{}\" (inet, inet6, auto, all, prefer-inet or prefer-inet6)", value);
@@ -93,7 +99,7 @@ bool apply_flag(launcher_options& o, std::string_view name) {
 
 bool takes_value(std::string_view name) {
   return name == "client" || name == "server" || name == "ssh" || name == "predict" || name == "port" ||
-         name == "bind-server" || name == "family" || name == "experimental-remote-ip";
+         name == "bind-server" || name == "family" || name == "experimental-remote-ip" || name == "idle-timeout";
 }
 
 }  // namespace
@@ -166,19 +172,23 @@ result<std::vector<std::string>, std::string> split_command(const std::string& t
   return words;
 }
 
-result<std::variant<launcher_options, show_help, show_version>, std::string>
-parse_launcher_args(const std::vector<std::string>& args) {
-  launcher_options o;
-  o.original_args = args;
-  std::size_t i = 0;
-  bool separator = false;  // the options ended at "--"
+namespace {
+
+/// Where an option scan stopped.
+struct scan_end {
+  std::size_t next = 0;    ///< the first word not taken
+  bool separator = false;  ///< it stopped at "--" (taken)
+};
+
+using parsed_args = std::variant<launcher_options, show_help, show_version>;
+
+/// Takes options from args[i] on, up to "--" (taken) or the first word that is not an
+/// option. Returns where it stopped, or help, version or a one-line error.
+result<std::variant<scan_end, show_help, show_version>, std::string> scan_options(
+    launcher_options& o, const std::vector<std::string>& args, std::size_t i) {
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--") {
-      ++i;
-      separator = true;
-      break;
-    }
+    if (a == "--") return scan_end{i + 1, true};
     if (a.size() < 2 || a[0] != '-') break;
     if (a[1] == '-') {
       const auto eq = a.find('=');
@@ -221,6 +231,21 @@ parse_launcher_args(const std::vector<std::string>& args) {
       }
     }
   }
+  return scan_end{i, false};
+}
+
+}  // namespace
+
+result<std::variant<launcher_options, show_help, show_version>, std::string>
+parse_launcher_args(const std::vector<std::string>& args) {
+  launcher_options o;
+  o.original_args = args;
+  auto first = scan_options(o, args, 0);
+  if (!first) return failure{first.error()};
+  if (std::holds_alternative<show_help>(*first)) return show_help{};
+  if (std::holds_alternative<show_version>(*first)) return show_version{};
+  std::size_t i = std::get<scan_end>(*first).next;
+  const bool separator = std::get<scan_end>(*first).separator;  // the options ended at "--"
 
   if (o.fake_proxy) {
     if (args.size() - i != 2) return failure{std::string("--fake-proxy needs exactly HOST PORT")};
@@ -232,7 +257,17 @@ parse_launcher_args(const std::vector<std::string>& args) {
   const bool local_without_host = o.local && separator && i < args.size() && !numeric_address(args[i]);
   if (i < args.size() && !local_without_host) {
     o.host = args[i++];
-    if (i < args.size() && args[i] == "--") ++i;
+    if (separator) {
+      if (i < args.size() && args[i] == "--") ++i;
+    } else {
+      // As the stock wrapper, options may follow the host; they end at "--" or at the
+      // command's first word, so that the command keeps its own options.
+      auto more = scan_options(o, args, i);
+      if (!more) return failure{more.error()};
+      if (std::holds_alternative<show_help>(*more)) return show_help{};
+      if (std::holds_alternative<show_version>(*more)) return show_version{};
+      i = std::get<scan_end>(*more).next;
+    }
   }
   o.command.assign(args.begin() + static_cast<std::ptrdiff_t>(std::min(i, args.size())), args.end());
   if (o.local) {

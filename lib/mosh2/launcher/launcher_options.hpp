@@ -39,6 +39,7 @@ struct launcher_options {
   std::string bind_address;                    ///< --bind-server=IP
   address_family family = address_family::prefer_inet;
   remote_ip_mode remote_ip = remote_ip_mode::proxy;  ///< --experimental-remote-ip
+  std::optional<std::string> idle_timeout;     ///< --idle-timeout (validated, passed on as typed)
   bool no_init = false;                        ///< --no-init
   bool local = false;                          ///< --local
   bool allow_no_tty = false;                   ///< --allow-no-tty: run even without a terminal
@@ -65,9 +66,10 @@ const char* family_word(address_family f);
 std::optional<std::string> check_destination(const std::string& destination);
 
 /// Parses the launcher's argv (argv[0] excluded): `[options] [--] [user@]host
-/// [--] [command...]`. Option parsing stops at the host. With --local the host is a
-/// numeric address, optional when the options end with `--` (`--local -- top`: the
-/// command is top). Errors are one line.
+/// [options] [--] [command...]`. Options after the host end at `--` or at the first
+/// word that is not an option, which starts the command; a `--` before the host ends
+/// all options. With --local the host is a numeric address, optional when the options
+/// end with `--` (`--local -- top`: the command is top). Errors are one line.
 result<std::variant<launcher_options, show_help, show_version>, std::string>
 parse_launcher_args(const std::vector<std::string>& args);
 

@@ -2,6 +2,8 @@
 
 #include "mosh2/launcher/server_command.hpp"
 
+#include <string_view>
+
 #include <fmt/format.h>
 
 namespace mosh2::launcher {
@@ -26,6 +28,7 @@ std::vector<std::string> server_arguments(const launcher_options& o, int colors,
     else args.push_back("-s");
   }
   if (o.ports) args.insert(args.end(), {"-p", *o.ports});
+  if (o.idle_timeout) args.insert(args.end(), {"--idle-timeout", *o.idle_timeout});
   for (const auto& [name, value] : locale) args.insert(args.end(), {"-l", fmt::format("{}={}", name, value)});
   if (!o.command.empty()) {
     args.push_back("--");
@@ -65,6 +68,25 @@ std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& 
   }
   argv.insert(argv.end(), {destination, "--", remote});
   return argv;
+}
+
+std::string shell_word(const std::string& word) {
+  constexpr std::string_view plain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-";
+  if (!word.empty() && word.find_first_not_of(plain) == std::string::npos) return word;
+  return shell_quote(word);
+}
+
+std::string ssh_check_command(const launcher_options& o, const std::string& destination) {
+  std::string out;
+  for (const auto& w : o.ssh) {
+    if (!out.empty()) out += ' ';
+    out += shell_word(w);
+  }
+  if (o.family == address_family::inet) out += " -4";
+  if (o.family == address_family::inet6) out += " -6";
+  out += ' ';
+  out += destination;
+  return out;
 }
 
 std::string host_part(const std::string& destination) {

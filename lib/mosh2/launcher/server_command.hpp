@@ -26,8 +26,8 @@ using os::first_contact_variable;
 /// written as `'\''`).
 std::string shell_quote(const std::string& word);
 
-/// The server's arguments: `new -c COLORS [-s | -i IP] [-p PORTS] [-l NAME=VALUE]...
-/// [-- command...]`. `locale` holds the locale variables set here, in order.
+/// The server's arguments: `new -c COLORS [-s | -i IP] [-p PORTS] [--idle-timeout D]
+/// [-l NAME=VALUE]... [-- command...]`. `locale` holds the locale variables set here, in order.
 std::vector<std::string> server_arguments(const launcher_options& o, int colors,
                                           const std::vector<std::pair<std::string, std::string>>& locale);
 
@@ -42,6 +42,14 @@ std::string remote_command(const launcher_options& o, const std::vector<std::str
 /// host already replaced by its address for --experimental-remote-ip=local.
 std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& self,
                                   const std::string& destination, const std::string& remote);
+
+/// The ssh command a user can run by hand to check what the bootstrap's ssh did: the
+/// --ssh words (quoted where a shell needs it), -4 or -6 for --family=inet or inet6
+/// (which our ProxyCommand applies), and the destination ssh was given, user included.
+std::string ssh_check_command(const launcher_options& o, const std::string& destination);
+
+/// `word`, single-quoted only if a POSIX shell would otherwise split or expand it.
+std::string shell_word(const std::string& word);
 
 /// The part of `[user@]host` after the last `@`.
 std::string host_part(const std::string& destination);

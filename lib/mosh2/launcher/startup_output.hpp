@@ -4,6 +4,7 @@
 // ProxyCommand, `MOSH SSH_CONNECTION` from the remote shell), and everything else, which
 // is shown to the user. And, when no MOSH CONNECT came, one line saying why.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,9 +19,17 @@ struct connect_line {
 };
 
 /// Splits the bootstrap's output into lines and picks out the protocol lines. Stops
-/// at MOSH CONNECT: what follows is the server's own business.
+/// at MOSH CONNECT: what follows is the server's own business. What it holds is
+/// bounded: a line longer than max_line, or more than max_total bytes before MOSH
+/// CONNECT, is an error() and ends the reading, so a broken or hostile bootstrap costs
+/// at most max_line bytes of buffer and one scan of each byte.
 class startup_reader {
 public:
+  /// Far longer than any protocol line (under 100 bytes) or a message from ssh.
+  static constexpr std::size_t max_line = 64 * 1024;
+  /// A server starts with a few lines; a remote shell's greeting adds some more.
+  static constexpr std::size_t max_total = 4 * 1024 * 1024;
+
   /// Takes the next bytes; returns the complete lines to show the user (blank lines and
   /// the protocol lines are not shown; a trailing `\r` is removed).
   std::vector<std::string> feed(std::string_view bytes);
@@ -39,11 +48,14 @@ public:
   bool done() const { return connect_.has_value() || error_.has_value(); }
   /// True when any line was shown to the user.
   bool printed_anything() const { return printed_; }
+  /// Bytes held for a line not yet complete (at most max_line).
+  std::size_t buffered() const { return pending_.size(); }
 
 private:
   void line(std::string text, std::vector<std::string>& shown);
 
   std::string pending_;
+  std::size_t total_ = 0;  ///< bytes taken so far
   std::optional<connect_line> connect_;
   std::optional<std::string> proxy_ip_;
   std::optional<std::string> ssh_connection_ip_;
@@ -65,6 +77,7 @@ struct startup_failure {
   int timeout_seconds = 0;
   bool signalled = false;        ///< killed by a signal (`status` is its number)
   int status = 0;                ///< exit status, or the signal
+  std::string check{};           ///< the ssh command to try by hand; empty: `ssh host`
 };
 
 /// One line saying what went wrong and what to check, without the "mosh2: " prefix.

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdlib>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -91,6 +92,69 @@ result<std::size_t, std::string> parse_input_limit(std::string_view text) {
   return static_cast<std::size_t>(n);
 }
 
+namespace {
+
+/// A MOSH_SERVER_*_TMOUT-style value: a positive number of seconds, or nothing (with a
+/// warning for a value that is not a non-negative integer, in the stock server's words).
+std::optional<std::chrono::seconds> timeout_variable(const environment_lookup& env, const char* name,
+                                                     std::vector<std::string>& warnings) {
+  const auto v = env(name);
+  if (!v || v->empty()) return std::nullopt;
+  // strtol's rules (leading blanks and a sign allowed), as the stock server reads them.
+  char* end = nullptr;
+  const long n = std::strtol(v->c_str(), &end, 10);
+  if (*end != '\0') {
+    warnings.push_back(fmt::format("{} not a valid integer, ignoring", name));
+    return std::nullopt;
+  }
+  if (n < 0) {
+    warnings.push_back(fmt::format("{} is negative, ignoring", name));
+    return std::nullopt;
+  }
+  if (n == 0) return std::nullopt;
+  return std::chrono::seconds(n);
+}
+
+}  // namespace
+
+server_environment read_server_environment(const environment_lookup& env, std::size_t default_input_limit) {
+  server_environment out;
+  out.network_timeout = timeout_variable(env, "MOSH_SERVER_NETWORK_TMOUT", out.warnings);
+  out.signal_timeout = timeout_variable(env, "MOSH_SERVER_SIGNAL_TMOUT", out.warnings);
+  out.first_contact = timeout_variable(env, first_contact_variable, out.warnings).value_or(std::chrono::seconds(60));
+  out.input_limit = default_input_limit;
+  if (const auto v = env(input_limit_variable); v && !v->empty()) {
+    if (auto n = parse_input_limit(*v)) out.input_limit = *n;
+    else out.warnings.push_back(fmt::format("mosh2-server: {}; ignoring", n.error()));
+  }
+  return out;
+}
+
+pty_spec session_program(const server_options& opts, const std::string& login_shell,
+                         const std::vector<std::pair<std::string, std::string>>& locale_env) {
+  pty_spec p;
+  if (opts.command.empty()) {
+    p.argv = {login_shell};
+    const auto slash = login_shell.rfind('/');
+    p.argv0_override = "-" + (slash == std::string::npos ? login_shell : login_shell.substr(slash + 1));
+    p.show_motd = true;
+  } else {
+    p.argv = opts.command;
+  }
+  p.set_env = {{"TERM", opts.colors == 256 ? "xterm-256color" : "xterm"}, {"NCURSES_NO_UTF8_ACS", "1"}};
+  p.set_env.insert(p.set_env.end(), locale_env.begin(), locale_env.end());
+  p.unset_env = {"STY", "MOSH_KEY", first_contact_variable, input_limit_variable};
+  return p;
+}
+
+std::optional<std::string> client_terminal_refusal(bool stdin_is_terminal, bool stdout_is_terminal,
+                                                   const environment_lookup& env) {
+  if (stdin_is_terminal && stdout_is_terminal) return std::nullopt;
+  if (env(client_allow_no_tty_variable) == "1") return std::nullopt;
+  return fmt::format("standard input and output must be a terminal ({}=1 runs the session anyway)",
+                     client_allow_no_tty_variable);
+}
+
 result<port_range, std::string> parse_port_range(const std::string& text) {
   const auto colon = text.find(':');
   const std::string low_text = text.substr(0, colon);
@@ -122,11 +186,15 @@ parse_server_args(const std::vector<std::string>& all_args) {
   std::vector<std::string> args;
   server_options opts;
   bool seen_separator = false;
-  bool idle_timeout_next = false;  // --idle-timeout (issue 12)
+  bool idle_timeout_next = false;  // the word after --idle-timeout is its duration
   for (const auto& a : all_args) {
     if (seen_separator) { opts.command.push_back(a); continue; }
-    // --idle-timeout DURATION (issue 12): mosh2's own long option, taken out here so
+    // --idle-timeout DURATION: mosh2's own long option, taken out here so
     // that getopt's letter scan below never sees it.
+    // Like the stock options, it belongs after "new"; elsewhere it is a bad command line.
+    const bool after_new = !args.empty() && args[0] == "new";
+    if (!idle_timeout_next && !after_new && a.starts_with("--idle-timeout"))
+      return failure{std::string("expected \"new\" before --idle-timeout: mosh2-server new [options] [-- command...]")};
     if (idle_timeout_next || a.starts_with("--idle-timeout=")) {
       auto d = control::parse_duration(idle_timeout_next ? a : a.substr(15));
       if (!d) return failure{"--idle-timeout: " + d.error()};
@@ -150,6 +218,7 @@ parse_server_args(const std::vector<std::string>& all_args) {
     if (args.size() > 2) return failure{std::string("too many arguments")};
     opts.bind = server_options::bind_mode::address;
     opts.bind_address = args[0];
+    opts.legacy_form = true;
     if (args.size() == 2) {
       auto ports = parse_port_range(args[1]);
       if (!ports) return failure{ports.error()};

@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include "mosh2/os/environment.hpp"
+#include "mosh2/os/pty_process.hpp"
 #include "mosh2/util/result.hpp"
 
 namespace mosh2::os {
@@ -31,12 +33,13 @@ struct server_options {
   enum class bind_mode { any, ssh_connection, address };
   bind_mode bind = bind_mode::any;
   std::string bind_address;              ///< numeric address or interface name (-i)
+  bool legacy_form = false;              ///< `mosh-server IP [PORT]`: the address was no -i
   port_range ports;                      ///< -p; default 60001-60999
   std::optional<int> colors;             ///< -c
   int verbosity = 0;                     ///< -v, repeatable
   std::vector<std::pair<std::string, std::string>> locale_vars;  ///< -l NAME=VALUE
   std::vector<std::string> command;      ///< after --; empty = login shell
-  std::optional<std::chrono::seconds> idle_timeout;  ///< --idle-timeout DURATION (issue 12)
+  std::optional<std::chrono::seconds> idle_timeout;  ///< --idle-timeout DURATION, after new
 };
 
 /// The environment variable that sets how long a new server waits for its first client
@@ -52,6 +55,37 @@ inline constexpr std::size_t max_input_limit = std::size_t{1} << 30;
 /// Parses a MOSH2_INPUT_LIMIT value: a number of bytes with an optional K, M or G
 /// (powers of 1024), from min_input_limit to max_input_limit. The error is one line.
 result<std::size_t, std::string> parse_input_limit(std::string_view text);
+
+/// What mosh2-server takes from its environment, with a one-line warning for each value
+/// it ignores (as the stock server: the variable is then as if unset).
+struct server_environment {
+  std::optional<std::chrono::seconds> network_timeout;  ///< MOSH_SERVER_NETWORK_TMOUT
+  std::optional<std::chrono::seconds> signal_timeout;   ///< MOSH_SERVER_SIGNAL_TMOUT
+  std::chrono::seconds first_contact{60};               ///< MOSH2_FIRST_CONTACT_TIMEOUT, else the stock 60 s
+  std::size_t input_limit = 0;                          ///< MOSH2_INPUT_LIMIT, else `default_input_limit`
+  std::vector<std::string> warnings;                    ///< each a line for stderr
+};
+
+/// Reads the server's variables through `env`. The timeouts are positive whole seconds
+/// (0 or empty: unset); `default_input_limit` is the session's own default cap.
+server_environment read_server_environment(const environment_lookup& env, std::size_t default_input_limit);
+
+/// The session's program: the command after --, or else `login_shell` started as a login
+/// shell (argv[0] "-NAME", with the message of the day); TERM from -c, the locale's
+/// variables `locale_env`, and the variables it must not inherit removed (the key, STY,
+/// and those meant for the server only). The window size is left to the caller.
+pty_spec session_program(const server_options& opts, const std::string& login_shell,
+                         const std::vector<std::pair<std::string, std::string>>& locale_env);
+
+/// The variable that lets mosh2-client run without a terminal (the launcher sets it for
+/// --allow-no-tty).
+inline constexpr const char* client_allow_no_tty_variable = "MOSH2_ALLOW_NO_TTY";
+
+/// Why mosh2-client must not start a session, or nothing. Without a terminal on standard
+/// input and output it would draw into a file and end the session at the end of its
+/// input, so it refuses, unless MOSH2_ALLOW_NO_TTY is set to 1 (asked for explicitly).
+std::optional<std::string> client_terminal_refusal(bool stdin_is_terminal, bool stdout_is_terminal,
+                                                   const environment_lookup& env);
 
 struct show_help {};
 struct show_version {};
