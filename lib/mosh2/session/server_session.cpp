@@ -151,7 +151,7 @@ private:
     const auto from = to_peer(e.d.from);
     const auto outcome = core_.datagram(e.d.payload, from, now, e.d.truncated, e.d.congestion);
     // What fails authentication goes to the reject log (syslog; fail2ban reads it).
-    if (!outcome.authentic) rejects_.record(from.ip, from.port, drop_names_.newest(core_.transport().link()), now);
+    if (!outcome.authentic) rejects_.record(from.ip, drop_names_.newest(core_.transport().link()), now);
     const bool news = !outcome.authentic || outcome.roamed || outcome.held_back || core_.last_keystroke() == now;
     if (news) status_.touch();
     else status_.touch_idle();
