@@ -34,11 +34,11 @@ bytes host_message_of(std::vector<transport::host_instruction> insts) {
   return transport::encode(m);
 }
 
-// Applies `diff` and returns the work it cost the emulator.
+// Applies `diff` and returns the work it cost the emulator, refused or not (a refused
+// message is undone, work counter included, so the emulator's counter cannot tell).
 std::uint64_t apply_work(terminal_state& s, const bytes& diff, bool& accepted) {
-  const auto before = s.emulator().work();
   accepted = s.apply_diff(diff);
-  return s.emulator().work() - before;
+  return s.last_apply_work();
 }
 
 // The most a refused message may have cost: its budget, plus the one step (a print of
@@ -128,6 +128,31 @@ TEST_CASE("a flood of REP on the largest screen is cut off at the budget and ref
   CHECK_FALSE(accepted);
   CHECK(client == before);
   CHECK(client.fb().ds().cursor_row == 4);
+}
+
+TEST_CASE("a REP flood costs what a repaint of its screen may, however far it decompresses") {
+  // 6 KB of zlib buys megabytes of REP; the work allowed must not grow with them.
+  const std::uint64_t step = 2 * static_cast<std::uint64_t>(max_screen_cells) + 2 * max_screen_side;
+  const std::uint64_t ceiling = session::host_message_work_limit(~std::uint64_t{0}, 80 * 24, 24) + step;
+  for (const int reps : {1'000, 50'000, 400'000}) {
+    terminal_state client(80, 24);
+    std::string flood = "x";
+    for (int i = 0; i < reps; ++i) flood += "\x1b[65535b";
+    const bytes diff = host_message_of({transport::host_bytes{flood}});
+    bool accepted = true;
+    const auto work = apply_work(client, diff, accepted);
+    MESSAGE(diff.size() << " bytes of REP: " << work << " work, ceiling " << ceiling);
+    CHECK(work <= ceiling);
+    CHECK_FALSE(accepted);
+  }
+}
+
+TEST_CASE("an OSC string still being received counts toward the state's memory") {
+  terminal_state client(80, 24);
+  const std::size_t before = client.approx_bytes();
+  const bytes diff = host_message_of({transport::host_bytes{"\x1b]2;" + std::string(16'000, 't')}});
+  REQUIRE(client.apply_diff(diff));
+  CHECK(client.approx_bytes() >= before + 16'000 * sizeof(char32_t));
 }
 
 TEST_CASE("line feeds, DECALN and erases in bulk on the tallest screen stay within the budget") {
