@@ -13,6 +13,8 @@
 #include <string>
 
 #include "mosh2/os/local_terminal.hpp"
+#include "mosh2/session/client_core.hpp"
+#include "mosh2/session/link_core.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/ssp/receiver.hpp"
 #include "mosh2/terminal/limits.hpp"
@@ -153,6 +155,53 @@ TEST_CASE("an OSC string still being received counts toward the state's memory")
   const bytes diff = host_message_of({transport::host_bytes{"\x1b]2;" + std::string(16'000, 't')}});
   REQUIRE(client.apply_diff(diff));
   CHECK(client.approx_bytes() >= before + 16'000 * sizeof(char32_t));
+}
+
+TEST_CASE("the client discards any reply its emulator would owe") {
+  const std::string queries = "\x1b[6n\x1b[c\x1b[5n\x1b[>c";
+  // The emulator on its own answers CPR, DA, DSR and secondary DA...
+  terminal::emulator bare(80, 24);
+  bare.write(queries);
+  REQUIRE_FALSE(bare.take_replies().empty());
+  // ...the client's copy of the server's screen never does...
+  const bytes asking = host_message_of({transport::host_bytes{queries}});
+  terminal_state state(80, 24);
+  REQUIRE(state.apply_diff(asking));
+  CHECK(state.emulator().take_replies().empty());
+
+  // ...and the whole client sends nothing typed back to a server that asks, in a real
+  // sealed datagram, while it runs for ten seconds of its own clock.
+  const crypto::session_key key(crypto::session_key::raw_type{});
+  time_point now = time_point{} + std::chrono::hours(1);
+  session::client_core_config config(key);
+  config.server = session::peer_address{"127.0.0.1", 60001, false};
+  config.random = [](std::size_t n) { return bytes(n, 'c'); };
+  session::client_core client(config, now);
+  session::link_core server_link(datagram::role::server, key, now);
+  transport::instruction inst;
+  inst.old_num = 0;
+  inst.new_num = 1;
+  inst.diff = asking;
+  for (const bytes& wire : server_link.datagrams_for(inst, now)) client.datagram(wire, now);
+  REQUIRE(client.transport().ssp().incoming().newest_num() == 1);
+  std::size_t instructions = 0, typed = 0;
+  const time_point end = now + std::chrono::seconds(10);
+  for (int turn = 0; turn < 10'000 && now < end; ++turn) {
+    (void)client.take_screen(now);
+    for (const bytes& wire : client.take_datagrams(now).datagrams) {
+      auto arrival = server_link.receive(wire, now, false, false);
+      if (!arrival || !arrival->instruction) continue;
+      ++instructions;
+      if (arrival->instruction->diff.empty()) continue;
+      auto message = transport::decode_user_message(arrival->instruction->diff);
+      REQUIRE(message);
+      for (const auto& i : message->instructions)
+        if (const auto* k = std::get_if<transport::keystroke>(&i)) typed += k->keys.size();
+    }
+    now = std::max(now + std::chrono::milliseconds(1), client.next_deadline(now));
+  }
+  CHECK(instructions > 0);  // it did talk: its window size, acks, heartbeats
+  CHECK(typed == 0);
 }
 
 TEST_CASE("line feeds, DECALN and erases in bulk on the tallest screen stay within the budget") {
