@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Runs one libFuzzer target for a bounded time from its seed corpus and fails on any
-crash, leak, timeout or out-of-memory report.
+crash, leak, timeout or out-of-memory report, and when it ran zero units.
 
 The seeds stay read-only: libFuzzer writes what it finds into a temporary first corpus
 directory, and a crashing input is kept (its path is printed) so it can be replayed
@@ -45,8 +45,15 @@ def main():
         print(f"FAIL: {os.path.basename(args.target)} exited {proc.returncode}; "
               f"reproducer(s) kept in {artifacts}: {found}")
         return 1
-    print(f"ok: {os.path.basename(args.target)} for {args.seconds} s, "
-          f"{runs[0].split(':')[-1].strip() if runs else '?'} runs, no crash")
+    # A target that ran nothing (it could not load, or returned at once for every input
+    # before libFuzzer counted it) proves nothing: that is a failure too.
+    units = int(runs[0].split(":")[-1].strip()) if runs else 0
+    if units == 0:
+        print(proc.stderr[-3000:])
+        print(f"FAIL: {os.path.basename(args.target)} ran zero units "
+              f"({'no' if not runs else 'a zero'} stat::number_of_executed_units line)")
+        return 1
+    print(f"ok: {os.path.basename(args.target)} for {args.seconds} s, {units} runs, no crash")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -445,3 +445,31 @@ TEST_CASE("random keystrokes and random server frames never crash or put the cur
   }
 }
 }
+
+TEST_SUITE("overlay") {
+TEST_CASE("cells whose content keeps changing while the echo stalls remember a bounded set of originals") {
+  // The program rewrites the row under the predictions with new text every time, and
+  // never echoes: each keystroke re-predicts the rest of the row (insert mode), and
+  // every cell meets a content it has not seen. The keys are typed against the
+  // program's frame, as when no prediction is displayed (a tentative epoch, a fast link).
+  session s(prediction_mode::adaptive);
+  s.confirmed_prompt();
+  for (int i = 0; i < 1000; ++i) {
+    // A letter and a combining mark: 26 x 112 different cell contents.
+    std::string mark = "\xCC\x80";
+    mark[1] = static_cast<char>(0x80 + (i / 26) % 64);
+    mark[0] = static_cast<char>(0xCC + (i / 26 / 64) % 2);
+    std::string cell(1, static_cast<char>('a' + i % 26));
+    cell += mark;
+    std::string row = "\x1b[1;5H";
+    for (int c = 4; c < 80; ++c) row += cell;
+    s.host(row + "\x1b[1;4H", false);
+    s.engine.set_local_frame_sent(s.sent++);
+    s.engine.new_user_input(i % 2 == 0 ? "b" : "\x7f", s.server.fb(), s.now);
+  }
+  const auto held = s.engine.originals_held();
+  MESSAGE(held << " originals held for one row of 80 cells");
+  CHECK(held <= 80 * overlay::max_cell_originals);
+  CHECK(s.engine.active());
+}
+}

@@ -13,6 +13,8 @@
 #include <string>
 
 #include "mosh2/os/local_terminal.hpp"
+#include "mosh2/session/client_core.hpp"
+#include "mosh2/session/link_core.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/ssp/receiver.hpp"
 #include "mosh2/terminal/limits.hpp"
@@ -34,11 +36,11 @@ bytes host_message_of(std::vector<transport::host_instruction> insts) {
   return transport::encode(m);
 }
 
-// Applies `diff` and returns the work it cost the emulator.
+// Applies `diff` and returns the work it cost the emulator, refused or not (a refused
+// message is undone, work counter included, so the emulator's counter cannot tell).
 std::uint64_t apply_work(terminal_state& s, const bytes& diff, bool& accepted) {
-  const auto before = s.emulator().work();
   accepted = s.apply_diff(diff);
-  return s.emulator().work() - before;
+  return s.last_apply_work();
 }
 
 // The most a refused message may have cost: its budget, plus the one step (a print of
@@ -128,6 +130,78 @@ TEST_CASE("a flood of REP on the largest screen is cut off at the budget and ref
   CHECK_FALSE(accepted);
   CHECK(client == before);
   CHECK(client.fb().ds().cursor_row == 4);
+}
+
+TEST_CASE("a REP flood costs what a repaint of its screen may, however far it decompresses") {
+  // 6 KB of zlib buys megabytes of REP; the work allowed must not grow with them.
+  const std::uint64_t step = 2 * static_cast<std::uint64_t>(max_screen_cells) + 2 * max_screen_side;
+  const std::uint64_t ceiling = session::host_message_work_limit(~std::uint64_t{0}, 80 * 24, 24) + step;
+  for (const int reps : {1'000, 50'000, 400'000}) {
+    terminal_state client(80, 24);
+    std::string flood = "x";
+    for (int i = 0; i < reps; ++i) flood += "\x1b[65535b";
+    const bytes diff = host_message_of({transport::host_bytes{flood}});
+    bool accepted = true;
+    const auto work = apply_work(client, diff, accepted);
+    MESSAGE(diff.size() << " bytes of REP: " << work << " work, ceiling " << ceiling);
+    CHECK(work <= ceiling);
+    CHECK_FALSE(accepted);
+  }
+}
+
+TEST_CASE("an OSC string still being received counts toward the state's memory") {
+  terminal_state client(80, 24);
+  const std::size_t before = client.approx_bytes();
+  const bytes diff = host_message_of({transport::host_bytes{"\x1b]2;" + std::string(16'000, 't')}});
+  REQUIRE(client.apply_diff(diff));
+  CHECK(client.approx_bytes() >= before + 16'000 * sizeof(char32_t));
+}
+
+TEST_CASE("the client discards any reply its emulator would owe") {
+  const std::string queries = "\x1b[6n\x1b[c\x1b[5n\x1b[>c";
+  // The emulator on its own answers CPR, DA, DSR and secondary DA...
+  terminal::emulator bare(80, 24);
+  bare.write(queries);
+  REQUIRE_FALSE(bare.take_replies().empty());
+  // ...the client's copy of the server's screen never does...
+  const bytes asking = host_message_of({transport::host_bytes{queries}});
+  terminal_state state(80, 24);
+  REQUIRE(state.apply_diff(asking));
+  CHECK(state.emulator().take_replies().empty());
+
+  // ...and the whole client sends nothing typed back to a server that asks, in a real
+  // sealed datagram, while it runs for ten seconds of its own clock.
+  const crypto::session_key key(crypto::session_key::raw_type{});
+  time_point now = time_point{} + std::chrono::hours(1);
+  session::client_core_config config(key);
+  config.server = session::peer_address{"127.0.0.1", 60001, false};
+  config.random = [](std::size_t n) { return bytes(n, 'c'); };
+  session::client_core client(config, now);
+  session::link_core server_link(datagram::role::server, key, now);
+  transport::instruction inst;
+  inst.old_num = 0;
+  inst.new_num = 1;
+  inst.diff = asking;
+  for (const bytes& wire : server_link.datagrams_for(inst, now)) client.datagram(wire, now);
+  REQUIRE(client.transport().ssp().incoming().newest_num() == 1);
+  std::size_t instructions = 0, typed = 0;
+  const time_point end = now + std::chrono::seconds(10);
+  for (int turn = 0; turn < 10'000 && now < end; ++turn) {
+    (void)client.take_screen(now);
+    for (const bytes& wire : client.take_datagrams(now).datagrams) {
+      auto arrival = server_link.receive(wire, now, false, false);
+      if (!arrival || !arrival->instruction) continue;
+      ++instructions;
+      if (arrival->instruction->diff.empty()) continue;
+      auto message = transport::decode_user_message(arrival->instruction->diff);
+      REQUIRE(message);
+      for (const auto& i : message->instructions)
+        if (const auto* k = std::get_if<transport::keystroke>(&i)) typed += k->keys.size();
+    }
+    now = std::max(now + std::chrono::milliseconds(1), client.next_deadline(now));
+  }
+  CHECK(instructions > 0);  // it did talk: its window size, acks, heartbeats
+  CHECK(typed == 0);
 }
 
 TEST_CASE("line feeds, DECALN and erases in bulk on the tallest screen stay within the budget") {

@@ -175,3 +175,28 @@ TEST_CASE("the first client instruction is state 1 carrying the window size") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("ssp") {
+
+TEST_CASE("a key holder's out-of-order keystroke states stay within the server receiver's byte budget") {
+  // State 1000 first, then states 1..1023, each diffing a large paste from state 0 and
+  // never throwing anything away: without a byte count all 1024 would be held as bases.
+  constexpr std::size_t budget = 1024 * 1024;
+  receiver<user_stream> r(user_stream{}, at(0));
+  r.set_byte_budget(budget);
+  user_stream paste;
+  paste.push_bytes(bytes(4096, 'x'));
+  const bytes diff = paste.diff_from(user_stream{});
+  REQUIRE(r.receive(make_inst(0, 1000, 0, diff), at(1)) == receive_outcome::newest);
+  for (std::uint64_t n = 1; n <= 1023; ++n) (void)r.receive(make_inst(0, n, 0, diff), at(1 + n));
+  std::size_t slots = 0;  // what the held events occupy at the very least
+  for (const auto& s : r.received_states()) slots += s.state.size() * sizeof(user_event);
+  MESSAGE(r.received_states().size() << " states held, " << slots << " bytes of events, "
+                                     << r.held_bytes() << " counted");
+  CHECK(slots <= budget);
+  CHECK(r.held_bytes() >= slots);
+  CHECK(r.held_bytes() <= budget);
+  CHECK(r.newest_num() == 1000);
+}
+
+}

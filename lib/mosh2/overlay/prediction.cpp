@@ -219,12 +219,14 @@ prediction_engine::cell_prediction& prediction_engine::predict_cell(int row, int
   if (slots.empty()) slots.resize(static_cast<std::size_t>(fb.width()));
   auto& p = slots[static_cast<std::size_t>(col)];
   if (!p.active) {
-    p = cell_prediction{true, false, {}, {}, {}};
+    p = cell_prediction{true, false, {}, {}, false, {}};
     ++counts_.made;
   }
   const auto seen = fb.cell_at(row, col).text();
-  if (std::none_of(p.originals.begin(), p.originals.end(), [&](const std::string& o) { return same_text(o, seen); }))
-    p.originals.emplace_back(seen);
+  if (std::none_of(p.originals.begin(), p.originals.end(), [&](const std::string& o) { return same_text(o, seen); })) {
+    if (p.originals.size() < max_cell_originals) p.originals.emplace_back(seen);
+    else p.too_many_originals = true;
+  }
   p.when = new_stamp(now);
   return p;
 }
@@ -281,7 +283,8 @@ prediction_engine::verdict prediction_engine::judge(const cell_prediction& p, in
   if (p.unknown || blank_text(predicted)) return verdict::correct_no_credit;
   if (!same_text(fb.cell_at(row, col).text(), predicted)) return verdict::incorrect;
   // Text that was already there proves nothing about the echo.
-  const bool was_there = std::any_of(p.originals.begin(), p.originals.end(),
+  const bool was_there = p.too_many_originals ||
+                         std::any_of(p.originals.begin(), p.originals.end(),
                                      [&](const std::string& o) { return same_text(o, predicted); });
   return was_there ? verdict::correct_no_credit : verdict::correct;
 }
@@ -371,6 +374,13 @@ bool prediction_engine::active() const {
     for (const auto& p : slots)
       if (p.active) return true;
   return false;
+}
+
+std::size_t prediction_engine::originals_held() const {
+  std::size_t n = 0;
+  for (const auto& [row, slots] : rows_)
+    for (const auto& p : slots) n += p.originals.size();
+  return n;
 }
 
 // ---- §10.5: display -----------------------------------------------------------------

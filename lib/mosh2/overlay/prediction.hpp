@@ -5,6 +5,7 @@
 // is passed in.
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -44,6 +45,10 @@ inline constexpr auto glitch_repair_spacing = 150ms;  ///< quick confirmations c
 inline constexpr int glitch_show_level = 10;          ///< glitch_trigger after a 250 ms glitch
 inline constexpr int glitch_flag_level = 20;          ///< glitch_trigger after a 5 s glitch
 inline constexpr int glitch_flag_above = 10;          ///< flagging turns on above this level
+/// Distinct contents remembered per predicted cell. A cell that has shown more while its
+/// prediction waited changes too often to tell our echo from the program's own output:
+/// it earns no credit, and memory stays bounded however long the echo stalls.
+inline constexpr std::size_t max_cell_originals = 8;
 inline constexpr auto prediction_recheck = 50ms;      ///< wake-up period while triggers may change
 inline constexpr std::size_t paste_threshold = 100;   ///< more bytes per read = a paste (§8.5)
 inline constexpr auto initial_send_interval = 250ms;  ///< §10.1: before any RTT sample
@@ -99,6 +104,8 @@ public:
   const counts& stats() const { return counts_; }
   /// True when some cell or cursor prediction is still waiting to be judged.
   bool active() const;
+  /// Contents remembered by the cell predictions held (bounded by max_cell_originals each).
+  std::size_t originals_held() const;
   /// True when apply() would draw anything it holds (the mode and triggers allow it).
   bool displaying() const;
   bool srtt_trigger() const { return srtt_trigger_; }
@@ -118,6 +125,7 @@ private:
     bool unknown = false;             ///< the cell will change, to what we do not know
     terminal::cell replacement;
     std::vector<std::string> originals;  ///< contents seen here: matching one earns no credit
+    bool too_many_originals = false;     ///< more than max_cell_originals seen: never credit
     stamp when;
   };
   struct cursor_prediction {

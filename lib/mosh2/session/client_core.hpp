@@ -132,7 +132,6 @@ private:
   bool repaint_ = true;
   bool suspend_ = false;
   bool ever_heard_ = false;
-  bool clean_exit_ = false;
 };
 
 }  // namespace mosh2::session

@@ -168,7 +168,7 @@ private:
     // What fails authentication goes to the reject log (syslog; fail2ban reads it); a
     // client that still holds a rotated key is no attacker.
     if (!a.datagram.authentic && !a.datagram.old_key)
-      rejects_.record(from.ip, from.port, drop_names_.newest(core_.transport().link()), now);
+      rejects_.record(from.ip, drop_names_.newest(core_.transport().link()), now);
     if (core_.peer() && *core_.peer() == from) peer_endpoint_ = e.d.from;
     carry_out(a);
     return a.news;

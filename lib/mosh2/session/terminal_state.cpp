@@ -2,6 +2,8 @@
 
 #include "mosh2/session/terminal_state.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -40,17 +42,45 @@ bool superseded(const std::vector<transport::host_instruction>& insts, std::size
   return false;
 }
 
+// The largest screen a host message may leave the client with at any point: the one it
+// starts from or any size it names (clamped as the emulator clamps it).
+struct screen_extent {
+  std::uint64_t cells;
+  std::uint64_t rows;
+};
+screen_extent largest_screen(const terminal::framebuffer& fb, const std::vector<transport::host_instruction>& insts) {
+  auto extent_of = [](int width, int height) {
+    return screen_extent{std::uint64_t(width) * std::uint64_t(height), std::uint64_t(height)};
+  };
+  screen_extent e = extent_of(fb.width(), fb.height());
+  for (const auto& inst : insts) {
+    if (const auto* r = std::get_if<transport::resize>(&inst); r && r->width >= 1 && r->height >= 1) {
+      const auto size = terminal::clamp_screen_size(r->width, r->height);
+      const auto here = extent_of(size.width, size.height);
+      e = {std::max(e.cells, here.cells), std::max(e.rows, here.rows)};
+    }
+  }
+  return e;
+}
+
 }  // namespace
 
+std::uint64_t host_message_work_limit(std::uint64_t bytes, std::uint64_t cells, std::uint64_t rows) {
+  return 16 * std::min(bytes, 4 * cells) + 16 * cells + 2 * rows * rows;
+}
+
 bool terminal_state::apply_diff(bytes_view diff) {
+  last_apply_work_ = 0;
   auto m = transport::decode_host_message(diff);
   if (!m) return false;
-  // A host message may cost only so much work (terminal::host_message_work_budget); past
-  // that it is refused whole, and the state goes back to what it was. The copy is
-  // cheap: rows are shared until written.
+  // A host message may cost only so much work (host_message_work_limit, for the screens
+  // it touches); past that it is refused whole, and the state goes back to what it was.
+  // The copy is cheap: rows are shared until written.
   const terminal::emulator before = emulator_;
   const std::uint64_t before_ack = echo_ack_;
-  emulator_.set_work_limit(emulator_.work() + terminal::host_message_work_budget(diff.size()));
+  const auto screen = largest_screen(emulator_.fb(), m->instructions);
+  const std::uint64_t start = emulator_.work();
+  emulator_.set_work_limit(start + host_message_work_limit(diff.size(), screen.cells, screen.rows));
   for (std::size_t i = 0; i < m->instructions.size(); ++i) {
     auto& inst = m->instructions[i];
     if (auto* hb = std::get_if<transport::host_bytes>(&inst)) {
@@ -64,6 +94,7 @@ bool terminal_state::apply_diff(bytes_view diff) {
   }
   const bool refused = emulator_.work_limit_reached();
   emulator_.clear_work_limit();
+  last_apply_work_ = emulator_.work() - start;
   if (refused) {
     emulator_ = before;
     echo_ack_ = before_ack;
@@ -81,7 +112,8 @@ std::size_t terminal_state::approx_bytes() const {
   const std::size_t screens = emulator_.has_hidden_screen() ? 2 : 1;
   return sizeof(*this) + screens * (cells * sizeof(terminal::cell) +
                                     static_cast<std::size_t>(fb.height()) * sizeof(terminal::row)) +
-         (fb.title().size() + fb.icon_name().size()) * sizeof(char32_t) + fb.clipboard().size();
+         (fb.title().size() + fb.icon_name().size()) * sizeof(char32_t) + fb.clipboard().size() +
+         emulator_.parser_heap_bytes();
 }
 
 }  // namespace mosh2::session

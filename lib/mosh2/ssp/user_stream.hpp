@@ -60,11 +60,19 @@ public:
   /// Same events in the same order.
   bool operator==(const user_stream&) const = default;
 
+  /// An upper bound of the memory this log holds, for the receiver's byte budget: each
+  /// event's slot, a byte more per event for the deque's block pointers and a block's
+  /// worth of slack at either end (libstdc++ and libc++ allocate at most 4 KiB a block).
+  std::size_t approx_bytes() const {
+    return sizeof(*this) + events_.size() * (sizeof(user_event) + 1) + 2 * 4096;
+  }
+
 private:
   std::deque<user_event> events_;
 };
 
 static_assert(synchronizable_state<user_stream>);
+static_assert(sized_state<user_stream>);
 
 /// The server's consumer API (§7.5): the user events in the receiver's newest state
 /// that were not returned by the previous call; trims the held logs.

@@ -50,6 +50,9 @@ public:
   /// True while a second screen is held (the alternate one, or the normal one while
   /// the alternate is shown).
   bool has_hidden_screen() const { return !hidden_rows_.empty(); }
+  /// Heap memory the parser holds: an OSC string still being received, which stays
+  /// with the state until it ends (up to parser::max_osc_chars code points).
+  std::size_t parser_heap_bytes() const { return parser_.osc().capacity() * sizeof(char32_t); }
 
 private:
   void handle(char32_t cp);
