@@ -182,13 +182,14 @@ TEST_CASE("the client discards any reply its emulator would owe") {
   inst.old_num = 0;
   inst.new_num = 1;
   inst.diff = asking;
-  for (const bytes& wire : server_link.datagrams_for(inst, now)) client.datagram(wire, now);
+  for (const bytes& wire : server_link.datagrams_for(inst, now))
+    (void)client.handle(session::incoming_datagram{wire, {}}, now);
   REQUIRE(client.transport().ssp().incoming().newest_num() == 1);
   std::size_t instructions = 0, typed = 0;
   const time_point end = now + std::chrono::seconds(10);
   for (int turn = 0; turn < 10'000 && now < end; ++turn) {
-    (void)client.take_screen(now);
-    for (const bytes& wire : client.take_datagrams(now).datagrams) {
+    auto actions = client.handle(session::turn{}, now);
+    for (const bytes& wire : actions.datagrams) {
       auto arrival = server_link.receive(wire, now, false, false);
       if (!arrival || !arrival->instruction) continue;
       ++instructions;
@@ -198,7 +199,7 @@ TEST_CASE("the client discards any reply its emulator would owe") {
       for (const auto& i : message->instructions)
         if (const auto* k = std::get_if<transport::keystroke>(&i)) typed += k->keys.size();
     }
-    now = std::max(now + std::chrono::milliseconds(1), client.next_deadline(now));
+    now = std::max(now + std::chrono::milliseconds(1), actions.deadline);
   }
   CHECK(instructions > 0);  // it did talk: its window size, acks, heartbeats
   CHECK(typed == 0);
