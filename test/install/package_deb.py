@@ -259,7 +259,7 @@ def main():
         proc = run([os.path.join(args.source, "tools", "package"), out], timeout=3000, check=False)
         took = time.monotonic() - start
         if proc.returncode != 0:
-            raise Failure(f"tools/package exited {proc.returncode}:\n{proc.stdout[-6000:]}{proc.stderr[-6000:]}")
+            raise Failure(f"tools/package exited {proc.returncode}:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}")
         for line in proc.stdout.splitlines():
             if line.startswith("package:"):
                 print(line)
