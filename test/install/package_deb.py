@@ -70,9 +70,9 @@ EXPECTED = {
 # What the relationship fields must name: what the programs use at run time, and the
 # metapackage's two halves.
 RELATIONS = {
-    "mosh2-server": {"Recommends": "libutempter0"},
-    "mosh2-client": {"Recommends": "openssh-client"},
-    "mosh2": {"Depends": "mosh2-client"},
+    "mosh2-server": [("Recommends", "libutempter0")],
+    "mosh2-client": [("Recommends", "openssh-client")],
+    "mosh2": [("Depends", "mosh2-client"), ("Depends", "mosh2-server")],
 }
 SKIP = 77
 
@@ -92,7 +92,7 @@ def dpkg(*args):
     """dpkg, waiting (bounded) while another apt or dpkg holds the lock."""
     for _ in range(60):
         proc = run(["dpkg", *args], timeout=300, check=False)
-        if proc.returncode == 0 or "lock" not in proc.stderr:
+        if proc.returncode == 0 or "locked" not in proc.stderr:
             return proc
         time.sleep(5)
     return proc
@@ -157,7 +157,7 @@ def check_contents(name, deb, version):
     if fields.get("Version") != version:
         raise Failure(f"{deb}: version {fields.get('Version')!r}, but meson.build says {version!r} "
                       "(debian/changelog must follow it)")
-    for key, want_name in RELATIONS.get(name, {}).items():
+    for key, want_name in RELATIONS.get(name, []):
         if not re.search(rf"(^|[ ,|]){re.escape(want_name)}([ (,]|$)", fields.get(key, "")):
             raise Failure(f"{deb}: {key} {fields.get(key)!r} does not name {want_name}")
     with tempfile.TemporaryDirectory(prefix="mosh2-deb-control-") as control:
