@@ -98,8 +98,12 @@ std::string canonical(const renditions& r, bool with_bg = true) {
   auto add = [&](const std::string& w) { s += (s.empty() ? "" : " ") + w; };
   for (const auto& [a, n] : names)
     if (r.has(a)) add(n);
+  static constexpr const char* styles[] = {"single", "double", "curly", "dotted", "dashed"};
+  if (r.has(renditions::underlined) && r.ul_style != underline_style::single)
+    add(std::string("ulstyle=") + styles[static_cast<int>(r.ul_style)]);
   if (!r.fg.is_default()) add("fg=" + colour_name(r.fg));
   if (with_bg && !r.bg.is_default()) add("bg=" + colour_name(r.bg));
+  if (!r.ul.is_default()) add("ulcolor=" + colour_name(r.ul));
   return s;
 }
 
