@@ -135,7 +135,10 @@ void emulator::print_ascii(const char* p, const char* end) {
     // Over the right half of a wide character: the left half goes too (xterm, tmux).
     if (program_output_ && col > 0 && c[-1].wide()) c[-1].reset(fb_.background());
     if (rend.extended()) r.extended = true;
-    for (int i = 0; i < n; ++i) c[i].set_ascii(p[i], rend);
+    // The first cell is the pattern of the rest: copies from the row, not from a local,
+    // which gcc 12 would rebuild on the stack for every cell (a store-forwarding stall).
+    c[0].set_ascii(p[0], rend);
+    for (int i = 1; i < n; ++i) c[i].set_ascii_like(c[0], p[i]);
     p += n;
     combine_row_ = ds.cursor_row;
     combine_col_ = col + n - 1;

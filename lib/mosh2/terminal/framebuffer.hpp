@@ -19,8 +19,7 @@
 namespace mosh2::terminal {
 
 /// A colour as the wire knows it: default, a 256-colour palette index (0-7 are the
-/// basic colours, 8-15 the bright ones), or 24-bit true colour. Stored as bytes, so that
-/// a cell with three colours still packs into 48 bytes (alignment 1).
+/// basic colours, 8-15 the bright ones), or 24-bit true colour.
 class color {
 public:
   constexpr color() = default;
@@ -28,18 +27,15 @@ public:
   static constexpr color rgb(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
     return color(truecolor_bit | (std::uint32_t{r} << 16) | (std::uint32_t{g} << 8) | b);
   }
-  constexpr bool is_default() const { return value() == 0; }
-  constexpr bool is_indexed() const { return value() != 0 && !(value() & truecolor_bit); }
-  constexpr bool is_rgb() const { return (value() & truecolor_bit) != 0; }
-  constexpr std::uint8_t index() const { return static_cast<std::uint8_t>(value() - 1); }
-  constexpr std::uint8_t red() const { return b_[2]; }
-  constexpr std::uint8_t green() const { return b_[1]; }
-  constexpr std::uint8_t blue() const { return b_[0]; }
+  constexpr bool is_default() const { return v_ == 0; }
+  constexpr bool is_indexed() const { return v_ != 0 && !(v_ & truecolor_bit); }
+  constexpr bool is_rgb() const { return (v_ & truecolor_bit) != 0; }
+  constexpr std::uint8_t index() const { return static_cast<std::uint8_t>(v_ - 1); }
+  constexpr std::uint8_t red() const { return static_cast<std::uint8_t>(v_ >> 16); }
+  constexpr std::uint8_t green() const { return static_cast<std::uint8_t>(v_ >> 8); }
+  constexpr std::uint8_t blue() const { return static_cast<std::uint8_t>(v_); }
   /// The packed form: 0 = default, 1 + index, or bit 24 plus 0xRRGGBB.
-  constexpr std::uint32_t value() const {
-    return std::uint32_t{b_[0]} | (std::uint32_t{b_[1]} << 8) | (std::uint32_t{b_[2]} << 16) |
-           (std::uint32_t{b_[3]} << 24);
-  }
+  constexpr std::uint32_t value() const { return v_; }
   /// True for a value that value() can return.
   static constexpr bool valid_value(std::uint32_t v) {
     return v <= 256 || (v & ~std::uint32_t{0xFFFFFF}) == truecolor_bit;
@@ -50,10 +46,8 @@ public:
 
 private:
   static constexpr std::uint32_t truecolor_bit = 1u << 24;
-  constexpr explicit color(std::uint32_t v)
-      : b_{static_cast<std::uint8_t>(v), static_cast<std::uint8_t>(v >> 8),
-           static_cast<std::uint8_t>(v >> 16), static_cast<std::uint8_t>(v >> 24)} {}
-  std::uint8_t b_[4] = {0, 0, 0, 0};
+  constexpr explicit color(std::uint32_t v) : v_(v) {}
+  std::uint32_t v_ = 0;
 };
 
 /// Underline styles (SGR 4:1 to 4:5); meaningful only with the underlined attribute.
@@ -95,7 +89,7 @@ struct renditions {
   constexpr bool operator==(const renditions&) const = default;
 };
 
-static_assert(sizeof(renditions) == 14 && alignof(renditions) == 1, "a cell stays 48 bytes");
+static_assert(sizeof(renditions) == 16, "renditions: three colours and two bytes");
 
 /// One character cell: UTF-8 contents (a base character plus combining marks, empty =
 /// blank), renditions, and whether it is the left half of a wide character or a
@@ -137,6 +131,12 @@ public:
     flags_ = 0;
     rend_ = r;
   }
+  /// set_ascii for a run of characters: `proto` went through set_ascii with the run's
+  /// renditions, and this cell becomes a copy of it with its own character.
+  void set_ascii_like(const cell& proto, char ch) {
+    *this = proto;
+    text_[0] = ch;
+  }
   /// Makes the cell hold one character (UTF-8, at most 4 bytes) with the given width flag.
   void set_char(std::string_view utf8, renditions r, bool wide) {
     std::memcpy(text_.data(), utf8.data(), utf8.size());
@@ -145,6 +145,10 @@ public:
     rend_ = r;
   }
 
+  /// One printable ASCII character, narrow, no flags (what set_ascii makes).
+  bool plain_ascii() const {
+    return len_ == 1 && flags_ == 0 && text_[0] >= 0x20 && text_[0] < 0x7F;
+  }
   const renditions& rend() const { return rend_; }
   renditions& rend() { return rend_; }
   bool wide() const { return (flags_ & wide_flag) != 0; }
@@ -171,8 +175,9 @@ private:
 
 static_assert(std::is_trivially_copyable_v<cell>, "rows copy cells with memmove");
 // Memory per cell is what the screen caps are sized by (limits.hpp): 48 bytes before
-// the underline style and colour were added, and still.
-static_assert(sizeof(cell) == 48, "a cell is 48 bytes");
+// the underline colour was added, 52 with it. Byte-aligned colours would keep 48, but
+// gcc 12 then copies renditions through the stack, which halved the print path's speed.
+static_assert(sizeof(cell) == 52, "a cell is 52 bytes");
 
 /// One screen row. `wrap` means the text continued onto the next row by autowrap.
 struct row {

@@ -6,6 +6,7 @@
 #include "mosh2/terminal/history.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "mosh2/terminal/display.hpp"
 #include "mosh2/terminal/utf8_decoder.hpp"
@@ -19,43 +20,64 @@ constexpr std::uint8_t tag_long = 0x01;  // flags, length and text follow
 constexpr std::uint8_t cell_wide = 1, cell_fallback = 2;
 constexpr std::uint8_t line_wrapped = 1;
 
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(0x80 | (v & 0x7F)));
-    v >>= 7;
+// Writes into a buffer known to be big enough (see encode_history_line's bound): the
+// scroll path encodes every line, so no byte goes through a capacity check.
+struct writer {
+  char* p;
+  void byte(std::uint8_t b) { *p++ = static_cast<char>(b); }
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>(0x80 | (v & 0x7F));
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
   }
-  out.push_back(static_cast<char>(v));
+  void bytes(std::string_view t) {
+    std::memcpy(p, t.data(), t.size());
+    p += t.size();
+  }
+};
+
+void put_varint(std::string& out, std::uint64_t v) {
+  char buf[10];
+  writer w{buf};
+  w.varint(v);
+  out.append(buf, static_cast<std::size_t>(w.p - buf));
 }
 
 bool default_blank(const cell& c) {
   return c.blank() && !c.wide() && !c.fallback() && c.rend() == renditions{};
 }
 
-void put_rend(std::string& out, const renditions& r) {
-  out.push_back(static_cast<char>(r.attrs));
-  out.push_back(static_cast<char>(r.ul_style));
-  put_varint(out, r.fg.value());
-  put_varint(out, r.bg.value());
-  put_varint(out, r.ul.value());
+void put_rend(writer& out, const renditions& r) {
+  out.byte(r.attrs);
+  out.byte(static_cast<std::uint8_t>(r.ul_style));
+  out.varint(r.fg.value());
+  out.varint(r.bg.value());
+  out.varint(r.ul.value());
 }
 
-void put_cell(std::string& out, const cell& c) {
+void put_cell(writer& out, const cell& c) {
   const std::string_view t = c.text();
   if (!c.wide() && !c.fallback()) {
     if (t.empty()) {
-      out.push_back(static_cast<char>(tag_blank));
+      out.byte(tag_blank);
       return;
     }
     if (t.size() == 1 && t[0] >= 0x20 && t[0] < 0x7F) {
-      out.push_back(t[0]);
+      out.byte(static_cast<std::uint8_t>(t[0]));
       return;
     }
   }
-  out.push_back(static_cast<char>(tag_long));
-  out.push_back(static_cast<char>((c.wide() ? cell_wide : 0) | (c.fallback() ? cell_fallback : 0)));
-  out.push_back(static_cast<char>(t.size()));
-  out.append(t);
+  out.byte(tag_long);
+  out.byte(static_cast<std::uint8_t>((c.wide() ? cell_wide : 0) | (c.fallback() ? cell_fallback : 0)));
+  out.byte(static_cast<std::uint8_t>(t.size()));
+  out.bytes(t);
 }
+
+// The most bytes one cell can take: a run header of its own (length, attributes, style,
+// three colours of at most four varint bytes) and a long cell with full text.
+constexpr std::size_t max_cell_bytes = 2 + 2 + 3 * 4 + 3 + cell::max_bytes;
 
 // Reads the encoding; every read checks the bytes left.
 class reader {
@@ -191,17 +213,34 @@ std::string thousands(std::uint64_t n) {
 void encode_history_line(std::span<const cell> cells, bool wrap, std::string& out) {
   std::size_t n = cells.size();
   while (n > 0 && default_blank(cells[n - 1])) --n;
-  out.push_back(static_cast<char>(wrap ? line_wrapped : 0));
-  put_varint(out, n);
-  std::size_t i = 0;
-  while (i < n) {
-    const renditions& r = cells[i].rend();
-    std::size_t j = i + 1;
-    while (j < n && cells[j].rend() == r) ++j;
-    put_varint(out, j - i);
-    put_rend(out, r);
-    for (; i < j; ++i) put_cell(out, cells[i]);
+  auto encode = [&](char* start) {
+    writer w{start};
+    w.byte(wrap ? line_wrapped : 0);
+    w.varint(n);
+    std::size_t i = 0;
+    while (i < n) {
+      const renditions& r = cells[i].rend();
+      std::size_t j = i + 1;
+      while (j < n && cells[j].rend() == r) ++j;
+      w.varint(j - i);
+      put_rend(w, r);
+      // Plain ASCII, the usual case, is one byte a cell.
+      for (; i < j && cells[i].plain_ascii(); ++i) *w.p++ = cells[i].text()[0];
+      for (; i < j; ++i) put_cell(w, cells[i]);
+    }
+    return static_cast<std::size_t>(w.p - start);
+  };
+  const std::size_t bound = 12 + n * max_cell_bytes;
+  // A line of up to a typical width is written on the stack and copied once: a short
+  // one then fits in the string's own storage and never touches the heap.
+  char stack[4096];
+  if (bound <= sizeof stack) {
+    out.append(stack, encode(stack));
+    return;
   }
+  const std::size_t old = out.size();
+  out.resize(old + bound);
+  out.resize(old + encode(out.data() + old));
 }
 
 // ---------------------------------------------------------------------------------
@@ -316,24 +355,24 @@ result<history_run, history_error> decode_history(std::string_view bytes) {
   reader in(bytes);
   std::uint8_t version = 0;
   std::uint64_t first = 0, count = 0;
-  if (!in.byte(version)) return failure(history_error::truncated);
-  if (version != history_encoding_version) return failure(history_error::bad_version);
-  if (!in.varint(first) || !in.varint(count)) return failure(history_error::truncated);
-  if (count > max_decoded_lines) return failure(history_error::too_many_lines);
+  if (!in.byte(version)) return failure<history_error>{history_error::truncated};
+  if (version != history_encoding_version) return failure<history_error>{history_error::bad_version};
+  if (!in.varint(first) || !in.varint(count)) return failure<history_error>{history_error::truncated};
+  if (count > max_decoded_lines) return failure<history_error>{history_error::too_many_lines};
   // A line takes at least two bytes.
-  if (count > in.left() / 2) return failure(history_error::truncated);
+  if (count > in.left() / 2) return failure<history_error>{history_error::truncated};
   history_run run;
   run.first = first;
   run.lines.resize(static_cast<std::size_t>(count));
   for (auto& line : run.lines) {
     switch (read_line(in, line)) {
       case line_result::ok: break;
-      case line_result::truncated: return failure(history_error::truncated);
-      case line_result::bad_line: return failure(history_error::bad_line);
-      case line_result::bad_text: return failure(history_error::bad_text);
+      case line_result::truncated: return failure<history_error>{history_error::truncated};
+      case line_result::bad_line: return failure<history_error>{history_error::bad_line};
+      case line_result::bad_text: return failure<history_error>{history_error::bad_text};
     }
   }
-  if (!in.done()) return failure(history_error::trailing_bytes);
+  if (!in.done()) return failure<history_error>{history_error::trailing_bytes};
   return run;
 }
 
