@@ -306,6 +306,25 @@ TEST_CASE("reflow: a wide character never straddles the new edge") {
   CHECK(e.fb().invariant_violation() == nullptr);
 }
 
+TEST_CASE("reflow: the blank a wide character left at a row's edge is not text") {
+  emulator e(5, 4, emulator_options::server(0));
+  e.write("abcd\xE4\xB8\xAD" "ef");  // abcd + 中 does not fit: abcd_ | 中ef
+  REQUIRE(e.fb().row_at(0).wrap == false);  // print() leaves that row unwrapped...
+  e.resize(3, 4);                            // ...so these are two lines
+  CHECK(row_text(e.fb(), 0) == "abc");
+  CHECK(row_text(e.fb(), 1) == "d");
+  CHECK(row_text(e.fb(), 2) == "\xE4\xB8\xAD" "e");
+  CHECK(row_text(e.fb(), 3) == "f");
+  // Narrowing made "ab中" | "文..." with a padding blank; widening again joins them
+  // without it.
+  emulator w(6, 4, emulator_options::server(0));
+  w.write("ab\xE4\xB8\xAD\xE6\x96\x87x");
+  w.resize(3, 4);
+  w.resize(6, 4);
+  CHECK(row_text(w.fb(), 0) == "ab\xE4\xB8\xAD\xE6\x96\x87");
+  CHECK(row_text(w.fb(), 1) == "x");
+}
+
 TEST_CASE("a stock client's emulator is cut on resize, as Mosh 1.4's is") {
   emulator e(10, 3);
   e.write("0123456789abc");

@@ -469,16 +469,20 @@ void emulator::reflow(int width, int height) {
     int e = r;
     while (e < last && fb_.row_at(e).wrap) ++e;
     line.clear();
+    std::size_t cursor_at = 0;
     for (int k = r; k <= e; ++k) {
       const auto& cells = fb_.row_at(k).cells;
-      line.insert(line.end(), cells.begin(), cells.end());
+      if (k == cur_r) cursor_at = line.size() + static_cast<std::size_t>(cur_c);
+      // The blank that a wide character left at the edge of a wrapped row (when it
+      // moved to the next one) is not part of the text.
+      const bool pad = k < e && blank_default(cells.back()) && fb_.row_at(k + 1).cells.front().wide() &&
+                       !(cur_r == k && cur_c == old_w - 1);
+      line.insert(line.end(), cells.begin(), pad ? cells.end() - 1 : cells.end());
     }
     const bool end_wrap = fb_.row_at(e).wrap;
     std::size_t len = line.size();
     while (len > 0 && blank_default(line[len - 1])) --len;
     const bool has_cursor = cur_r >= r && cur_r <= e;
-    const std::size_t cursor_at = static_cast<std::size_t>(cur_r - r) * static_cast<std::size_t>(old_w) +
-                                  static_cast<std::size_t>(cur_c);
     if (has_cursor) len = std::max(len, cursor_at + 1);  // the cursor's cell is kept
     len = std::min(len, line.size());
     fb_.add_work(line.size());
