@@ -6,6 +6,9 @@
 #include "mosh2/terminal/history.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <memory>
 #include <cstring>
 
 #include "mosh2/terminal/display.hpp"
@@ -38,6 +41,35 @@ struct writer {
   }
 };
 
+// The writer for a buffer that may be too small: it stops writing at `end` and says so.
+// Encoding a short line straight into its slot this way avoids copying it from a
+// buffer just written byte by byte, which stalls on store forwarding.
+struct checked_writer {
+  char* p;
+  char* end;
+  bool ok = true;
+  void byte(std::uint8_t b) {
+    if (p < end) *p++ = static_cast<char>(b);
+    else ok = false;
+  }
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      byte(static_cast<std::uint8_t>(0x80 | (v & 0x7F)));
+      v >>= 7;
+    }
+    byte(static_cast<std::uint8_t>(v));
+  }
+  void bytes(std::string_view t) {
+    if (static_cast<std::size_t>(end - p) < t.size()) {
+      ok = false;
+      p = end;
+      return;
+    }
+    std::memcpy(p, t.data(), t.size());
+    p += t.size();
+  }
+};
+
 void put_varint(std::string& out, std::uint64_t v) {
   char buf[10];
   writer w{buf};
@@ -49,7 +81,27 @@ bool default_blank(const cell& c) {
   return c.blank() && !c.wide() && !c.fallback() && c.rend() == renditions{};
 }
 
-void put_rend(writer& out, const renditions& r) {
+// Equal renditions, compared as two words: the 14 bytes of fields (offsets asserted in
+// the layout below) without the two padding bytes, which equal values may not share.
+// On the scroll path this replaces five compares and branches per cell.
+bool same_rend(const renditions& a, const renditions& b) {
+  if constexpr (std::endian::native == std::endian::little) {
+    std::uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, &a, 8);
+    std::memcpy(&b0, &b, 8);
+    std::memcpy(&a1, reinterpret_cast<const char*>(&a) + 8, 8);
+    std::memcpy(&b1, reinterpret_cast<const char*>(&b) + 8, 8);
+    return a0 == b0 && ((a1 ^ b1) & 0x0000FFFFFFFFFFFFull) == 0;
+  } else {
+    return a == b;
+  }
+}
+static_assert(offsetof(renditions, fg) == 0 && offsetof(renditions, bg) == 4 &&
+              offsetof(renditions, ul) == 8 && offsetof(renditions, attrs) == 12 &&
+              offsetof(renditions, ul_style) == 13 && sizeof(renditions) == 16);
+
+template <class W>
+void put_rend(W& out, const renditions& r) {
   out.byte(r.attrs);
   out.byte(static_cast<std::uint8_t>(r.ul_style));
   out.varint(r.fg.value());
@@ -57,7 +109,8 @@ void put_rend(writer& out, const renditions& r) {
   out.varint(r.ul.value());
 }
 
-void put_cell(writer& out, const cell& c) {
+template <class W>
+void put_cell(W& out, const cell& c) {
   const std::string_view t = c.text();
   if (!c.wide() && !c.fallback()) {
     if (t.empty()) {
@@ -210,37 +263,94 @@ std::string thousands(std::uint64_t n) {
 
 }  // namespace
 
-void encode_history_line(std::span<const cell> cells, bool wrap, std::string& out) {
+namespace {
+
+std::size_t trimmed(std::span<const cell> cells) {
   std::size_t n = cells.size();
   while (n > 0 && default_blank(cells[n - 1])) --n;
-  auto encode = [&](char* start) {
-    writer w{start};
-    w.byte(wrap ? line_wrapped : 0);
-    w.varint(n);
-    std::size_t i = 0;
-    while (i < n) {
-      const renditions& r = cells[i].rend();
-      std::size_t j = i + 1;
-      while (j < n && cells[j].rend() == r) ++j;
-      w.varint(j - i);
-      put_rend(w, r);
-      // Plain ASCII, the usual case, is one byte a cell.
-      for (; i < j && cells[i].plain_ascii(); ++i) *w.p++ = cells[i].text()[0];
-      for (; i < j; ++i) put_cell(w, cells[i]);
-    }
-    return static_cast<std::size_t>(w.p - start);
-  };
-  const std::size_t bound = 12 + n * max_cell_bytes;
-  // A line of up to a typical width is written on the stack and copied once: a short
-  // one then fits in the string's own storage and never touches the heap.
-  char stack[4096];
-  if (bound <= sizeof stack) {
-    out.append(stack, encode(stack));
+  return n;
+}
+
+constexpr std::size_t line_bound(std::size_t n) { return 12 + n * max_cell_bytes; }
+
+// Writes the first `n` cells as one line through `w` (a writer into line_bound(n)
+// bytes, or a checked_writer).
+template <class W>
+void encode_line(std::span<const cell> cells, std::size_t n, bool wrap, W& w) {
+  w.byte(wrap ? line_wrapped : 0);
+  w.varint(n);
+  std::size_t i = 0;
+  while (i < n) {
+    const renditions& r = cells[i].rend();
+    std::size_t j = i + 1;
+    while (j < n && same_rend(cells[j].rend(), r)) ++j;
+    w.varint(j - i);
+    put_rend(w, r);
+    // Plain ASCII, the usual case, is one byte a cell.
+    for (; i < j && cells[i].plain_ascii(); ++i) w.byte(static_cast<std::uint8_t>(cells[i].text()[0]));
+    for (; i < j; ++i) put_cell(w, cells[i]);
+  }
+}
+
+std::size_t encode_line(std::span<const cell> cells, std::size_t n, bool wrap, char* start) {
+  writer w{start};
+  encode_line(cells, n, wrap, w);
+  return static_cast<std::size_t>(w.p - start);
+}
+
+// Lines of up to this many cells are encoded on the stack.
+constexpr std::size_t stack_cells = (4096 - 12) / max_cell_bytes;
+
+}  // namespace
+
+void encode_history_line(std::span<const cell> cells, bool wrap, std::string& out) {
+  const std::size_t n = trimmed(cells);
+  if (n <= stack_cells) {
+    char stack[line_bound(stack_cells)];
+    out.append(stack, encode_line(cells, n, wrap, stack));
     return;
   }
   const std::size_t old = out.size();
-  out.resize(old + bound);
-  out.resize(old + encode(out.data() + old));
+  out.resize(old + line_bound(n));
+  out.resize(old + encode_line(cells, n, wrap, out.data() + old));
+}
+
+// ---------------------------------------------------------------------------------
+// A stored line
+
+std::string_view history::stored::view() const {
+  return {in_big ? big.get() : small.data(), size};
+}
+
+void history::stored::assign(std::span<const cell> cells, bool wrap) {
+  const std::size_t n = trimmed(cells);
+  if (n < small.size()) {
+    checked_writer w{small.data(), small.data() + small.size()};
+    encode_line(cells, n, wrap, w);
+    if (w.ok) {
+      size = static_cast<std::uint32_t>(w.p - small.data());
+      in_big = false;
+      return;
+    }
+  }
+  if (n <= stack_cells) {
+    char stack[line_bound(stack_cells)];
+    const std::size_t len = encode_line(cells, n, wrap, stack);
+    size = static_cast<std::uint32_t>(len);
+    reserve(len);
+    std::memcpy(big.get(), stack, len);
+    return;
+  }
+  reserve(line_bound(n));
+  size = static_cast<std::uint32_t>(encode_line(cells, n, wrap, big.get()));
+}
+
+void history::stored::reserve(std::size_t n) {
+  if (big_capacity < n) {
+    big = std::make_unique_for_overwrite<char[]>(n);
+    big_capacity = static_cast<std::uint32_t>(n);
+  }
+  in_big = true;
 }
 
 // ---------------------------------------------------------------------------------
@@ -265,25 +375,24 @@ void history::set_limit(std::size_t limit) {
 void history::push(const row& r) {
   ++end_;
   if (limit_ == 0) return;
-  std::string* s = nullptr;
+  stored* s = nullptr;
   if (ring_.size() < limit_) {
     s = &ring_.emplace_back();
     ++count_;
   } else {
     s = &ring_[head_];  // the oldest line's storage, reused
-    head_ = (head_ + 1) % ring_.size();
+    if (++head_ == ring_.size()) head_ = 0;
   }
-  s->clear();
   std::span<const cell> cells(r.cells);
   // Cells past blank_from are known blanks: only those before it need looking at.
   if (r.blank_from != row::unknown_blanks && r.blank_rend == renditions{})
     cells = cells.first(std::min(r.blank_from, cells.size()));
-  encode_history_line(cells, r.wrap, *s);
+  s->assign(cells, r.wrap);
 }
 
 std::string_view history::encoded(std::uint64_t n) const {
   const std::uint64_t offset = n - first();
-  return ring_[static_cast<std::size_t>((head_ + offset) % ring_.size())];
+  return ring_[static_cast<std::size_t>((head_ + offset) % ring_.size())].view();
 }
 
 history_line history::line(std::uint64_t n) const {
@@ -321,9 +430,8 @@ std::string history::encode_from(std::uint64_t n, std::size_t max_lines, std::si
 }
 
 std::size_t history::bytes() const {
-  std::size_t total = ring_.capacity() * sizeof(std::string);
-  for (const auto& s : ring_)
-    if (s.capacity() > std::string().capacity()) total += s.capacity() + 1;
+  std::size_t total = ring_.capacity() * sizeof(stored);
+  for (const auto& s : ring_) total += s.big_capacity;
   return total;
 }
 

@@ -5,7 +5,9 @@
 // history lines into a local terminal's scrollback.
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,7 +34,7 @@ struct history_line {
 
 /// The lines that scrolled off, as a ring of encoded lines. Once the ring is full a
 /// new line reuses the storage of the oldest, so the scroll path allocates nothing in a
-/// steady state. Memory: at most `limit` lines of at most max_encoded_line bytes each.
+/// steady state (a line of up to 24 encoded bytes needs no heap block at all). Memory: at most `limit` lines of at most max_encoded_line bytes each.
 class history {
 public:
   explicit history(std::size_t limit = default_history_lines);
@@ -74,8 +76,21 @@ public:
   std::size_t bytes() const;
 
 private:
+  // One encoded line: in place when short (a `seq` line is 13 bytes), else in a heap
+  // block that the slot keeps for the next line written into it.
+  struct stored {
+    std::uint32_t size = 0;
+    std::uint32_t big_capacity = 0;
+    bool in_big = false;
+    std::array<char, 24> small{};
+    std::unique_ptr<char[]> big;
+    std::string_view view() const;
+    void assign(std::span<const cell> cells, bool wrap);
+    void reserve(std::size_t n);
+  };
+
   std::size_t limit_;
-  std::vector<std::string> ring_;  ///< grows up to limit_ slots, then wraps around
+  std::vector<stored> ring_;  ///< grows up to limit_ slots, then wraps around
   std::size_t head_ = 0;           ///< index of the oldest line once the ring wrapped
   std::uint64_t end_ = 0;
   std::size_t count_ = 0;
