@@ -19,6 +19,9 @@
 //              full-screen redraws, cursor motion, scrolling regions
 //   utf8       CJK, accented and combining text, scrolling
 //   random     random bytes (fixed seed): the parser's worst paths
+// The plain and coloured workloads run twice more, alternating, as the server's
+// emulator (emulator_options::server(): a 10,000-line history, program-output rules)
+// and as today's stock-compatible one, so that the cost of the history shows side by side.
 
 #include <zlib.h>
 
@@ -113,13 +116,14 @@ struct result {
 };
 
 /// Feeds `input` in 4 KiB writes (what one pty read returns) until `min_seconds` passed.
-result measure(const std::string& input, int width, int height, double min_seconds) {
+result measure(const std::string& input, int width, int height, double min_seconds,
+               const mosh2::terminal::emulator_options& options = {}) {
   constexpr std::size_t chunk = 4096;
   std::size_t total = 0;
   const auto start = clock_type::now();
   double elapsed = 0;
   for (int round = 0; round < 1000 && (round == 0 || elapsed < min_seconds); ++round) {
-    mosh2::terminal::emulator emu(width, height);
+    mosh2::terminal::emulator emu(width, height, options);
     for (std::size_t i = 0; i < input.size(); i += chunk)
       emu.write(std::string_view(input).substr(i, chunk));
     (void)emu.take_replies();
@@ -241,6 +245,20 @@ int main(int argc, char** argv) {
     std::snprintf(size, sizeof size, "%.1f MB", static_cast<double>(w.input.size()) / 1e6);
     std::snprintf(screen, sizeof screen, "%dx%d", w.width, w.height);
     std::printf("%-30s %10s %12s %10.1f\n", w.name, size, screen, r.mb_per_s);
+    std::fflush(stdout);
+  }
+  // The history's cost: rounds alternate between the two, so that the VM's drift
+  // affects both alike.
+  std::printf("\n%-30s %12s %12s %8s\n", "history (server emulator)", "off MB/s", "on MB/s", "on/off");
+  for (std::size_t k = 0; k < 2; ++k) {
+    const auto& w = loads[k];
+    double off = 0, on = 0;
+    for (int round = 0; round < 5; ++round) {
+      off += measure(w.input, w.width, w.height, min_seconds / 5).mb_per_s;
+      on += measure(w.input, w.width, w.height, min_seconds / 5, mosh2::terminal::emulator_options::server())
+                .mb_per_s;
+    }
+    std::printf("%-30s %12.1f %12.1f %8.3f\n", w.name, off / 5, on / 5, on / off);
     std::fflush(stdout);
   }
   return changes.empty() ? 0 : change_table(changes);

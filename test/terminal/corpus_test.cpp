@@ -98,8 +98,12 @@ std::string canonical(const renditions& r, bool with_bg = true) {
   auto add = [&](const std::string& w) { s += (s.empty() ? "" : " ") + w; };
   for (const auto& [a, n] : names)
     if (r.has(a)) add(n);
+  static constexpr const char* styles[] = {"single", "double", "curly", "dotted", "dashed"};
+  if (r.has(renditions::underlined) && r.ul_style != underline_style::single)
+    add(std::string("ulstyle=") + styles[static_cast<int>(r.ul_style)]);
   if (!r.fg.is_default()) add("fg=" + colour_name(r.fg));
   if (with_bg && !r.bg.is_default()) add("bg=" + colour_name(r.bg));
+  if (!r.ul.is_default()) add("ulcolor=" + colour_name(r.ul));
   return s;
 }
 
@@ -389,7 +393,7 @@ void run_corpus(const std::string& expected_dir, const std::string& tag, const c
     const auto sc = parse_script(mosh2::test::read_file("terminal/corpus/" + name + ".script"),
                                  name);
     const auto exp = json::parse(mosh2::test::read_file(expected_dir + name + ".expected"));
-    emulator emu(sc.width, sc.height);
+    emulator emu(sc.width, sc.height, emulator_options::server());
     for (const auto& st : sc.steps) {
       if (st.resize)
         emu.resize(st.width, st.height);
@@ -425,13 +429,13 @@ TEST_CASE("corpus: real programs' output matches tmux's screen, in any chunking"
     const auto bytes = mosh2::test::read_file("terminal/programs/" + name + ".bytes");
     const auto exp = json::parse(mosh2::test::read_file("terminal/programs/" + name + ".expected"));
     const int width = exp["width"], height = exp["height"];
-    emulator whole(width, height);
+    emulator whole(width, height, emulator_options::server());
     whole.write(bytes);
     run_one("programs/" + name, whole, exp, diffs);
     // The parser keeps its state across writes: byte-at-a-time and odd-sized chunks must
     // end in the same screen.
     for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{4093}}) {
-      emulator split(width, height);
+      emulator split(width, height, emulator_options::server());
       for (std::size_t i = 0; i < bytes.size(); i += chunk)
         split.write(std::string_view(bytes).substr(i, chunk));
       CHECK_MESSAGE(split.fb() == whole.fb(), name << " fed in chunks of " << chunk);

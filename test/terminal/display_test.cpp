@@ -385,3 +385,61 @@ TEST_CASE("byte counts of typical changes stay small") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("terminal") {
+
+TEST_CASE("underline styles and colours: sent to an extended peer, plain toward a stock one") {
+  const framebuffer blank = screen(20, 2, "");
+  const framebuffer styled = screen(20, 2, "\x1b[4:3;58:2::1:2:3mab\x1b[0mc");
+  // A stock Mosh 1.4 peer gets the plain underline, and ends with what it can show.
+  const std::string stock = new_frame(blank, styled, terminal_profile::wire());
+  CHECK(stock.find("4:3") == std::string::npos);
+  CHECK(stock.find("58") == std::string::npos);
+  CHECK(stock.find("4m") != std::string::npos);
+  {
+    emulator rx(20, 2);
+    rx.write(stock);
+    CHECK(rx.fb() == as_shown(styled, terminal_profile::wire()));
+    CHECK(rx.fb().cell_at(0, 0).rend().has(renditions::underlined));
+    CHECK(!rx.fb().cell_at(0, 0).rend().extended());
+  }
+  // A peer that negotiated them gets them, and ends exactly equal.
+  const std::string ext = new_frame(blank, styled, terminal_profile::wire(true));
+  CHECK(ext.find("4:3") != std::string::npos);
+  CHECK(ext.find("58:2::1:2:3") != std::string::npos);
+  {
+    emulator rx(20, 2);
+    rx.write(ext);
+    CHECK(rx.fb() == styled);
+  }
+  // Once drawn, an unchanged extended screen costs nothing toward either peer.
+  CHECK(new_frame(styled, styled, terminal_profile::wire()).empty());
+  // Changing only the style is a change toward an extended peer, none toward a stock one.
+  const framebuffer dotted = screen(20, 2, "\x1b[4:4;58:2::1:2:3mab\x1b[0mc");
+  CHECK(new_frame(styled, dotted, terminal_profile::wire()).empty());
+  CHECK(new_frame(styled, dotted, terminal_profile::wire(true)).find("4:4") != std::string::npos);
+}
+
+TEST_CASE("local terminals get underline styles where terminfo has Smulx, colours where it has Setulc") {
+  const framebuffer blank = screen(20, 2, "");
+  const framebuffer styled = screen(20, 2, "\x1b[4:3;58:5:9mab");
+  const std::string kitty = new_frame(blank, styled, terminal_profile::from_term("xterm-kitty"), false);
+  CHECK(kitty.find("4:3") != std::string::npos);
+  CHECK(kitty.find("58:5:9") != std::string::npos);
+  const std::string tmux = new_frame(blank, styled, terminal_profile::from_term("tmux-256color"), false);
+  CHECK(tmux.find("4:3") != std::string::npos);
+  CHECK(tmux.find("58") == std::string::npos);
+  const std::string xterm = new_frame(blank, styled, terminal_profile::from_term("xterm-256color"), false);
+  CHECK(xterm.find("4:3") == std::string::npos);
+  CHECK(xterm.find("58") == std::string::npos);
+  CHECK(xterm.find("4m") != std::string::npos);
+  // And a plain terminal's screen is redrawn only when what it shows changes.
+  CHECK(new_frame(styled, styled, terminal_profile::from_term("xterm-256color")).empty());
+  renditions r;
+  r.set_underline(underline_style::dashed);
+  r.ul = color::rgb(1, 2, 3);
+  CHECK(sgr_sequence(r, terminal_profile::from_term("xterm-kitty")) == "\x1b[0;4:5;58:2::1:2:3m");
+  CHECK(sgr_sequence(r, terminal_profile::from_term("vt100")) == "\x1b[0;4m");
+}
+
+}  // TEST_SUITE

@@ -396,11 +396,96 @@ TEST_CASE("SGR colours map onto palette indices and true colour") {
   CHECK(e.fb().ds().rend == renditions{});
 }
 
-TEST_CASE("colon-style SGR is ignored entirely") {
+TEST_CASE("SGR colours in the colon form: 38:5:n, 38:2::r:g:b, 38:2:r:g:b, 48 and 58") {
   emulator e(10, 2);
   e.write("\x1b[1m\x1b[38:2:1:2:3m");
-  CHECK(e.fb().ds().rend.fg.is_default());
+  CHECK(e.fb().ds().rend.fg == color::rgb(1, 2, 3));
   CHECK(e.fb().ds().rend.has(renditions::bold));
+  e.write("\x1b[38:2::4:5:6;48:5:200m");
+  CHECK(e.fb().ds().rend.fg == color::rgb(4, 5, 6));
+  CHECK(e.fb().ds().rend.bg == color::indexed(200));
+  e.write("\x1b[58:2::7:8:9m");
+  CHECK(e.fb().ds().rend.ul == color::rgb(7, 8, 9));
+  e.write("\x1b[58;5;17m");
+  CHECK(e.fb().ds().rend.ul == color::indexed(17));
+  e.write("\x1b[59m");
+  CHECK(e.fb().ds().rend.ul.is_default());
+  e.write("\x1b[38:5:300m");  // out of range: unchanged
+  CHECK(e.fb().ds().rend.fg == color::rgb(4, 5, 6));
+  // The sub-parameters belong to the 38: the 1 after them is bold again, not a colour.
+  e.write("\x1b[0;38:5:9;3m");
+  CHECK(e.fb().ds().rend.fg == color::indexed(9));
+  CHECK(e.fb().ds().rend.has(renditions::italic));
+  CHECK(!e.fb().ds().rend.has(renditions::bold));
+}
+
+TEST_CASE("underline styles 4:0 to 4:5 and 24") {
+  emulator e(10, 2);
+  e.write("\x1b[4:3m");
+  CHECK(e.fb().ds().rend.has(renditions::underlined));
+  CHECK(e.fb().ds().rend.ul_style == underline_style::curly);
+  CHECK(e.fb().ds().rend.extended());
+  e.write("\x1b[4:2mx");
+  CHECK(e.fb().cell_at(0, 0).rend().ul_style == underline_style::double_line);
+  CHECK(e.fb().row_at(0).extended);
+  e.write("\x1b[4:4m");
+  CHECK(e.fb().ds().rend.ul_style == underline_style::dotted);
+  e.write("\x1b[4:5m");
+  CHECK(e.fb().ds().rend.ul_style == underline_style::dashed);
+  e.write("\x1b[4:1m");
+  CHECK(e.fb().ds().rend.ul_style == underline_style::single);
+  CHECK(!e.fb().ds().rend.extended());
+  e.write("\x1b[4:3m\x1b[4:0m");
+  CHECK(!e.fb().ds().rend.has(renditions::underlined));
+  CHECK(e.fb().ds().rend == renditions{});
+  e.write("\x1b[4:3m\x1b[24m");
+  CHECK(e.fb().ds().rend == renditions{});
+  e.write("\x1b[4:3m\x1b[4m");  // plain SGR 4 is the single underline
+  CHECK(e.fb().ds().rend.ul_style == underline_style::single);
+}
+
+TEST_CASE("a colon in any CSI sequence but SGR makes it ignored") {
+  emulator e(10, 5);
+  e.write("\x1b[3:1H");
+  CHECK(crow(e) == 0);
+  CHECK(ccol(e) == 0);
+  e.write("\x1b[3;1H");
+  CHECK(crow(e) == 2);
+}
+
+TEST_CASE("SCOSC and SCORC (CSI s, CSI u) save and restore the cursor like DECSC/DECRC") {
+  emulator e(10, 5);
+  e.write("\x1b[2;3H\x1b[1m\x1b[s\x1b[H\x1b[0m\x1b[u");
+  CHECK(crow(e) == 1);
+  CHECK(ccol(e) == 2);
+  CHECK(e.fb().ds().rend.has(renditions::bold));
+  // With parameters they are other functions, not a save or a restore.
+  e.write("\x1b[4;4H\x1b[1;5s\x1b[H\x1b[u");
+  CHECK(crow(e) == 1);
+  CHECK(ccol(e) == 2);
+  e.write("\x1b[H\x1b[1u");
+  CHECK(crow(e) == 0);
+}
+
+TEST_CASE("a narrow character over half of a wide one blanks the other half (program output)") {
+  emulator e(10, 2, emulator_options::server(0));
+  e.write("\xE4\xB8\xAD\xE6\x96\x87");  // two wide characters in columns 0-3
+  e.write("\x1b[1;2Hx");                     // over the right half of the first
+  CHECK(e.fb().cell_at(0, 0).blank());
+  CHECK(!e.fb().cell_at(0, 0).wide());
+  CHECK(e.fb().cell_at(0, 1).text() == "x");
+  CHECK(e.fb().cell_at(0, 2).wide());
+  e.write("\x1b[1;3Hy");                     // over the left half of the second
+  CHECK(e.fb().cell_at(0, 2).text() == "y");
+  CHECK(!e.fb().cell_at(0, 2).wide());
+  CHECK(e.fb().cell_at(0, 3).blank());
+  e.write("\x1b[2;1H\xE4\xB8\xAD\x1b[2;2H\xC3\xA9");  // a non-ASCII narrow one
+  CHECK(e.fb().cell_at(1, 0).blank());
+  CHECK(e.fb().cell_at(1, 1).text() == "\xC3\xA9");
+  // A frame diff's receiver keeps Mosh 1.4's behaviour: the wide character stays.
+  emulator stock(10, 2);
+  stock.write("\xE4\xB8\xAD\x1b[1;2Hx");
+  CHECK(stock.fb().cell_at(0, 0).wide());
 }
 
 TEST_CASE("DECSC and DECRC save and restore position, renditions and modes") {

@@ -108,11 +108,24 @@ TEST_CASE("parameter characters beyond 100 are dropped") {
   CHECK(p.param(50, 0) == 0);
 }
 
-TEST_CASE("a colon anywhere in the parameters sends the CSI sequence to ignore") {
+TEST_CASE("colons separate sub-parameters, which are marked") {
   parser p;
-  CHECK(run(p, U"\x1b[38:2:1:2:3mA").size() == 1);  // only the 'A' prints
-  CHECK(p.ch() == U'A');
-  CHECK(p.in_ground());
+  CHECK(run(p, U"\x1b[1;38:2::1:2:3;4m") == std::vector<act>{act::csi_dispatch});
+  CHECK(p.has_sub_params());
+  REQUIRE(p.param_count() == 8);
+  CHECK(p.param(1, 0) == 38);
+  CHECK(!p.param_is_sub(1));
+  CHECK(p.param_is_sub(2));
+  CHECK(p.param(2, 0) == 2);
+  CHECK(p.param_is_sub(3));  // the empty colour space
+  CHECK(p.param(3, -1) == -1);
+  CHECK(p.param_is_sub(6));
+  CHECK(p.param(6, 0) == 3);
+  CHECK(!p.param_is_sub(7));
+  CHECK(p.param(7, 0) == 4);
+  run(p, U"\x1b[1;2m");
+  CHECK(!p.has_sub_params());
+  CHECK(!p.param_is_sub(1));
 }
 
 TEST_CASE("private markers are collected as intermediates") {

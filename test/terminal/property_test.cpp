@@ -433,8 +433,11 @@ TEST_CASE("real programs' output, diffed frame by frame, keeps the wire receiver
   CHECK(captures > 0);
 }
 
-TEST_CASE("the emulator corpus scripts, diffed step by step, keep the wire receiver exact") {
+// The server's emulator (program output, reflow, history) diffed toward a receiver with
+// Mosh 1.4's semantics, as the wire has it.
+void corpus_scripts_keep_receiver_exact(bool extended) {
   namespace fs = std::filesystem;
+  CAPTURE(extended);
   int scripts = 0;
   for (const auto& entry : fs::directory_iterator(mosh2::test::data_path("terminal/corpus"))) {
     if (entry.path().extension() != ".script") continue;
@@ -459,7 +462,7 @@ TEST_CASE("the emulator corpus scripts, diffed step by step, keep the wire recei
         char word[16] = {};
         if (std::sscanf(line.c_str(), "%15s %d %d", word, &w, &h) != 3) continue;
         if (std::string(word) == "size") {
-          host = emulator(w, h);
+          host = emulator(w, h, emulator_options::server());
           rx = emulator(w, h);
           sized = true;
           continue;
@@ -469,13 +472,16 @@ TEST_CASE("the emulator corpus scripts, diffed step by step, keep the wire recei
       }
       if (!sized) continue;
       ++step;
-      const std::string d = new_frame(before, host.fb());
+      // A stock peer gets what Mosh 1.4 can show (a plain underline); a mosh2 peer that
+      // negotiated extended styles gets them all.
+      const terminal_profile profile = terminal_profile::wire(extended);
+      const std::string d = new_frame(before, host.fb(), profile);
       rx.write(d);
-      const std::string problem = differences(rx.fb(), host.fb(), true, true);
+      const std::string problem = differences(rx.fb(), as_shown(host.fb(), profile), true, true);
       if (!problem.empty()) {
         FAIL_CHECK(name << " step " << step << "\ndiff: " << escaped(d) << "\n" << problem);
         // Go on from the host's screen so one miss is reported once.
-        rx.fb() = host.fb();
+        rx.fb() = as_shown(host.fb(), profile);
         auto& ds = rx.fb().ds();
         ds.origin_mode = ds.insert_mode = ds.next_print_wraps = false;
         ds.auto_wrap = true;
@@ -486,6 +492,14 @@ TEST_CASE("the emulator corpus scripts, diffed step by step, keep the wire recei
     ++scripts;
   }
   CHECK(scripts > 0);
+}
+
+TEST_CASE("the emulator corpus scripts, diffed step by step, keep a stock wire receiver exact") {
+  corpus_scripts_keep_receiver_exact(false);
+}
+
+TEST_CASE("the emulator corpus scripts, diffed step by step, keep an extended wire receiver exact") {
+  corpus_scripts_keep_receiver_exact(true);
 }
 
 }  // TEST_SUITE

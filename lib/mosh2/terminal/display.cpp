@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -65,6 +66,24 @@ void add_color(std::string& s, color c, bool fg, bool bright_codes) {
     add_code(s, std::string(fg ? "38;2;" : "48;2;") + std::to_string(c.red()) + ";" +
                     std::to_string(c.green()) + ";" + std::to_string(c.blue()));
   }
+}
+
+// An underline colour in the colon form that Setulc uses (and the only one xterm
+// documents for 58): `58:5:n` or `58:2::r:g:b`.
+void add_underline_color(std::string& s, color c) {
+  if (c.is_default()) {
+    add_code(s, "59");
+  } else if (c.is_indexed()) {
+    add_code(s, "58:5:" + std::to_string(c.index()));
+  } else {
+    add_code(s, "58:2::" + std::to_string(c.red()) + ":" + std::to_string(c.green()) + ":" +
+                    std::to_string(c.blue()));
+  }
+}
+
+std::string underline_code(const renditions& r) {
+  if (r.ul_style == underline_style::single) return "4";
+  return "4:" + std::to_string(static_cast<int>(r.ul_style) + 1);
 }
 
 struct attr_code {
@@ -275,9 +294,10 @@ std::string frame_writer::sgr_change(const renditions& from, const renditions& t
   const bool compact = p_.mosh_emulator;
   std::string codes;
   for (const auto& a : attr_codes)
-    if (to.has(a.a)) add_code(codes, a.on);
+    if (to.has(a.a)) add_code(codes, a.a == renditions::underlined ? underline_code(to) : std::string(a.on));
   if (!to.fg.is_default()) add_color(codes, to.fg, true, compact);
   if (!to.bg.is_default()) add_color(codes, to.bg, false, compact);
+  if (!to.ul.is_default()) add_underline_color(codes, to.ul);
   // From a reset, as Mosh does; an empty first parameter means 0 to the 1.4 parser.
   std::string full(csi);
   if (codes.empty()) full += compact ? "" : "0";
@@ -289,7 +309,9 @@ std::string frame_writer::sgr_change(const renditions& from, const renditions& t
   std::string delta;
   bool removes = false;
   for (const auto& a : attr_codes) {
-    if (to.has(a.a) && !from.has(a.a)) add_code(delta, a.on);
+    const bool restyled = a.a == renditions::underlined && to.has(a.a) && from.ul_style != to.ul_style;
+    if (to.has(a.a) && (!from.has(a.a) || restyled))
+      add_code(delta, a.a == renditions::underlined ? underline_code(to) : std::string(a.on));
     if (!to.has(a.a) && from.has(a.a)) {
       add_code(delta, a.off);
       removes = true;
@@ -297,6 +319,10 @@ std::string frame_writer::sgr_change(const renditions& from, const renditions& t
   }
   if (from.fg != to.fg) add_color(delta, to.fg, true, compact);
   if (from.bg != to.bg) add_color(delta, to.bg, false, compact);
+  if (from.ul != to.ul) {
+    add_underline_color(delta, to.ul);
+    removes = removes || to.ul.is_default();
+  }
   if ((removes && !compact) || delta.empty()) return full;
   std::string incr = std::string(csi) + delta + "m";
   return incr.size() < full.size() ? incr : full;
@@ -690,8 +716,9 @@ std::uint64_t row_hash(const row& rw) {
   for (const cell& c : rw.cells) {
     for (char ch : c.text()) mix(static_cast<unsigned char>(ch));
     const auto& rd = c.rend();
-    mix(rd.attrs | (c.wide() ? 0x100u : 0u) | (c.fallback() ? 0x200u : 0u) | 0x400u);
-    for (const color& col : {rd.fg, rd.bg})
+    mix(rd.attrs | (c.wide() ? 0x100u : 0u) | (c.fallback() ? 0x200u : 0u) | 0x400u |
+        (std::uint64_t{static_cast<std::uint8_t>(rd.ul_style)} << 11));
+    for (const color& col : {rd.fg, rd.bg, rd.ul})
       mix((col.is_rgb() ? 1u << 24 : 0u) | (std::uint64_t{col.red()} << 16) |
           (std::uint64_t{col.green()} << 8) | col.blue() | (col.is_default() ? 1ull << 32 : 0));
   }
@@ -743,10 +770,84 @@ std::vector<scroll_plan> scroll_candidates(const framebuffer& last, const frameb
   return out;
 }
 
+// What the receiver can show of renditions: extended ones it lacks the sequences for
+// become the plain underline, in the text colour.
+renditions shown(const renditions& r, const terminal_profile& p) {
+  renditions out = r;
+  if (!p.styled_underline) out.ul_style = underline_style::single;
+  if (!p.underline_color) out.ul = color{};
+  return out;
+}
+
+// The screen as a receiver without some extended renditions sees it: the rows that
+// may hold such cells (row::extended) replaced by copies that show what it can. A row
+// shared by both screens of one diff gets one copy (`copies`), so it stays shared.
+class shown_screen {
+public:
+  using copies = std::vector<std::pair<const row*, framebuffer::row_ptr>>;
+  shown_screen(const framebuffer& fb, const terminal_profile& p, copies& made) : original_(fb) {
+    for (int r = 0; r < fb.height(); ++r) {
+      const row& src = fb.row_at(r);
+      if (!src.extended) continue;
+      if (!view_) view_ = fb;
+      framebuffer::row_ptr copy;
+      for (const auto& [from, to] : made)
+        if (from == &src) copy = to;
+      if (!copy) {
+        copy = std::make_shared<row>(src);
+        for (cell& c : copy->cells) c.rend() = shown(c.rend(), p);
+        copy->extended = false;
+        copy->blank_from = row::unknown_blanks;
+        made.emplace_back(&src, copy);
+      }
+      view_->replace_row(r, std::move(copy));
+    }
+    if (view_) view_->ds().rend = shown(fb.ds().rend, p);
+    else if (fb.ds().rend.extended()) {
+      view_ = fb;
+      view_->ds().rend = shown(fb.ds().rend, p);
+    }
+  }
+  const framebuffer& get() const { return view_ ? *view_ : original_; }
+
+private:
+  const framebuffer& original_;
+  std::optional<framebuffer> view_;
+};
+
+std::string diff(const framebuffer& last, const framebuffer& target,
+                 const terminal_profile& profile, bool initialized);
+
 }  // namespace
+
+framebuffer as_shown(const framebuffer& fb, const terminal_profile& profile) {
+  shown_screen::copies made;
+  return shown_screen(fb, profile, made).get();
+}
+
+std::string sgr_sequence(const renditions& r, const terminal_profile& profile) {
+  const renditions s = shown(r, profile);
+  std::string codes("0");
+  for (const auto& a : attr_codes)
+    if (s.has(a.a)) add_code(codes, a.a == renditions::underlined ? underline_code(s) : std::string(a.on));
+  if (!s.fg.is_default()) add_color(codes, s.fg, true, false);
+  if (!s.bg.is_default()) add_color(codes, s.bg, false, false);
+  if (!s.ul.is_default()) add_underline_color(codes, s.ul);
+  return std::string(csi) + codes + "m";
+}
 
 std::string new_frame(const framebuffer& last, const framebuffer& target,
                       const terminal_profile& profile, bool initialized) {
+  if (profile.styled_underline && profile.underline_color) return diff(last, target, profile, initialized);
+  shown_screen::copies made;
+  const shown_screen a(last, profile, made), b(target, profile, made);
+  return diff(a.get(), b.get(), profile, initialized);
+}
+
+namespace {
+
+std::string diff(const framebuffer& last, const framebuffer& target,
+                 const terminal_profile& profile, bool initialized) {
   const bool same_size = last.width() == target.width() && last.height() == target.height();
   std::string best;
   bool have = false, best_exact = false;
@@ -774,6 +875,8 @@ std::string new_frame(const framebuffer& last, const framebuffer& target,
   }
   return best;
 }
+
+}  // namespace
 
 std::string display::open(bool term_init) const {
   return (term_init ? profile_.smcup : std::string{}) + "\033[?1h";

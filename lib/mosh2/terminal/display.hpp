@@ -16,9 +16,19 @@ namespace mosh2::terminal {
 /// diff clears the screen and forces every mode. A size change also clears the screen.
 /// Empty when nothing differs. For the wire profile, a Mosh 1.4 emulator holding `last`
 /// ends with a framebuffer equal to `target`, except that several bells ring once.
+/// Renditions the profile cannot show (styled_underline, underline_color) are diffed
+/// as what it shows instead: a stock peer's emulator ends equal to that.
 std::string new_frame(const framebuffer& last, const framebuffer& target,
                       const terminal_profile& profile = terminal_profile::wire(),
                       bool initialized = true);
+
+/// The SGR sequence that sets renditions `r` from a reset (`CSI 0;...m`), as far as
+/// the profile can show them (underline styles and colours degrade to a plain one).
+std::string sgr_sequence(const renditions& r, const terminal_profile& profile);
+
+/// `fb` as a receiver with `profile` shows it: the renditions it cannot show replaced
+/// by what it shows instead (what a frame diff toward it makes its emulator hold).
+framebuffer as_shown(const framebuffer& fb, const terminal_profile& profile);
 
 /// The frame diff bound to one terminal profile, plus the client's terminal set-up and
 /// restore strings (protocol §8.5).

@@ -23,8 +23,17 @@ constexpr std::array<char32_t, 32> dec_graphics = {
 
 }  // namespace
 
-emulator::emulator(int width, int height)
-    : fb_(clamp_screen_size(width, height).width, clamp_screen_size(width, height).height) {}
+emulator::emulator(int width, int height, emulator_options options)
+    : fb_(clamp_screen_size(width, height).width, clamp_screen_size(width, height).height),
+      program_output_(options.program_output) {
+  set_history_limit(options.history_lines);
+}
+
+void emulator::set_history_limit(std::size_t lines) {
+  if (lines == 0) history_.reset();
+  else if (history_) history_->set_limit(lines);
+  else history_ = std::make_shared<terminal::history>(lines);
+}
 
 std::string emulator::take_replies() {
   std::string r;
@@ -108,6 +117,7 @@ void emulator::print_ascii(const char* p, const char* end) {
         // Without autowrap every character lands on the last column: only the last
         // one of the run survives.
         row& r = fb_.mutable_row(ds.cursor_row);
+        if (rend.extended()) r.extended = true;
         r.cells[static_cast<std::size_t>(ds.cursor_col)].set_ascii(end[-1], rend);
         combine_row_ = ds.cursor_row;
         combine_col_ = ds.cursor_col;
@@ -122,7 +132,13 @@ void emulator::print_ascii(const char* p, const char* end) {
     // the run's length once: the run never leaves this row.
     if (ds.insert_mode) insert_cells(r, col, n);
     cell* c = r.cells.data() + col;
-    for (int i = 0; i < n; ++i) c[i].set_ascii(p[i], rend);
+    // Over the right half of a wide character: the left half goes too (xterm, tmux).
+    if (program_output_ && col > 0 && c[-1].wide()) c[-1].reset(fb_.background());
+    if (rend.extended()) r.extended = true;
+    // The first cell is the pattern of the rest: copies from the row, not from a local,
+    // which gcc 12 would rebuild on the stack for every cell (a store-forwarding stall).
+    c[0].set_ascii(p[0], rend);
+    for (int i = 1; i < n; ++i) c[i].set_ascii_like(c[0], p[i]);
     p += n;
     combine_row_ = ds.cursor_row;
     combine_col_ = col + n - 1;
@@ -162,6 +178,9 @@ void emulator::print(char32_t cp) {
   row& r = fb_.mutable_row(ds.cursor_row);
   fb_.add_work(static_cast<std::uint64_t>(w));
   if (ds.insert_mode) insert_cells(r, col, w);
+  if (program_output_ && col > 0 && r.cells[static_cast<std::size_t>(col) - 1].wide())
+    r.cells[static_cast<std::size_t>(col) - 1].reset(fb_.background());
+  if (ds.rend.extended()) r.extended = true;
   char buf[4];
   r.cells[static_cast<std::size_t>(col)].set_char({buf, encode_utf8(cp, buf)}, ds.rend, w == 2);
   if (w == 2 && col + 1 < ds.width) r.cells[static_cast<std::size_t>(col) + 1].reset(fb_.background());
@@ -219,8 +238,12 @@ int emulator::home_row() const { return fb_.ds().origin_mode ? fb_.ds().scroll_t
 
 void emulator::line_feed() {
   auto& ds = fb_.ds();
-  if (ds.cursor_row == ds.scroll_bottom)
+  if (ds.cursor_row == ds.scroll_bottom) {
+    // Only a line that leaves the whole screen is history: not one of the alternate
+    // screen, nor one leaving a region below the top.
+    if (history_ && ds.scroll_top == 0 && !alt_active_) history_->push(fb_.row_at(0));
     fb_.scroll(ds.scroll_top, ds.scroll_bottom, 1, fb_.background());
+  }
   else if (ds.cursor_row < ds.height - 1)
     ++ds.cursor_row;
   ds.next_print_wraps = false;
@@ -396,6 +419,7 @@ void emulator::resize(int width, int height) {
       hidden_rows_.resize(static_cast<std::size_t>(height));
     for (auto& p : hidden_rows_) {
       auto copy = std::make_shared<row>();
+      copy->extended = p->extended;
       const auto kept = std::min(new_width, p->cells.size());
       copy->cells.reserve(new_width);
       copy->cells.assign(p->cells.begin(), p->cells.begin() + static_cast<std::ptrdiff_t>(kept));
@@ -409,8 +433,106 @@ void emulator::resize(int width, int height) {
       hidden_rows_.resize(static_cast<std::size_t>(height), blank);
     }
   }
-  fb_.resize(width, height);
+  if (program_output_ && !alt_active_ && width != fb_.width()) reflow(width, height);
+  else fb_.resize(width, height);
   combine_row_ = -1;
+}
+
+// Re-wraps the main screen at a new width: rows joined by their wrap flags form
+// logical lines, which are cut again at the new width (a wide character that would
+// straddle the edge moves to the next row), the cursor stays on the same character,
+// and rows that no longer fit above it scroll into the history. Rows are never pulled
+// back out of the history when widening: its lines were already numbered (and
+// perhaps delivered), and the local terminal re-wraps its own scrollback.
+void emulator::reflow(int width, int height) {
+  const int old_w = fb_.width(), old_h = fb_.height();
+  const auto& ds = fb_.ds();
+  const int cur_r = ds.cursor_row, cur_c = ds.cursor_col;
+  const auto blank_default = [](const cell& c) {
+    return c.blank() && !c.wide() && !c.fallback() && c.rend() == renditions{};
+  };
+  // The last row worth keeping: the cursor's, or one below it with something on it.
+  int last = cur_r;
+  for (int r = old_h - 1; r > cur_r; --r) {
+    const row& rw = fb_.row_at(r);
+    if (rw.wrap || !std::all_of(rw.cells.begin(), rw.cells.end(), blank_default)) {
+      last = r;
+      break;
+    }
+  }
+  std::vector<framebuffer::row_ptr> out;
+  int new_cr = 0, new_cc = 0;
+  std::vector<cell> line;
+  const cell pad{};
+  for (int r = 0; r <= last;) {
+    // One logical line: rows r..e, joined while the wrap flag is set.
+    int e = r;
+    while (e < last && fb_.row_at(e).wrap) ++e;
+    line.clear();
+    std::size_t cursor_at = 0;
+    for (int k = r; k <= e; ++k) {
+      const auto& cells = fb_.row_at(k).cells;
+      if (k == cur_r) cursor_at = line.size() + static_cast<std::size_t>(cur_c);
+      // The blank that a wide character left at the edge of a wrapped row (when it
+      // moved to the next one) is not part of the text.
+      const bool pad = k < e && blank_default(cells.back()) && fb_.row_at(k + 1).cells.front().wide() &&
+                       !(cur_r == k && cur_c == old_w - 1);
+      line.insert(line.end(), cells.begin(), pad ? cells.end() - 1 : cells.end());
+    }
+    const bool end_wrap = fb_.row_at(e).wrap;
+    std::size_t len = line.size();
+    while (len > 0 && blank_default(line[len - 1])) --len;
+    const bool has_cursor = cur_r >= r && cur_r <= e;
+    if (has_cursor) len = std::max(len, cursor_at + 1);  // the cursor's cell is kept
+    len = std::min(len, line.size());
+    fb_.add_work(line.size());
+    // Cut into rows of the new width.
+    std::size_t i = 0;
+    bool first_row = true;
+    while (first_row || i < len) {
+      first_row = false;
+      auto nr = std::make_shared<row>(width, renditions{});
+      nr->extended = false;
+      int c = 0;
+      while (i < len && c < width) {
+        const cell& x = line[i];
+        if (x.wide() && c == width - 1 && width > 1) break;  // never straddles the edge
+        if (has_cursor && i == cursor_at) {
+          new_cr = static_cast<int>(out.size());
+          new_cc = c;
+        }
+        if (x.rend().extended()) nr->extended = true;
+        nr->cells[static_cast<std::size_t>(c)] = x;
+        ++c;
+        ++i;
+        if (x.wide() && c < width) {
+          // The right half travels with it.
+          if (i < line.size()) nr->cells[static_cast<std::size_t>(c)] = line[i];
+          else nr->cells[static_cast<std::size_t>(c)] = pad;
+          ++c;
+          ++i;
+        }
+      }
+      nr->wrap = i < len || end_wrap;
+      out.push_back(std::move(nr));
+    }
+    out.back()->wrap = end_wrap;
+    r = e + 1;
+  }
+  // Rows that do not fit: off the top into the history (while the cursor stays on
+  // screen), then off the bottom.
+  std::size_t drop_top = 0;
+  if (out.size() > static_cast<std::size_t>(height))
+    drop_top = std::min(out.size() - static_cast<std::size_t>(height), static_cast<std::size_t>(new_cr));
+  for (std::size_t k = 0; k < drop_top; ++k)
+    if (history_) history_->push(*out[k]);
+  out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(drop_top));
+  new_cr -= static_cast<int>(drop_top);
+  if (out.size() > static_cast<std::size_t>(height)) out.resize(static_cast<std::size_t>(height));
+  while (out.size() < static_cast<std::size_t>(height)) out.push_back(std::make_shared<row>(width, renditions{}));
+  fb_.add_work(static_cast<std::uint64_t>(width) * static_cast<std::uint64_t>(height));
+  fb_.resize_to(width, height, std::move(out), std::clamp(new_cr, 0, height - 1),
+                std::clamp(new_cc, 0, width - 1));
 }
 
 // ---------------------------------------------------------------------------------
@@ -515,11 +637,15 @@ const emulator::csi_function emulator::csi_table[] = {
     {'c', ">", &emulator::csi_reports},
     {'b', "", &emulator::csi_repeat},     // REP (beyond 1.4)
     {'p', "!", &emulator::csi_soft_reset},
+    {'s', "", &emulator::csi_save_restore}, {'u', "", &emulator::csi_save_restore},  // SCOSC, SCORC
 };
 
 void emulator::csi_dispatch() {
   const std::string_view im = parser_.intermediates();
   const char32_t f = parser_.ch();
+  // Sub-parameters mean something only to SGR; elsewhere the sequence is ignored as a
+  // whole, as Mosh 1.4 ignores any sequence with a colon.
+  if (parser_.has_sub_params() && !(f == 'm' && im.empty())) return;
   bool keeps_wrap = false;
   for (const auto& row : csi_table) {
     if (row.final_byte == f && row.intermediates == im) {
@@ -672,6 +798,15 @@ bool emulator::csi_repeat(char32_t) {
   return true;  // a print, not a function: the deferred-wrap flag stays as printed
 }
 
+// Only without parameters: with them, `CSI s` is DECSLRM (left and right margins, not
+// implemented) and `CSI u` belongs to other protocols.
+bool emulator::csi_save_restore(char32_t f) {
+  if (parser_.param_count() > 0) return false;
+  if (f == 's') save_cursor();
+  else restore_cursor();
+  return false;
+}
+
 bool emulator::csi_soft_reset(char32_t) {
   soft_reset();
   return false;
@@ -753,17 +888,66 @@ void emulator::set_dec_mode(int mode, bool on) {
   }
 }
 
+namespace {
+
+// A colour from the parameters after 38, 48 or 58 (`kind` at `i`): `5;n` / `2;r;g;b`
+// with semicolons, or in the colon form `5:n`, `2:r:g:b` and `2::r:g:b` (an empty
+// colour-space identifier), where `subs` is how many sub-parameters follow the 38.
+// Returns the parameters it used; leaves `target` alone if the colour is out of range.
+std::size_t parse_color(const parser& p, std::size_t i, std::size_t subs, color& target) {
+  const int kind = p.param(i + 1, 0);
+  if (subs > 0) {
+    if (kind == 5 && subs >= 2) {
+      const int idx = p.param(i + 2, 0);
+      if (idx <= 255) target = color::indexed(static_cast<std::uint8_t>(idx));
+    } else if (kind == 2 && subs >= 4) {
+      const std::size_t at = subs >= 5 ? i + 3 : i + 2;  // past the colour space
+      const int r = p.param(at, 0), g = p.param(at + 1, 0), b = p.param(at + 2, 0);
+      if (r <= 255 && g <= 255 && b <= 255)
+        target = color::rgb(static_cast<std::uint8_t>(r), static_cast<std::uint8_t>(g),
+                            static_cast<std::uint8_t>(b));
+    }
+    return subs;
+  }
+  if (kind == 5 && i + 2 < p.param_count()) {
+    const int idx = p.param(i + 2, 0);
+    if (idx <= 255) target = color::indexed(static_cast<std::uint8_t>(idx));
+    return 2;
+  }
+  if (kind == 2 && i + 4 < p.param_count()) {
+    const int r = p.param(i + 2, 0), g = p.param(i + 3, 0), b = p.param(i + 4, 0);
+    if (r <= 255 && g <= 255 && b <= 255)
+      target = color::rgb(static_cast<std::uint8_t>(r), static_cast<std::uint8_t>(g),
+                          static_cast<std::uint8_t>(b));
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
 void emulator::sgr() {
   const parser& p = parser_;
   auto& rend = fb_.ds().rend;
   const std::size_t count = std::max<std::size_t>(p.param_count(), 1);
   for (std::size_t i = 0; i < count; ++i) {
     const int v = p.param(i, 0);
+    std::size_t subs = 0;  // sub-parameters after this one (colon form)
+    while (p.param_is_sub(i + 1 + subs)) ++subs;
     switch (v) {
       case 0: rend = renditions{}; break;
       case 1: rend.set(renditions::bold, true); break;
       case 3: rend.set(renditions::italic, true); break;
-      case 4: rend.set(renditions::underlined, true); break;
+      case 4:
+        if (subs == 0) {
+          rend.set(renditions::underlined, true);
+        } else {
+          // 4:0 none, 4:1 single, 4:2 double, 4:3 curly, 4:4 dotted, 4:5 dashed.
+          const int style = p.param(i + 1, 0);
+          if (style == 0) rend.set(renditions::underlined, false);
+          else if (style <= 5) rend.set_underline(static_cast<underline_style>(style - 1));
+        }
+        break;
       case 5: rend.set(renditions::blink, true); break;
       case 7: rend.set(renditions::inverse, true); break;
       case 8: rend.set(renditions::invisible, true); break;
@@ -775,23 +959,10 @@ void emulator::sgr() {
       case 28: rend.set(renditions::invisible, false); break;
       case 39: rend.fg = color{}; break;
       case 49: rend.bg = color{}; break;
-      case 38:
-      case 48: {
-        color& target = v == 38 ? rend.fg : rend.bg;
-        const int kind = p.param(i + 1, 0);
-        if (kind == 5 && i + 2 < p.param_count()) {
-          const int idx = p.param(i + 2, 0);
-          if (idx <= 255) target = color::indexed(static_cast<std::uint8_t>(idx));
-          i += 2;
-        } else if (kind == 2 && i + 4 < p.param_count()) {
-          const int r = p.param(i + 2, 0), g = p.param(i + 3, 0), b = p.param(i + 4, 0);
-          if (r <= 255 && g <= 255 && b <= 255)
-            target = color::rgb(static_cast<std::uint8_t>(r), static_cast<std::uint8_t>(g),
-                                static_cast<std::uint8_t>(b));
-          i += 4;
-        }
-        break;
-      }
+      case 59: rend.ul = color{}; break;
+      case 38: i += parse_color(p, i, subs, rend.fg); subs = 0; break;
+      case 48: i += parse_color(p, i, subs, rend.bg); subs = 0; break;
+      case 58: i += parse_color(p, i, subs, rend.ul); subs = 0; break;
       default:
         if (v >= 30 && v <= 37) rend.fg = color::indexed(static_cast<std::uint8_t>(v - 30));
         else if (v >= 40 && v <= 47) rend.bg = color::indexed(static_cast<std::uint8_t>(v - 40));
@@ -799,6 +970,7 @@ void emulator::sgr() {
         else if (v >= 100 && v <= 107) rend.bg = color::indexed(static_cast<std::uint8_t>(v - 100 + 8));
         break;
     }
+    i += subs;  // sub-parameters of anything else are skipped with it
   }
 }
 

@@ -4,22 +4,38 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mosh2/terminal/framebuffer.hpp"
+#include "mosh2/terminal/history.hpp"
 #include "mosh2/terminal/parser.hpp"
 #include "mosh2/terminal/utf8_decoder.hpp"
 
 namespace mosh2::terminal {
+
+/// How an emulator behaves beyond Mosh 1.4's (docs/terminal.md, "Beyond Mosh 1.4").
+struct emulator_options {
+  /// Lines of history kept from what scrolls off the top of the main screen; 0: none.
+  std::size_t history_lines = 0;
+  /// The emulator reads a program's output (the server's pty), not a frame diff: a
+  /// narrow character printed over half of a wide one blanks the other half, and a
+  /// width change re-wraps the main screen. A frame diff's writer assumes Mosh 1.4's
+  /// semantics in its receiver, so the client and the diff's own shadow keep them.
+  bool program_output = false;
+
+  /// The server's emulator: program output, with a history of `lines` lines.
+  static emulator_options server(std::size_t lines = default_history_lines) { return {lines, true}; }
+};
 
 /// Interprets host output like Mosh 1.4's emulator, plus the alternate screen and DEC
 /// special graphics (docs/terminal.md). Copying is cheap: the framebuffer shares rows.
 class emulator {
 public:
   /// A screen of the given size, clamped to the limits (clamp_screen_size).
-  emulator(int width, int height);
+  emulator(int width, int height, emulator_options options = {});
 
   /// Feeds host output (UTF-8 bytes from the pty or a hoststring) through parser and
   /// framebuffer. Once work() passes the work limit, the rest of `bytes` is dropped.
@@ -44,6 +60,13 @@ public:
   framebuffer& fb() { return fb_; }
   /// Server-side input translation (§8.4): ESC O A-D -> ESC [ A-D unless DECCKM is set.
   std::string translate_input(std::string_view user_bytes) const;
+
+  /// The lines that scrolled off the top of the main screen, or nullptr when history
+  /// is off. Copies of an emulator share it: it is the session's, not a state's (SSP
+  /// copies the emulator for every state it keeps, and only the newest one writes).
+  const terminal::history* history() const { return history_.get(); }
+  /// Changes the history bound (0 turns it off and drops what is kept).
+  void set_history_limit(std::size_t lines);
 
   /// True while the alternate screen (DECSET 47/1047/1049) is shown. Not synchronized.
   bool alternate_screen() const { return alt_active_; }
@@ -74,6 +97,7 @@ private:
   bool csi_reports(char32_t final_byte);
   bool csi_repeat(char32_t final_byte);
   bool csi_soft_reset(char32_t final_byte);
+  bool csi_save_restore(char32_t final_byte);
   struct csi_function;
   static const csi_function csi_table[];
   void repeat_last(int n);
@@ -94,6 +118,7 @@ private:
   void delete_lines(int n);
   void tab_forward(int n);
   void tab_backward(int n);
+  void reflow(int width, int height);
   void save_cursor();
   void restore_cursor();
   void full_reset();
@@ -122,6 +147,8 @@ private:
   bool alt_active_ = false;
   std::vector<framebuffer::row_ptr> hidden_rows_;  ///< the screen not shown
   std::uint64_t work_limit_ = std::numeric_limits<std::uint64_t>::max();  ///< see set_work_limit
+  bool program_output_ = false;                ///< see emulator_options
+  std::shared_ptr<terminal::history> history_;  ///< see history()
 };
 
 /// True for a valid base64 string (RFC 4648 alphabet, padded, possibly empty): the only

@@ -34,6 +34,14 @@ public:
   constexpr std::uint8_t red() const { return static_cast<std::uint8_t>(v_ >> 16); }
   constexpr std::uint8_t green() const { return static_cast<std::uint8_t>(v_ >> 8); }
   constexpr std::uint8_t blue() const { return static_cast<std::uint8_t>(v_); }
+  /// The packed form: 0 = default, 1 + index, or bit 24 plus 0xRRGGBB.
+  constexpr std::uint32_t value() const { return v_; }
+  /// True for a value that value() can return.
+  static constexpr bool valid_value(std::uint32_t v) {
+    return v <= 256 || (v & ~std::uint32_t{0xFFFFFF}) == truecolor_bit;
+  }
+  /// The colour of a valid packed value (valid_value), default otherwise.
+  static constexpr color from_value(std::uint32_t v) { return valid_value(v) ? color(v) : color(); }
   constexpr bool operator==(const color&) const = default;
 
 private:
@@ -42,21 +50,46 @@ private:
   std::uint32_t v_ = 0;
 };
 
+/// Underline styles (SGR 4:1 to 4:5); meaningful only with the underlined attribute.
+enum class underline_style : std::uint8_t { single = 0, double_line = 1, curly = 2, dotted = 3, dashed = 4 };
+
 /// SGR state of a cell or of the cursor. Faint exists but SGR 2 is ignored, as in Mosh 1.4.
+/// The underline style and colour are beyond Mosh 1.4 ("extended"): a stock peer is
+/// shown the plain underline instead (plain()).
 struct renditions {
   enum attr : std::uint8_t {
     bold = 1, faint = 2, italic = 4, underlined = 8, blink = 16, inverse = 32, invisible = 64
   };
   color fg;
   color bg;
+  color ul;  ///< underline colour (SGR 58/59); default = the text colour
   std::uint8_t attrs = 0;
+  /// single unless underlined: the style goes with the attribute.
+  underline_style ul_style = underline_style::single;
 
   constexpr bool has(attr a) const { return (attrs & a) != 0; }
   constexpr void set(attr a, bool on) {
     attrs = on ? static_cast<std::uint8_t>(attrs | a) : static_cast<std::uint8_t>(attrs & ~a);
+    if (a == underlined) ul_style = underline_style::single;
+  }
+  /// Underlined in the given style.
+  constexpr void set_underline(underline_style s) {
+    attrs = static_cast<std::uint8_t>(attrs | underlined);
+    ul_style = s;
+  }
+  /// True when something here is beyond what Mosh 1.4 can show.
+  constexpr bool extended() const { return ul_style != underline_style::single || !ul.is_default(); }
+  /// What Mosh 1.4 can show of these renditions: the underline plain, in the text colour.
+  constexpr renditions plain() const {
+    renditions r = *this;
+    r.ul_style = underline_style::single;
+    r.ul = color{};
+    return r;
   }
   constexpr bool operator==(const renditions&) const = default;
 };
+
+static_assert(sizeof(renditions) == 16, "renditions: three colours and two bytes");
 
 /// One character cell: UTF-8 contents (a base character plus combining marks, empty =
 /// blank), renditions, and whether it is the left half of a wide character or a
@@ -87,8 +120,7 @@ public:
   /// Blank with the given renditions (erase uses the current background).
   void reset(renditions r) {
     len_ = 0;
-    wide_ = false;
-    fallback_ = false;
+    flags_ = 0;
     rend_ = r;
   }
   /// Makes the cell hold one printable ASCII character (the emulator's fast path:
@@ -96,47 +128,65 @@ public:
   void set_ascii(char ch, renditions r) {
     text_[0] = ch;
     len_ = 1;
-    wide_ = false;
-    fallback_ = false;
+    flags_ = 0;
     rend_ = r;
+  }
+  /// set_ascii for a run of characters: `proto` went through set_ascii with the run's
+  /// renditions, and this cell becomes a copy of it with its own character.
+  void set_ascii_like(const cell& proto, char ch) {
+    *this = proto;
+    text_[0] = ch;
   }
   /// Makes the cell hold one character (UTF-8, at most 4 bytes) with the given width flag.
   void set_char(std::string_view utf8, renditions r, bool wide) {
     std::memcpy(text_.data(), utf8.data(), utf8.size());
     len_ = static_cast<std::uint8_t>(utf8.size());
-    wide_ = wide;
-    fallback_ = false;
+    flags_ = wide ? wide_flag : 0;
     rend_ = r;
   }
 
+  /// One printable ASCII character, narrow, no flags (what set_ascii makes).
+  bool plain_ascii() const {
+    return len_ == 1 && flags_ == 0 && text_[0] >= 0x20 && text_[0] < 0x7F;
+  }
   const renditions& rend() const { return rend_; }
   renditions& rend() { return rend_; }
-  bool wide() const { return wide_; }
-  void set_wide(bool w) { wide_ = w; }
-  bool fallback() const { return fallback_; }
-  void set_fallback(bool f) { fallback_ = f; }
+  bool wide() const { return (flags_ & wide_flag) != 0; }
+  void set_wide(bool w) { flags_ = static_cast<std::uint8_t>(w ? flags_ | wide_flag : flags_ & ~wide_flag); }
+  bool fallback() const { return (flags_ & fallback_flag) != 0; }
+  void set_fallback(bool f) {
+    flags_ = static_cast<std::uint8_t>(f ? flags_ | fallback_flag : flags_ & ~fallback_flag);
+  }
   /// Columns the cell occupies on screen.
-  int width() const { return wide_ ? 2 : 1; }
+  int width() const { return wide() ? 2 : 1; }
 
   bool operator==(const cell& o) const {
-    return len_ == o.len_ && rend_ == o.rend_ && wide_ == o.wide_ && fallback_ == o.fallback_ &&
+    return len_ == o.len_ && rend_ == o.rend_ && flags_ == o.flags_ &&
            std::memcmp(text_.data(), o.text_.data(), len_) == 0;
   }
 
 private:
+  static constexpr std::uint8_t wide_flag = 1, fallback_flag = 2;
   std::array<char, max_bytes> text_{};
   std::uint8_t len_ = 0;
-  bool wide_ = false;
-  bool fallback_ = false;
+  std::uint8_t flags_ = 0;
   renditions rend_;
 };
 
 static_assert(std::is_trivially_copyable_v<cell>, "rows copy cells with memmove");
+// Memory per cell is what the screen caps are sized by (limits.hpp): 48 bytes before
+// the underline colour was added, 52 with it. Byte-aligned colours would keep 48, but
+// gcc 12 then copies renditions through the stack, which halved the print path's speed.
+static_assert(sizeof(cell) == 52, "a cell is 52 bytes");
 
 /// One screen row. `wrap` means the text continued onto the next row by autowrap.
 struct row {
   std::vector<cell> cells;
   bool wrap = false;
+  /// Some cell may have extended renditions (renditions::extended). Set by every write
+  /// of such a cell, never cleared by one: the frame diff toward a stock peer looks at
+  /// the cells of flagged rows only.
+  bool extended = false;
   /// Bumped on every change through framebuffer::mutable_row, so the frame diff can
   /// skip rows it has already compared without looking at their cells.
   std::uint64_t generation = 0;
@@ -235,6 +285,14 @@ public:
 
   using row_ptr = std::shared_ptr<row>;
 
+  /// Puts row object `p` (of this width) at row `r`, as it is: for views of a screen
+  /// (the frame diff's degraded copy) and for reflow.
+  void replace_row(int r, row_ptr p) {
+    auto& slot = rows_[static_cast<std::size_t>(r)];
+    slot = std::move(p);
+    ++work_;
+  }
+
   /// Blanks row `r` with background `bg` (wrap cleared) by pointing it at the shared
   /// blank row: erasing a whole line costs no copy.
   void clear_row(int r, renditions bg) {
@@ -325,6 +383,7 @@ public:
       const cell pad(background());
       for (auto& p : rows_) {
         auto copy = std::make_shared<row>();
+        copy->extended = p->extended;
         const auto kept = std::min(new_width, p->cells.size());
         copy->cells.reserve(new_width);
         copy->cells.assign(p->cells.begin(), p->cells.begin() + static_cast<std::ptrdiff_t>(kept));
@@ -339,6 +398,25 @@ public:
     rows_.resize(static_cast<std::size_t>(height));
     for (auto& p : rows_)
       if (!p) p = blank_row(background());
+    resize_state(width, height);
+  }
+
+  /// A resize whose rows the caller built (reflow): `rows` are `height` rows of `width`
+  /// cells, the cursor goes to (cursor_row, cursor_col); the rest as in resize.
+  void resize_to(int width, int height, std::vector<row_ptr> rows, int cursor_row, int cursor_col) {
+    spare_.rows.clear();
+    rows_ = std::move(rows);
+    for (auto& p : rows_) p->generation = ++generation_counter_;
+    work_ += static_cast<std::uint64_t>(height);
+    ds_.width = width;
+    ds_.cursor_row = cursor_row;
+    ds_.cursor_col = cursor_col;
+    resize_state(width, height);
+  }
+
+private:
+  void resize_state(int width, int height) {
+    const auto new_width = static_cast<std::size_t>(width);
     const auto old_width = ds_.tabs.size();
     ds_.tabs.resize(new_width, false);
     for (std::size_t c = (old_width + 7) / 8 * 8; c < ds_.tabs.size(); c += 8)
@@ -351,6 +429,8 @@ public:
     ds_.cursor_col = std::min(ds_.cursor_col, width - 1);
     ds_.next_print_wraps = false;
   }
+
+public:
 
   /// Work done on this screen so far: cells written, copied or erased one by one, plus
   /// rows moved or replaced. A measure of CPU that tests can compare with what the input
@@ -454,6 +534,7 @@ private:
       std::copy(p->cells.begin(), p->cells.end(), fresh->cells.begin());
     }
     fresh->wrap = p->wrap;
+    fresh->extended = p->extended;
     fresh->blank_from = p->blank_from;
     fresh->blank_rend = p->blank_rend;
     p = std::move(fresh);

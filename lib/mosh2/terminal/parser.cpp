@@ -8,7 +8,7 @@ namespace mosh2::terminal {
 namespace {
 
 constexpr bool is_c0(char32_t c) { return c < 0x20; }
-constexpr bool is_param_char(char32_t c) { return (c >= '0' && c <= '9') || c == ';'; }
+constexpr bool is_param_char(char32_t c) { return (c >= '0' && c <= '9') || c == ';' || c == ':'; }
 constexpr bool is_intermediate(char32_t c) { return c >= 0x20 && c <= 0x2F; }
 constexpr bool is_private_marker(char32_t c) { return c >= 0x3C && c <= 0x3F; }
 // Code points from U+00A0 up are classified like GL characters (§9.1); inside a
@@ -28,6 +28,7 @@ void parser::clear() {
   intermediates_len_ = 0;
   param_chars_len_ = 0;
   param_count_ = 0;
+  has_colon_ = false;
 }
 
 void parser::collect(char32_t c) {
@@ -38,16 +39,21 @@ void parser::collect(char32_t c) {
 
 void parser::finish_params() {
   param_count_ = 0;
+  sub_.fill(0);
+  has_colon_ = false;
   if (param_chars_len_ == 0) return;
   int value = 0;
-  bool digits = false, too_large = false;
+  bool digits = false, too_large = false, next_is_sub = false;
   for (std::size_t i = 0; i <= param_chars_len_; ++i) {
     const char c = i < param_chars_len_ ? param_chars_[i] : ';';
-    if (c == ';') {
+    if (c == ';' || c == ':') {
       // Empty, 0 and too large all mean "missing" (§9.1); 0 stands for missing.
+      if (next_is_sub) sub_[param_count_ / 64] |= std::uint64_t{1} << (param_count_ % 64);
       params_[param_count_++] = digits && !too_large ? value : 0;
       value = 0;
       digits = too_large = false;
+      next_is_sub = c == ':';
+      if (next_is_sub) has_colon_ = true;
     } else if (!too_large) {
       digits = true;
       value = value * 10 + (c - '0');
@@ -177,7 +183,7 @@ parser::action parser::in_csi_param(char32_t c) {
     state_ = state::csi_param;
     return action::none;
   }
-  if (c == ':' || is_private_marker(c)) {
+  if (is_private_marker(c)) {
     state_ = state::csi_ignore;
     return action::none;
   }

@@ -55,6 +55,14 @@ public:
     if (i >= param_count_ || params_[i] <= 0) return def;
     return params_[i];
   }
+  /// True when parameter i was separated from the one before by ':' (an ITU T.416
+  /// sub-parameter, as in `38:2::r:g:b`).
+  bool param_is_sub(std::size_t i) const {
+    return i < param_count_ && (sub_[i / 64] >> (i % 64)) & 1;
+  }
+  /// True when the last CSI had a ':' among its parameters. Only SGR knows what one
+  /// means; every other function ignores such a sequence, as Mosh 1.4 ignores them all.
+  bool has_sub_params() const { return has_colon_; }
   /// The collected OSC string (capped at 16384 code points).
   const std::u32string& osc() const { return osc_; }
   /// Drops the OSC string once it has been handled, so copying the parser (which SSP
@@ -87,6 +95,8 @@ private:
   std::size_t param_chars_len_ = 0;
   std::array<int, max_params> params_{};
   std::size_t param_count_ = 0;
+  std::array<std::uint64_t, (max_params + 63) / 64> sub_{};  ///< see param_is_sub
+  bool has_colon_ = false;
   std::u32string osc_;
 };
 

@@ -14,24 +14,28 @@ struct entry {
   std::string_view prefix;  ///< matched against the start of $TERM, first match wins
   bool ech, bce, scroll;
   std::string_view smcup, rmcup;
+  bool styled_underline = false;  ///< Smulx in the family's terminfo entry
+  bool underline_color = false;   ///< Setulc in the family's terminfo entry
 };
 
 constexpr std::string_view alt_on = "\033[?1049h", alt_off = "\033[?1049l";
 
 // Only what the terminfo entry of that family declares (ncurses 6.4) or what every
 // member of the family is known to implement: claiming a capability the terminal lacks
-// corrupts the screen, while leaving one out only costs bytes on the local pty.
+// corrupts the screen, while leaving one out only costs bytes on the local pty. Smulx
+// (underline styles) is in ncurses 6.4's alacritty, kitty and tmux entries; Setulc
+// (underline colour) only in the xterm-kitty entry that kitty installs itself.
 constexpr std::array<entry, 16> table = {{
-    {"xterm-kitty", true, false, true, alt_on, alt_off},
+    {"xterm-kitty", true, false, true, alt_on, alt_off, true, true},
     {"xterm", true, true, true, "\033[?1049h\033[22;0;0t", "\033[?1049l\033[23;0;0t"},
     {"rxvt-unicode", true, true, true, alt_on, "\033[r\033[?1049l"},
     {"rxvt", false, true, false, "\0337\033[?47h", "\033[2J\033[?47l\0338"},
     {"screen", false, false, true, alt_on, alt_off},
-    {"tmux", false, false, true, alt_on, alt_off},
-    {"alacritty", true, false, true, alt_on, alt_off},
+    {"tmux", false, false, true, alt_on, alt_off, true, false},
+    {"alacritty", true, false, true, alt_on, alt_off, true, false},
     {"foot", true, false, true, alt_on, alt_off},
     {"st-", true, false, true, alt_on, alt_off},
-    {"kitty", true, false, true, alt_on, alt_off},
+    {"kitty", true, false, true, alt_on, alt_off, true, false},
     {"linux", true, true, false, "", ""},
     {"vt220", true, false, false, "", ""},
     {"vt100", false, false, false, "", ""},
@@ -46,7 +50,11 @@ constexpr std::array<std::string_view, 7> title_prefixes = {
 
 }  // namespace
 
-terminal_profile terminal_profile::wire() { return terminal_profile{}; }
+terminal_profile terminal_profile::wire(bool extended_styles) {
+  terminal_profile p;
+  p.styled_underline = p.underline_color = extended_styles;
+  return p;
+}
 
 terminal_profile terminal_profile::from_term(std::string_view term) {
   terminal_profile p;
@@ -59,6 +67,8 @@ terminal_profile terminal_profile::from_term(std::string_view term) {
       p.has_scroll = e.scroll;
       p.smcup = e.smcup;
       p.rmcup = e.rmcup;
+      p.styled_underline = e.styled_underline;
+      p.underline_color = e.underline_color;
       break;
     }
   }

@@ -24,13 +24,21 @@ struct terminal_profile {
   /// first parameters, minimal mouse-mode changes, DECSET 1007. It also means nobody
   /// watches the cursor, so it is not hidden while drawing.
   bool mosh_emulator = true;
+  /// Underline styles: `CSI 4:n m` (terminfo Smulx), curly, dotted, dashed and double.
+  /// Without it they are drawn as a plain underline.
+  bool styled_underline = false;
+  /// Underline colours: `CSI 58:5:n m`, `CSI 58:2::r:g:b m`, `CSI 59 m` (terminfo
+  /// Setulc). Without it the underline takes the text colour.
+  bool underline_color = false;
   /// Written once when the client takes over the terminal (terminfo smcup), and rmcup
   /// on the way out.
   std::string smcup, rmcup;
 
   /// The fixed profile of the server→client hoststring (protocol §8.2): a Mosh 1.4
   /// emulator with ECH, BCE and titles.
-  static terminal_profile wire();
+  /// `extended_styles` is for a peer that negotiated them (a mosh2 client): underline
+  /// styles and colours are sent; a stock Mosh 1.4 peer gets the plain underline.
+  static terminal_profile wire(bool extended_styles = false);
   /// A real terminal named by $TERM, from a built-in table (docs/display.md); unknown
   /// names get a conservative profile (no ECH, no BCE, no titles, no SU/SD).
   static terminal_profile from_term(std::string_view term);

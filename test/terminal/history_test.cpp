@@ -1,0 +1,336 @@
+// The history: which lines enter it, its numbering and bound, its encoding (round
+// trip and hostile input) and the bytes that print it into a local terminal; and the
+// reflow of the main screen on a width change.
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "mosh2/terminal/display.hpp"
+#include "mosh2/terminal/emulator.hpp"
+#include "mosh2/terminal/history.hpp"
+
+using namespace mosh2::terminal;
+
+namespace {
+
+std::string text_of(const history_line& l) {
+  std::string s;
+  for (std::size_t i = 0; i < l.cells.size(); ++i) {
+    s += l.cells[i].blank() ? std::string(" ") : std::string(l.cells[i].text());
+    if (l.cells[i].wide()) ++i;
+  }
+  return s;
+}
+
+std::string row_text(const framebuffer& fb, int r) {
+  std::string s;
+  for (int c = 0; c < fb.width(); ++c) {
+    const cell& x = fb.cell_at(r, c);
+    s += x.blank() ? std::string(" ") : std::string(x.text());
+    if (x.wide()) ++c;
+  }
+  s.erase(s.find_last_not_of(' ') + 1);
+  return s;
+}
+
+std::vector<std::string> texts(const history& h) {
+  std::vector<std::string> out;
+  for (std::uint64_t n = h.first(); n < h.end(); ++n) out.push_back(text_of(h.line(n)));
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("terminal") {
+
+TEST_CASE("lines scrolled off the top of the main screen enter the history, numbered from 0") {
+  emulator e(10, 3, emulator_options::server(100));
+  REQUIRE(e.history() != nullptr);
+  e.write("one\r\ntwo\r\nthree\r\nfour\r\nfive");
+  const history& h = *e.history();
+  CHECK(h.end() == 2);
+  CHECK(h.first() == 0);
+  CHECK(texts(h) == std::vector<std::string>{"one", "two"});
+  CHECK(row_text(e.fb(), 0) == "three");
+}
+
+TEST_CASE("the history keeps attributes, colours, wide and combining characters and the wrap flag") {
+  emulator e(6, 2, emulator_options::server(100));
+  e.write("\x1b[1;31;48;2;1;2;3mab\x1b[4:3;58:5:9mc\x1b[0m\xE4\xB8\xAD" "e\xCC\x81" "fg\r\n\n\n");
+  const history& h = *e.history();
+  REQUIRE(h.size() == 3);
+  const history_line first = h.line(0);
+  CHECK(first.wrap);
+  CHECK(text_of(first) == "abc\xE4\xB8\xAD" "e\xCC\x81");
+  CHECK(first.cells[0].rend().has(renditions::bold));
+  CHECK(first.cells[0].rend().fg == color::indexed(1));
+  CHECK(first.cells[0].rend().bg == color::rgb(1, 2, 3));
+  CHECK(first.cells[2].rend().ul_style == underline_style::curly);
+  CHECK(first.cells[2].rend().ul == color::indexed(9));
+  CHECK(first.cells[3].wide());
+  const history_line second = h.line(1);
+  CHECK(!second.wrap);
+  CHECK(text_of(second) == "fg");
+}
+
+TEST_CASE("the alternate screen and a region below the top add nothing to the history") {
+  emulator e(10, 4, emulator_options::server(100));
+  e.write("\x1b[?1049h");
+  for (int i = 0; i < 10; ++i) e.write("alt\r\n");
+  CHECK(e.history()->end() == 0);
+  e.write("\x1b[?1049l\x1b[2;4r\x1b[4;1H");
+  for (int i = 0; i < 10; ++i) e.write("region\r\n");
+  CHECK(e.history()->end() == 0);
+  // A region that includes the top line does scroll into the history.
+  e.write("\x1b[1;3r\x1b[3;1H\r\n");
+  CHECK(e.history()->end() == 1);
+}
+
+TEST_CASE("the history is bounded and says how many lines a consumer missed") {
+  emulator e(10, 2, emulator_options::server(5));
+  for (int i = 0; i < 20; ++i) e.write(std::to_string(i) + "\r\n");
+  const history& h = *e.history();
+  CHECK(h.end() == 19);  // the first line feed moves down, the 19 others scroll
+  CHECK(h.size() == 5);
+  CHECK(h.first() == 14);
+  CHECK(texts(h) == std::vector<std::string>{"14", "15", "16", "17", "18"});
+  const auto s = h.from(3);
+  CHECK(s.first == 14);
+  CHECK(s.skipped == 11);
+  CHECK(s.end == 19);
+  CHECK(h.from(16).skipped == 0);
+  CHECK(h.from(16).first == 16);
+  CHECK(h.from(100).first == 19);  // nothing yet
+}
+
+TEST_CASE("a full ring reuses its storage and set_limit keeps the newest lines in order") {
+  history h(3);
+  row r(8, renditions{});
+  for (int i = 0; i < 7; ++i) {
+    r.cells[0].set_ascii(static_cast<char>('a' + i), renditions{});
+    h.push(r);
+  }
+  CHECK(texts(h) == std::vector<std::string>{"e", "f", "g"});
+  h.set_limit(2);
+  CHECK(texts(h) == std::vector<std::string>{"f", "g"});
+  h.set_limit(4);
+  r.cells[0].set_ascii('h', renditions{});
+  h.push(r);
+  CHECK(texts(h) == std::vector<std::string>{"f", "g", "h"});
+  CHECK(h.end() == 8);
+  history off(0);
+  off.push(r);
+  CHECK(off.end() == 1);
+  CHECK(off.size() == 0);
+}
+
+TEST_CASE("history memory stays within the bound: short lines take no heap block of their own") {
+  emulator e(80, 24, emulator_options::server(1000));
+  for (int i = 0; i < 5000; ++i) e.write(std::to_string(i) + "\r\n");
+  CHECK(e.history()->size() == 1000);
+  CHECK(e.history()->bytes() <= 2048 * sizeof(std::string));
+}
+
+TEST_CASE("a history of 0 lines is off") {
+  emulator e(10, 2, emulator_options::server(0));
+  CHECK(e.history() == nullptr);
+  emulator d(10, 2);
+  CHECK(d.history() == nullptr);
+}
+
+TEST_CASE("runs of history lines round-trip through the encoding") {
+  emulator e(8, 2, emulator_options::server(100));
+  e.write("\x1b[1;38:2::9:8:7mabcdefgh\x1b[0mij\r\n\x1b[44m   \x1b[0m\r\n\xE4\xB8\xAD\xCC\x81x\r\n\r\n\x1b[4:5mz\r\n\r\n");
+  const history& h = *e.history();
+  const std::string run = h.encode_from(0, 100, 1 << 20);
+  auto decoded = decode_history(run);
+  REQUIRE(decoded);
+  CHECK(decoded->first == 0);
+  REQUIRE(decoded->lines.size() == h.size());
+  for (std::uint64_t n = 0; n < h.end(); ++n) CHECK(decoded->lines[n] == h.line(n));
+  CHECK(decoded->lines[0].wrap);
+  CHECK(text_of(decoded->lines[2]) == "   ");  // coloured blanks are kept
+  CHECK(decoded->lines[4].cells.empty());       // an empty line
+  CHECK(encode_history(decoded->first, decoded->lines) == run);
+  // A run cut by bytes still holds whole lines, and at least one.
+  auto small = decode_history(h.encode_from(1, 100, 1));
+  REQUIRE(small);
+  CHECK(small->first == 1);
+  CHECK(small->lines.size() == 1);
+  auto two = decode_history(h.encode_from(0, 2, 1 << 20));
+  REQUIRE(two);
+  CHECK(two->lines.size() == 2);
+}
+
+TEST_CASE("hostile history bytes are refused with an error, never a partial run") {
+  history_line l;
+  cell c;
+  c.set_ascii('A', renditions{});
+  l.cells.push_back(c);
+  const std::string good = encode_history(7, std::vector<history_line>{l, l});
+  REQUIRE(decode_history(good));
+  // Every truncation is an error.
+  for (std::size_t n = 0; n < good.size(); ++n) CHECK(!decode_history(good.substr(0, n)));
+  CHECK(decode_history(good + "x").error() == history_error::trailing_bytes);
+  std::string v = good;
+  v[0] = 2;
+  CHECK(decode_history(v).error() == history_error::bad_version);
+  // A huge count with nothing behind it costs nothing.
+  CHECK(decode_history(std::string("\x01\x00\xff\xff\xff\xff\x0f", 7)).error() ==
+        history_error::too_many_lines);
+  CHECK(decode_history(std::string("\x01\x00\x90\x4e", 4)).error() == history_error::truncated);
+  // A cell count beyond the screen's widest row.
+  CHECK(decode_history(std::string("\x01\x00\x01\x00\x81\x40", 6)).error() == history_error::bad_line);
+  // Control characters and broken UTF-8 in a cell's text: they would reach the user's terminal.
+  auto with_text = [](std::string_view t) {
+    std::string s("\x01\x00\x01\x00\x01\x01\x00\x00\x00\x00\x00\x01\x00", 13);
+    s += static_cast<char>(t.size());
+    s += t;
+    return s;
+  };
+  CHECK(decode_history(with_text("\xC3\xA9")));
+  CHECK(decode_history(with_text("\x1b[2J")).error() == history_error::bad_text);
+  CHECK(decode_history(with_text("\xC2\x9B" "2J")).error() == history_error::bad_text);  // C1 CSI
+  CHECK(decode_history(with_text("\xC3")).error() == history_error::bad_text);
+  CHECK(decode_history(std::string("\x01\x00\x01\x00\x01\x01\x00\x00\x00\x00\x00\x05", 12)).error() ==
+        history_error::bad_line);  // an unknown cell tag
+  CHECK(decode_history(std::string("\x01\x00\x01\x02\x00", 5)).error() == history_error::bad_line);
+  // Invalid renditions: an unknown attribute bit, a style without the underline, a bad colour.
+  CHECK(decode_history(std::string("\x01\x00\x01\x00\x01\x01\x80\x00\x00\x00\x00" "A", 12)).error() ==
+        history_error::bad_line);
+  CHECK(decode_history(std::string("\x01\x00\x01\x00\x01\x01\x00\x02\x00\x00\x00" "A", 12)).error() ==
+        history_error::bad_line);
+  CHECK(decode_history(std::string("\x01\x00\x01\x00\x01\x01\x00\x00\x82\x04\x00\x00" "A", 13)).error() ==
+        history_error::bad_line);
+  // A trailing default blank is not what the encoder writes.
+  CHECK(decode_history(std::string("\x01\x00\x01\x00\x01\x01\x00\x00\x00\x00\x00\x00", 12)).error() ==
+        history_error::bad_line);
+  CHECK(!describe(history_error::bad_text).empty());
+}
+
+TEST_CASE("random bytes never crash the history decoder") {
+  std::uint64_t x = 88172645463325252ull;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  int ok = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s(static_cast<std::size_t>(next() % 40), '\0');
+    for (char& ch : s) ch = static_cast<char>(next() % 8 < 5 ? next() % 4 : next());
+    if (!s.empty()) s[0] = 1;
+    if (auto r = decode_history(s)) {
+      ++ok;
+      auto again = decode_history(encode_history(r->first, r->lines));
+      REQUIRE(again);
+      CHECK(*again == *r);
+    }
+  }
+  MESSAGE(ok << " of 20000 random runs decoded");
+}
+
+TEST_CASE("history lines render with their SGR, CR LF unless wrapped, ending reset") {
+  emulator e(4, 2, emulator_options::server(100));
+  e.write("\x1b[1;31mabcd\x1b[0mef\r\n\x1b[4:3mu\x1b[0m\r\n\xE4\xB8\xAD!\r\n\r\n");
+  const history& h = *e.history();
+  std::vector<history_line> lines;
+  for (std::uint64_t n = h.first(); n < h.end(); ++n) lines.push_back(h.line(n));
+  REQUIRE(lines.size() == 4);
+  const std::string plain = render_history(lines, terminal_profile::from_term("xterm-256color"));
+  CHECK(plain == "\x1b[0;1;31mabcd\x1b[0mef\r\n\x1b[0;4mu\x1b[0m\r\n\xE4\xB8\xAD!\r\n");
+  const std::string styled = render_history(std::vector<history_line>{lines[2]},
+                                            terminal_profile::from_term("xterm-kitty"));
+  CHECK(styled == "\x1b[0;4:3mu\x1b[0m\r\n");
+  CHECK(render_skipped(812344) == "\x1b[0m[mosh2: 812,344 lines skipped]\r\n");
+  CHECK(render_skipped(1) == "\x1b[0m[mosh2: 1 line skipped]\r\n");
+}
+
+TEST_CASE("reflow: narrowing re-wraps wrapped lines and keeps the cursor on its character") {
+  emulator e(10, 4, emulator_options::server(100));
+  e.write("0123456789abcde\r\nxy\x1b[2;3H");  // cursor on 'c' of the wrapped line
+  REQUIRE(e.fb().row_at(0).wrap);
+  e.resize(5, 4);
+  CHECK(row_text(e.fb(), 0) == "01234");
+  CHECK(row_text(e.fb(), 1) == "56789");
+  CHECK(row_text(e.fb(), 2) == "abcde");
+  CHECK(row_text(e.fb(), 3) == "xy");
+  CHECK(e.fb().row_at(0).wrap);
+  CHECK(e.fb().row_at(1).wrap);
+  CHECK(!e.fb().row_at(2).wrap);
+  CHECK(e.fb().ds().cursor_row == 2);
+  CHECK(e.fb().ds().cursor_col == 2);
+  CHECK(e.fb().cell_at(2, 2).text() == "c");
+  CHECK(e.fb().invariant_violation() == nullptr);
+  // Widening joins them again.
+  e.resize(20, 4);
+  CHECK(row_text(e.fb(), 0) == "0123456789abcde");
+  CHECK(!e.fb().row_at(0).wrap);
+  CHECK(row_text(e.fb(), 1) == "xy");
+  CHECK(e.fb().cell_at(e.fb().ds().cursor_row, e.fb().ds().cursor_col).text() == "c");
+}
+
+TEST_CASE("reflow: rows pushed off the top go to the history; the alternate screen is cut") {
+  emulator e(10, 3, emulator_options::server(100));
+  e.write("0123456789ABCDEFGHIJ\r\nxyz");
+  e.resize(5, 3);  // 5 rows of text for 3 rows of screen, the cursor on the last
+  CHECK(e.history()->end() == 2);
+  CHECK(texts(*e.history()) == std::vector<std::string>{"01234", "56789"});
+  CHECK(row_text(e.fb(), 2) == "xyz");
+  CHECK(e.fb().ds().cursor_row == 2);
+  CHECK(e.fb().ds().cursor_col == 3);
+
+  emulator alt(10, 3, emulator_options::server(100));
+  alt.write("\x1b[?1049h0123456789ABC");
+  alt.resize(5, 3);
+  CHECK(row_text(alt.fb(), 0) == "01234");
+  CHECK(row_text(alt.fb(), 1) == "ABC");
+  CHECK(alt.history()->end() == 0);
+}
+
+TEST_CASE("reflow: a wide character never straddles the new edge") {
+  emulator e(6, 4, emulator_options::server(0));
+  e.write("ab\xE4\xB8\xAD\xE6\x96\x87x");  // ab中文 | x
+  e.resize(3, 4);
+  CHECK(row_text(e.fb(), 0) == "ab");
+  CHECK(row_text(e.fb(), 1) == "\xE4\xB8\xAD");
+  CHECK(row_text(e.fb(), 2) == "\xE6\x96\x87x");
+  CHECK(e.fb().row_at(0).wrap);
+  CHECK(e.fb().row_at(1).wrap);
+  // The cursor was on the blank after the x: it still is, on the next row.
+  CHECK(e.fb().ds().cursor_row == 3);
+  CHECK(e.fb().ds().cursor_col == 0);
+  CHECK(e.fb().invariant_violation() == nullptr);
+}
+
+TEST_CASE("reflow: the blank a wide character left at a row's edge is not text") {
+  emulator e(5, 4, emulator_options::server(0));
+  e.write("abcd\xE4\xB8\xAD" "ef");  // abcd + 中 does not fit: abcd_ | 中ef
+  REQUIRE(e.fb().row_at(0).wrap == false);  // print() leaves that row unwrapped...
+  e.resize(3, 4);                            // ...so these are two lines
+  CHECK(row_text(e.fb(), 0) == "abc");
+  CHECK(row_text(e.fb(), 1) == "d");
+  CHECK(row_text(e.fb(), 2) == "\xE4\xB8\xAD" "e");
+  CHECK(row_text(e.fb(), 3) == "f");
+  // Narrowing made "ab中" | "文..." with a padding blank; widening again joins them
+  // without it.
+  emulator w(6, 4, emulator_options::server(0));
+  w.write("ab\xE4\xB8\xAD\xE6\x96\x87x");
+  w.resize(3, 4);
+  w.resize(6, 4);
+  CHECK(row_text(w.fb(), 0) == "ab\xE4\xB8\xAD\xE6\x96\x87");
+  CHECK(row_text(w.fb(), 1) == "x");
+}
+
+TEST_CASE("a stock client's emulator is cut on resize, as Mosh 1.4's is") {
+  emulator e(10, 3);
+  e.write("0123456789abc");
+  e.resize(5, 3);
+  CHECK(row_text(e.fb(), 0) == "01234");
+  CHECK(row_text(e.fb(), 1) == "abc");
+}
+
+}  // TEST_SUITE
