@@ -25,7 +25,9 @@
 #include "mosh2/session/client_core.hpp"
 #include "mosh2/session/events.hpp"
 #include "mosh2/os/local_terminal.hpp"
-#include "mosh2/session/status_report.hpp"
+#include "mosh2/status/document.hpp"
+#include "mosh2/status/session_status.hpp"
+#include "mosh2/status/status_file.hpp"
 #include "mosh2/session/terminal_guard.hpp"
 #include "mosh2/os/udp_socket.hpp"
 #include "mosh2/util/io.hpp"
@@ -176,7 +178,7 @@ public:
         deadline_(timer_),
         events_(ctx, 256),
         sockets_(ctx, server, events_),
-        control_(ctx, status_directories(), ::getpid()) {
+        control_(ctx, status::status_directories(), ::getpid()) {
     for (int s : {SIGHUP, SIGPIPE, SIGCONT}) signals_.add(s);
   }
 
@@ -279,7 +281,7 @@ private:
     core_.resumed();
   }
 
-  session_status status_now(time_point now) const {
+  status::session_status status_now(time_point now) const {
     auto s = core_.status(now);
     s.pid = ::getpid();
     const auto local = sockets_.local_endpoint();
@@ -297,7 +299,7 @@ private:
 
   std::string status_json() override {
     const auto now = steady::now();
-    return to_json(status_now(now), now);
+    return status::to_json(status_now(now), now);
   }
   /// `mosh2-status kill`: the path SIGTERM takes (a clean goodbye to the server).
   void request_shutdown(std::string) override {
@@ -322,7 +324,7 @@ private:
   session_deadline deadline_;
   event_pipe events_;
   socket_set sockets_;
-  status_reporter status_;
+  status::status_reporter status_;
   control::control_endpoint control_;
   int exit_status_ = 1;
 };

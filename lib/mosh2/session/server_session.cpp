@@ -24,7 +24,9 @@
 #include "mosh2/control/reject_log.hpp"
 #include "mosh2/session/events.hpp"
 #include "mosh2/session/server_core.hpp"
-#include "mosh2/session/status_report.hpp"
+#include "mosh2/status/document.hpp"
+#include "mosh2/status/session_status.hpp"
+#include "mosh2/status/status_file.hpp"
 #include "mosh2/os/udp_socket.hpp"
 #include "mosh2/os/utmp_record.hpp"
 #include "mosh2/util/io.hpp"
@@ -78,7 +80,7 @@ public:
         deadline_(timer_),
         events_(ctx, 256),
         to_pty_(ctx, 1),
-        control_(ctx, status_directories(), ::getpid()),
+        control_(ctx, status::status_directories(), ::getpid()),
         rejects_(config.verbosity > 0) {}
 
   awaitable<void> run() {
@@ -187,7 +189,7 @@ private:
     }
   }
 
-  session_status status_now(time_point now) const {
+  status::session_status status_now(time_point now) const {
     auto s = core_.status(now);
     s.pid = ::getpid();
     asio::error_code ec;
@@ -205,7 +207,7 @@ private:
 
   std::string status_json() override {
     const auto now = steady::now();
-    return to_json(status_now(now), now);
+    return status::to_json(status_now(now), now);
   }
   /// `mosh2-status kill`: the path SIGTERM takes, so a connected client sees the
   /// normal shutdown.
@@ -242,10 +244,10 @@ private:
   session_deadline deadline_;
   event_pipe events_;
   io::pipe<program_op> to_pty_;
-  status_reporter status_;
+  status::status_reporter status_;
   control::control_endpoint control_;
   control::reject_logger rejects_;
-  drop_namer drop_names_;
+  status::drop_namer drop_names_;
   int exit_status_ = 0;
 };
 
