@@ -341,8 +341,9 @@ def bulk(tmux, home, timeout, server_port):
                       "not more than 1000: the frame was not sent in full-size fragments")
 
 
-def flood(tmux, server_pid, seconds, growth_mb, prompt_timeout, timeout, pairing):
-    """`yes` for `seconds`, Ctrl-C, prompt and next output back; the server's RSS stays flat."""
+def flood(tmux, server_pid, seconds, growth_mb, timeout, pairing):
+    """`yes` for `seconds`, Ctrl-C, prompt and next output back; the server's RSS stays flat.
+    How fast the prompt comes back is printed, not asserted (bench/ measures speed)."""
     samples = [("before", rss_kb(server_pid))]
     tmux.keys("yes", "Enter")
     wait_for("the flood on screen", lambda: sum(l.rstrip() == "y" for l in tmux.screen().splitlines()) >= 10,
@@ -355,12 +356,12 @@ def flood(tmux, server_pid, seconds, growth_mb, prompt_timeout, timeout, pairing
         raise Failure("the prompt is on screen before Ctrl-C: the flood stopped by itself")
     sent = time.monotonic()
     tmux.keys("C-c")
-    wait_for("the prompt after Ctrl-C", lambda: PROMPT.match(last_line(tmux.screen())), prompt_timeout)
+    wait_for("the prompt after Ctrl-C", lambda: PROMPT.match(last_line(tmux.screen())), timeout)
     to_prompt = time.monotonic() - sent
     tail = [l.rstrip() for l in tmux.screen().splitlines() if l.strip()][-3:]
     tmux.keys("echo after-flood-$((6*7))", "Enter")
     wait_for("output after the flood", lambda: re.search(r"^after-flood-42\s*$", tmux.screen(), re.M),
-             prompt_timeout)
+             timeout)
     to_output = time.monotonic() - sent
     samples.append(("after", rss_kb(server_pid)))
     time.sleep(2)
@@ -701,8 +702,6 @@ def main():
     ap.add_argument("--flood", type=float, default=0.0, metavar="S", help="run `yes` for S seconds, then Ctrl-C")
     ap.add_argument("--rss-growth-mb", type=float, default=16.0,
                     help="the most the server's VmRSS may grow over the flood")
-    ap.add_argument("--prompt-timeout", type=float, default=10.0,
-                    help="seconds allowed from Ctrl-C to the prompt, and to the next command's output")
     ap.add_argument("--outage", type=float, default=0.0, metavar="S",
                     help="black the relay out for S seconds once the session is up, while typing")
     ap.add_argument("--hop-blackout", type=float, default=0.0, metavar="S",
@@ -783,7 +782,7 @@ def main():
             bulk(tmux, home, args.timeout, port)
 
         if args.flood:
-            flood(tmux, server_pid, args.flood, args.rss_growth_mb, args.prompt_timeout, args.timeout,
+            flood(tmux, server_pid, args.flood, args.rss_growth_mb, args.timeout,
                   f"{args.client} client, {args.server} server")
 
         typed = []

@@ -30,7 +30,7 @@ std::vector<std::filesystem::path> status_directories() {
 
 result<private_directory, std::string> private_directory::open(const std::filesystem::path& dir, bool create) {
   if (create && ::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return failure(fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
+    return failure{fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno))};
   const auto refusal = [&](const struct stat& st) -> std::optional<std::string> {
     if (S_ISLNK(st.st_mode)) return fmt::format("{} is a symlink", dir.string());
     if (!S_ISDIR(st.st_mode)) return fmt::format("{} is not a directory", dir.string());
@@ -48,8 +48,8 @@ result<private_directory, std::string> private_directory::open(const std::filesy
     const int e = errno;
     struct stat st {};
     if (::lstat(dir.c_str(), &st) == 0)
-      if (auto bad = refusal(st)) return failure(*bad);
-    return failure(fmt::format("cannot use {}: {}", dir.string(), std::strerror(e)));
+      if (auto bad = refusal(st)) return failure{*bad};
+    return failure{fmt::format("cannot use {}: {}", dir.string(), std::strerror(e))};
   }
   struct stat st {};
   std::optional<std::string> bad;
@@ -57,7 +57,7 @@ result<private_directory, std::string> private_directory::open(const std::filesy
   else bad = refusal(st);
   if (bad) {
     ::close(fd);
-    return failure(*bad);
+    return failure{*bad};
   }
   return private_directory(fd, dir, st.st_dev, st.st_ino);
 }
@@ -139,7 +139,7 @@ result<private_directory, std::string> choose_status_directory(const std::vector
     }
     return std::move(*dir);
   }
-  return failure(why);
+  return failure{why};
 }
 
 }  // namespace mosh2::control

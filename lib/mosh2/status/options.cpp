@@ -90,7 +90,7 @@ std::optional<std::string> parse_into(const std::vector<std::string_view>& args,
 
 result<status_options, std::string> parse_status_options(const std::vector<std::string_view>& args) {
   status_options o;
-  if (auto error = parse_into(args, o)) return failure(*error);
+  if (auto error = parse_into(args, o)) return failure{*error};
   return o;
 }
 
