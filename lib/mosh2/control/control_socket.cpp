@@ -3,12 +3,14 @@
 #include "mosh2/control/control_socket.hpp"
 
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
+#include <tuple>
 #include <cerrno>
 #include <cstring>
 
@@ -67,8 +69,26 @@ bool peer_allowed(int fd) {
 }
 
 control_listener::control_listener(asio::io_context& ctx, std::vector<std::filesystem::path> dirs, pid_t pid)
-    : stream::acceptor(ctx), dirs_(std::move(dirs)), pid_(pid) {
+    : stream::acceptor(ctx), changes_(ctx), dirs_(std::move(dirs)), pid_(pid) {
+  if (const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC); fd >= 0) {
+    asio::error_code ec;
+    changes_.assign(fd, ec);
+    if (ec) ::close(fd);
+  }
   (void)listen_in_choice();
+}
+
+void control_listener::watch_directory() {
+  if (!changes_.is_open() || !dir_) return;
+  // Through the descriptor, so the watches are on what was checked. Not the directory's
+  // entries (they change on every status rewrite): the directory itself (moved away,
+  // unmounted) and the socket, whose unlinking (as removing the directory must do
+  // first) changes its link count. Our open descriptor delays the directory's own
+  // IN_DELETE_SELF until it is closed.
+  ::inotify_add_watch(changes_.native_handle(), dir_->through_fd("").c_str(),
+                      IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_ONLYDIR);
+  ::inotify_add_watch(changes_.native_handle(), dir_->through_fd(control_socket_name(pid_)).c_str(),
+                      IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF);
 }
 
 control_listener::~control_listener() { stop(); }
@@ -133,6 +153,7 @@ bool control_listener::listen_in_choice() {
   path_ = path;
   socket_ino_ = st.st_ino;
   problem_.clear();
+  watch_directory();
   return true;
 }
 
@@ -154,21 +175,35 @@ void control_listener::stop() {
   }
   path_.reset();
   dir_.reset();
+  changes_.close(ignored);
 }
 
-asio::awaitable<void> serve_control(control_listener& acceptor, control_handler& handler,
-                                    std::chrono::milliseconds follow_every) {
-  asio::steady_timer follow(acceptor.get_executor());
+asio::awaitable<void> serve_control(control_listener& acceptor, control_handler& handler) {
+  std::array<char, 4096> events{};
   while (acceptor.is_open()) {
-    follow.expires_after(follow_every);
-    auto r = co_await (acceptor.async_accept(io::use_nothrow) || follow.async_wait(io::use_nothrow));
-    if (!acceptor.is_open()) co_return;
-    if (r.index() == 1) {
-      if (io::is_shutdown(std::get<0>(std::get<1>(r)))) co_return;
-      if (!acceptor.in_place()) (void)acceptor.listen_in_choice();
-      continue;
+    stream::socket peer(acceptor.get_executor());
+    asio::error_code ec;
+    if (acceptor.directory_changes().is_open()) {
+      auto r = co_await (acceptor.async_accept(io::use_nothrow) ||
+                         acceptor.directory_changes().async_read_some(asio::buffer(events), io::use_nothrow));
+      if (!acceptor.is_open()) co_return;
+      if (r.index() == 1) {
+        auto [rec, n] = std::get<1>(r);
+        (void)n;
+        if (io::is_shutdown(rec)) co_return;
+        if (rec) {
+          asio::error_code ignored;
+          acceptor.directory_changes().close(ignored);  // watching broke: serve on without it
+        } else if (!acceptor.in_place()) {
+          (void)acceptor.listen_in_choice();
+        }
+        continue;
+      }
+      std::tie(ec, peer) = std::move(std::get<0>(r));
+    } else {
+      std::tie(ec, peer) = co_await acceptor.async_accept(io::use_nothrow);
+      if (!acceptor.is_open()) co_return;
     }
-    auto [ec, peer] = std::move(std::get<0>(r));
     if (io::is_shutdown(ec)) co_return;
     if (ec) {
       // Not a client's doing (e.g. out of descriptors) and no reason to end the session:

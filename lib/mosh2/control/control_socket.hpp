@@ -15,6 +15,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 
 #include "mosh2/control/protocol.hpp"
 #include "mosh2/control/status_dir.hpp"
@@ -26,20 +27,15 @@ namespace mosh2::control {
 /// the others.
 inline constexpr std::chrono::milliseconds connection_limit{1000};
 
-/// How often a listening session checks that its socket is still where readers look.
-/// When the directory went (logind removes /run/user/UID at logout) or the socket was
-/// removed, it listens again where the one directory choice (status_dir.hpp) now
-/// points, as the status file does on its next write; an idle file is rewritten
-/// within status_idle_interval, the same 30 s.
-inline constexpr std::chrono::milliseconds follow_interval{30000};
-
 /// True when the process at the other end of the connected Unix socket `fd` runs as
 /// this user or as root.
 bool peer_allowed(int fd);
 
 /// The listening socket `<pid>.sock` in the chosen status directory, created
 /// close-on-exec (the programs a session forks must not inherit it). It is the
-/// acceptor serve_control runs on, and knows how to listen again elsewhere.
+/// acceptor serve_control runs on, and knows how to listen again elsewhere. It watches
+/// its directory (inotify: removed, moved away, unmounted) so that an idle session
+/// learns that the directory went without waking up to look.
 class control_listener : public asio::local::stream_protocol::acceptor {
 public:
   control_listener(asio::io_context& ctx, std::vector<std::filesystem::path> dirs, pid_t pid);
@@ -59,8 +55,13 @@ public:
 
   const std::optional<std::filesystem::path>& path() const { return path_; }
   const std::string& problem() const { return problem_; }
+  /// Readable when the directory changed as above; closed when inotify is unavailable.
+  asio::posix::stream_descriptor& directory_changes() { return changes_; }
 
 private:
+  void watch_directory();
+
+  asio::posix::stream_descriptor changes_;
   std::vector<std::filesystem::path> dirs_;
   pid_t pid_;
   std::optional<private_directory> dir_;
@@ -97,10 +98,10 @@ private:
 /// Serves `listener` until it is stopped or cancelled: one request per connection, one
 /// connection at a time, each bounded by connection_limit. A bad client (wrong user,
 /// silent, oversize, malformed, gone) costs at most that and never throws; only a
-/// shutdown (io::is_shutdown) ends the stage. Every `follow_every` it checks that the
-/// socket is in place and listens again where the directory choice points when not.
+/// shutdown (io::is_shutdown) ends the stage. When the socket's directory goes
+/// (logind removes /run/user/UID at logout), it listens again where the one directory
+/// choice (status_dir.hpp) now points, as the status file does on its next write.
 /// Returns at once when not listening.
-asio::awaitable<void> serve_control(control_listener& listener, control_handler& handler,
-                                    std::chrono::milliseconds follow_every = follow_interval);
+asio::awaitable<void> serve_control(control_listener& listener, control_handler& handler);
 
 }  // namespace mosh2::control
