@@ -7,7 +7,11 @@ ends exactly the detached one, `kill PID` ends the connected one and its client 
 a second uid sees none of the sessions and cannot use their control sockets (SO_PEERCRED
 is tested by opening the directory to it for a moment); `--idle-timeout 3s` ends a
 session after its client is killed; garbage sent at a live server produces reject-log
-lines that docs/fail2ban's filter matches under fail2ban-regex.
+lines that docs/fail2ban's filter matches under fail2ban-regex. Logout: a session whose
+$XDG_RUNTIME_DIR goes away (as logind removes /run/user/UID) moves its status file and
+control socket together to /tmp/mosh2-<uid>, where `kill --detached-for` selects it
+(--dry-run there: that directory is shared with whatever else runs on the machine, so
+only this session's pid is then ended, by `kill PID`).
 
 Usage: session_management.py --build DIR --source DIR
 Exits 0 on success, 1 with a reason. Every wait is bounded. Needs root (useradd)."""
@@ -264,6 +268,43 @@ def second_user_checks(status, status_dir, c, home, live_pids, timeout):
         subprocess.run(["userdel", user], timeout=30, capture_output=True)
 
 
+def logout_checks(build, env, status, home, timeout):
+    run = os.path.join(home, "run-user")
+    os.mkdir(run, 0o700)
+    server_env = dict(env, XDG_RUNTIME_DIR=run)
+    server_env.pop("MOSH2_STATUS_DIR")
+    e = Session(build, server_env, home, "logout")
+    try:
+        first = os.path.join(run, "mosh2")
+        wait_for("E's file and socket in $XDG_RUNTIME_DIR/mosh2",
+                 lambda: {f"{e.pid}.json", f"{e.pid}.sock"} <= set(os.listdir(first)) if os.path.isdir(first)
+                 else False, timeout)
+        e.connect(build, os.path.join(home, "status"), timeout)
+        e.type_and_see("logout", timeout)
+        # SIGKILL: a client that quits would end the session.
+        os.kill(wait_for("E's client in the list", lambda: client_pid_of(status, e), timeout), signal.SIGKILL)
+        gone_at = time.monotonic()
+        e.tmux.kill()
+        shutil.rmtree(run)  # logout
+        fallback = f"/tmp/mosh2-{os.geteuid()}"
+        # The socket follows at once; the file on its next rewrite (within 30 s when idle).
+        wait_for(f"E's file and socket in {fallback}",
+                 lambda: os.path.exists(os.path.join(fallback, f"{e.pid}.json"))
+                 and os.path.exists(os.path.join(fallback, f"{e.pid}.sock")), 45)
+        time.sleep(max(0.0, gone_at + 9 - time.monotonic()))  # detached after 7 s of silence
+        p = status.run("kill", "--detached-for", "8s", "--dry-run", "--dir", fallback)
+        if f"would end session {e.pid}" not in p.stdout:
+            raise Failure(f"after the logout, kill --detached-for 8s --dry-run did not select {e.pid}: "
+                          f"{p.stdout!r} {p.stderr!r}")
+        status.run("kill", str(e.pid), "--dir", fallback)
+        wait_for("E to end", lambda: not alive(e.pid), timeout)
+        print(f"logout: {e.pid}'s file and socket moved together to {fallback}; "
+              "kill --detached-for selects it there and kill ends it")
+    finally:
+        if alive(e.pid):
+            os.kill(e.pid, signal.SIGKILL)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
@@ -383,6 +424,7 @@ def main():
             raise Failure(f"the last contact {time.time() - last_contact:.1f} s ago is older than a heartbeat")
         wait_for("the idle server to end", lambda: not alive(d.pid), 20)
         print(f"--idle-timeout 6s: ended {time.time() - last_contact:.1f}s after its client's last datagram")
+        logout_checks(args.build, env, status, home, args.timeout)
         print("ok: session management on live sessions")
         return 0
     except Failure as e:
