@@ -113,7 +113,7 @@ TEST_CASE("when the directory goes, the socket follows the status file to the ne
     CHECK(*file.path() == fallback / "777.json");
     asio::steady_timer poll(ctx);
     auto wait_then_ask = [&]() -> asio::awaitable<void> {
-      for (int i = 0; i < 200 && !fs::exists(fallback / "777.sock"); ++i) {
+      for (int i = 0; i < 800 && !fs::exists(fallback / "777.sock"); ++i) {
         poll.expires_after(std::chrono::milliseconds(10));
         co_await poll.async_wait(asio::use_awaitable);
       }

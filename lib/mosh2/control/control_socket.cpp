@@ -26,6 +26,9 @@ namespace {
 using namespace asio::experimental::awaitable_operators;
 using stream = asio::local::stream_protocol;
 
+/// How long the socket waits after its directory changed before it looks again.
+constexpr std::chrono::milliseconds removal_settle_time{1000};
+
 /// Writes `text` to `peer` unless `deadline` expires first; errors mean the client left.
 asio::awaitable<void> send_bounded(stream::socket& peer, const std::string& text, asio::steady_timer& deadline) {
   co_await (asio::async_write(peer, asio::buffer(text), io::use_nothrow) || deadline.async_wait(io::use_nothrow));
@@ -194,9 +197,15 @@ asio::awaitable<void> serve_control(control_listener& acceptor, control_handler&
         if (rec) {
           asio::error_code ignored;
           acceptor.directory_changes().close(ignored);  // watching broke: serve on without it
-        } else if (!acceptor.in_place()) {
-          (void)acceptor.listen_in_choice();
+          continue;
         }
+        // The socket goes first when the whole directory is being removed (rm -rf, as at
+        // logout): listening again at once would put it back into the dying directory
+        // and make its removal fail. A moment later the removal is over.
+        asio::steady_timer settle(acceptor.get_executor(), removal_settle_time);
+        auto [sec] = co_await settle.async_wait(io::use_nothrow);
+        if (io::is_shutdown(sec) || !acceptor.is_open()) co_return;
+        if (!acceptor.in_place()) (void)acceptor.listen_in_choice();
         continue;
       }
       std::tie(ec, peer) = std::move(std::get<0>(r));
