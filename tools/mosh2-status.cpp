@@ -5,7 +5,6 @@
 #include <sys/types.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -16,13 +15,16 @@
 #include <fmt/format.h>
 
 #include "mosh2/control/control_client.hpp"
-#include "mosh2/control/duration.hpp"
-#include "mosh2/session/status_report.hpp"
+#include "mosh2/control/status_dir.hpp"
+#include "mosh2/status/document.hpp"
+#include "mosh2/status/options.hpp"
+#include "mosh2/status/reader.hpp"
+#include "mosh2/status/view.hpp"
 
 namespace {
 
 using namespace mosh2;
-using namespace mosh2::session;
+using namespace mosh2::status;
 
 constexpr const char* usage =
     "Usage: mosh2-status [--json | --brief] [--pid PID] [--dir DIR]... [--keep-stale] [-v]\n"
@@ -46,96 +48,6 @@ constexpr const char* usage =
 
 /// How long mosh2-status waits for one session's control socket.
 constexpr std::chrono::milliseconds control_timeout{2000};
-
-struct status_options {
-  std::vector<std::filesystem::path> dirs;
-  std::optional<pid_t> pid;
-  bool keep_stale = false;
-  bool json = false;
-  bool brief = false;
-  bool verbose = false;
-  bool kill = false;
-  bool dry_run = false;
-  std::optional<std::chrono::seconds> detached_for;
-  std::vector<pid_t> kill_pids;
-  bool help = false;
-  bool version = false;
-};
-
-std::optional<pid_t> parse_pid(std::string_view v) {
-  long n = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc{} || end != v.data() + v.size() || n <= 0 || n > 0x3fffffff) return std::nullopt;
-  return static_cast<pid_t>(n);
-}
-
-/// Parses argv; an error message on a bad command line.
-std::optional<std::string> parse(const std::vector<std::string_view>& args, status_options& o) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view a = args[i];
-    std::optional<std::string_view> attached;
-    if (a.starts_with("--") && a.find('=') != std::string_view::npos) {
-      attached = a.substr(a.find('=') + 1);
-      a = a.substr(0, a.find('='));
-    }
-    const auto value = [&]() -> std::optional<std::string_view> {
-      if (attached) return attached;
-      if (i + 1 >= args.size()) return std::nullopt;
-      return args[++i];
-    };
-    const bool takes_value = a == "--dir" || a == "--pid" || a == "--detached-for";
-    if (attached && !takes_value) return fmt::format("{} takes no value", a);
-    if (a == "-h" || a == "--help") {
-      o.help = true;
-    } else if (a == "--version") {
-      o.version = true;
-    } else if (a == "--keep-stale") {
-      o.keep_stale = true;
-    } else if (a == "--json") {
-      o.json = true;
-    } else if (a == "--brief") {
-      o.brief = true;
-    } else if (a == "-v" || a == "--verbose") {
-      o.verbose = true;
-    } else if (a == "--dry-run") {
-      o.dry_run = true;
-    } else if (a == "--dir") {
-      auto v = value();
-      if (!v || v->empty()) return "--dir needs a directory";
-      o.dirs.emplace_back(*v);
-    } else if (a == "--pid") {
-      auto v = value();
-      if (!v) return "--pid needs a process id";
-      auto pid = parse_pid(*v);
-      if (!pid) return fmt::format("--pid needs a positive process id, not '{}'", *v);
-      o.pid = *pid;
-    } else if (a == "--detached-for") {
-      auto v = value();
-      if (!v) return "--detached-for needs a duration (e.g. 90s, 12h, 7d)";
-      auto d = control::parse_duration(*v);
-      if (!d) return "--detached-for: " + d.error();
-      o.detached_for = *d;
-    } else if (a == "kill" && !o.kill && i == 0) {
-      o.kill = true;
-    } else if (o.kill && !a.starts_with("-")) {
-      auto pid = parse_pid(a);
-      if (!pid) return fmt::format("kill needs process ids, not '{}'", a);
-      o.kill_pids.push_back(*pid);
-    } else {
-      return fmt::format("unknown argument '{}'", a);
-    }
-  }
-  if (o.help || o.version) return std::nullopt;
-  if (o.json && o.brief) return "--json and --brief exclude each other";
-  if (o.kill) {
-    if (o.detached_for && !o.kill_pids.empty()) return "kill takes either process ids or --detached-for, not both";
-    if (!o.detached_for && o.kill_pids.empty()) return "kill needs process ids or --detached-for DURATION";
-    if (o.json || o.brief || o.pid) return "kill does not combine with --json, --brief or --pid";
-  } else if (o.dry_run || o.detached_for) {
-    return "--dry-run and --detached-for go with kill";
-  }
-  return std::nullopt;
-}
 
 void say(const std::string& line) { std::fprintf(stderr, "mosh2-status: %s\n", line.c_str()); }
 
@@ -219,12 +131,12 @@ int run_kill(const status_options& opts, std::vector<status_entry>& entries) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  status_options opts;
-  if (auto error = parse(args, opts)) {
-    std::fprintf(stderr, "mosh2-status: %s (see mosh2-status --help)\n", error->c_str());
+  auto parsed = parse_status_options(std::vector<std::string_view>(argv + 1, argv + argc));
+  if (!parsed) {
+    std::fprintf(stderr, "mosh2-status: %s (see mosh2-status --help)\n", parsed.error().c_str());
     return 2;
   }
+  status_options opts = std::move(*parsed);
   if (opts.help) {
     std::fputs(usage, stdout);
     return 0;
@@ -236,7 +148,7 @@ int main(int argc, char** argv) {
   read_options how;
   how.prune_stale = !opts.keep_stale;
   how.explicit_dirs = !opts.dirs.empty();
-  if (opts.dirs.empty()) opts.dirs = status_directories();
+  if (opts.dirs.empty()) opts.dirs = control::status_directories();
   if (opts.dirs.empty() && opts.verbose) say("status files are off (MOSH2_STATUS_DIR is empty)");
 
   std::vector<read_problem> problems;

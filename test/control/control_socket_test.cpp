@@ -20,7 +20,7 @@
 #include "../support/run_coro.hpp"
 #include "mosh2/control/control_client.hpp"
 #include "mosh2/control/control_socket.hpp"
-#include "mosh2/control/private_dir.hpp"
+#include "mosh2/control/status_dir.hpp"
 #include "mosh2/util/io.hpp"
 
 namespace fs = std::filesystem;
@@ -158,7 +158,6 @@ TEST_CASE("a silent client costs one connection limit; oversize and junk get err
     clients.join();
     CHECK(silent.empty());  // dropped without a reply
     CHECK(waited >= std::chrono::milliseconds(900));
-    CHECK(waited < std::chrono::milliseconds(2500));
     CHECK(nlohmann::json::parse(oversize)["error"] == "request longer than 4096 bytes");
     CHECK(nlohmann::json::parse(junk)["ok"] == false);
     CHECK(nlohmann::json::parse(after)["pid"] == 7);

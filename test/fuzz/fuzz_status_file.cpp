@@ -1,4 +1,4 @@
-// libFuzzer target: mosh2-status reading one status file (session::read_status_files,
+// libFuzzer target: mosh2-status reading one status file (status::read_status_files,
 // then status_document), as a local user able to plant or edit a file could write it.
 // The input becomes <our pid>.json in a private temporary directory; "@PID@" in the
 // input is replaced by our pid, so the seeds can be real status files. libFuzzer ends
@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "mosh2/session/status_report.hpp"
+#include "mosh2/status/reader.hpp"
+#include "mosh2/status/view.hpp"
 
 namespace {
 
@@ -41,11 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out << text;
   }
-  std::vector<mosh2::session::read_problem> problems;
-  mosh2::session::read_options options;
+  std::vector<mosh2::status::read_problem> problems;
+  mosh2::status::read_options options;
   options.prune_stale = false;
-  const auto entries = mosh2::session::read_status_files({private_dir()}, options, problems);
+  const auto entries = mosh2::status::read_status_files({private_dir()}, options, problems);
   if (entries.size() > 1) std::abort();
-  (void)mosh2::session::status_document(entries);
+  (void)mosh2::status::status_document(entries);
   return 0;
 }

@@ -112,9 +112,14 @@ def watch_outage(tmux, relay, seconds, timeout):
     if n0 < 6:
         raise Failure(f"the bar says {first.group(0)!r} {shown:.1f} s into the outage: "
                       "the client speaks of contact lost sooner than the 6.5 s it waits")
-    later = wait_for("the bar's count to go up",
-                     lambda: (lambda m: m if m and int(m.group(1)) > n0 else None)(BAR.match(top_row(tmux))),
-                     max(0.0, start + seconds - time.monotonic()) + 2)
+    # The count must go up while the bar is still there, however long that takes.
+    def counted_or_gone():
+        m = BAR.match(top_row(tmux))
+        return ("counted", m) if m and int(m.group(1)) > n0 else ("gone", None) if not m else None
+    how, later = wait_for("the bar's count to go up", counted_or_gone,
+                          max(0.0, start + seconds - time.monotonic()) + timeout)
+    if how == "gone":
+        raise Failure(f"the bar went away still saying {first.group(0)!r}: its count never went up")
     gone = wait_for("the bar to go away after the outage", lambda: not BAR.match(top_row(tmux)),
                     max(0.0, start + seconds - time.monotonic()) + timeout)
     back = time.monotonic() - start

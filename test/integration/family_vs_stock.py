@@ -14,8 +14,13 @@ machine. Then:
    a fake server (prints MOSH CONNECT) and a fake client (records its argv): the ssh
    destination and the address the client is given.
 
+Agreement alone would pass if both failed everywhere, so the test also requires a
+minimum number of combinations that connect (measured: 55 of 108 proxy rows and 34 of 36
+launcher rows) and a few results fixed in advance (EXPECT_PROXY, EXPECT_LAUNCHER).
+
 Usage: family_vs_stock.py --build DIR
-Exits 0 when mosh2 and stock agree everywhere, 1 with the differences."""
+Exits 0 when mosh2 and stock agree everywhere and the fixed results hold, 1 with the
+differences."""
 
 import argparse
 import os
@@ -34,6 +39,42 @@ HOSTS = """127.0.0.1 localhost
 127.0.0.1 v4.test
 ::1 v6.test
 """
+
+
+# At least this many combinations must connect (a third below what was measured).
+MIN_PROXY_CONNECTS = 36
+MIN_LAUNCHER_CONNECTS = 24
+# (listeners, --family, host) -> the MOSH IP mosh2 must report, or "fails".
+EXPECT_PROXY = {
+    ("v4+v6", "inet", "dual.test"): "127.0.0.1",
+    ("v4+v6", "inet6", "dual.test"): "::1",
+    ("v4+v6", "prefer-inet", "dual.test"): "127.0.0.1",
+    ("v4+v6", "prefer-inet6", "dual.test"): "::1",
+    ("v4+v6", "inet", "127.0.0.1"): "127.0.0.1",
+    ("v4+v6", "inet6", "::1"): "::1",
+    ("v4", "inet", "v4.test"): "127.0.0.1",
+    ("v4+v6", "auto", "nosuch.invalid"): "fails",
+    ("v4+v6", "inet6", "127.0.0.1"): "fails",
+}
+# (--experimental-remote-ip, --family, destination) -> what the fakes record.
+EXPECT_LAUNCHER = {
+    ("local", "inet", "me@dual.test"): "ssh to me@127.0.0.1, client to 127.0.0.1",
+    ("local", "inet6", "me@dual.test"): "ssh to me@::1, client to ::1",
+    ("local", "auto", "v6.test"): "ssh to ::1, client to ::1",
+    ("local", "inet6", "v4.test"): "fails",
+    # remote: ssh gets the name as typed, the client the server's side of SSH_CONNECTION.
+    ("remote", "inet", "me@dual.test"): "ssh to me@dual.test, client to 10.1.2.3",
+    ("remote", "inet6", "v4.test"): "ssh to v4.test, client to 10.1.2.3",
+}
+
+
+def expectation_problems(kind, results, expected):
+    problems = []
+    for key, want in expected.items():
+        got = results.get(key, "not run")
+        if got != want:
+            problems.append(f"{kind} {' '.join(key)}: mosh2 {got}, expected {want}")
+    return problems
 
 
 def listeners(kinds):
@@ -72,7 +113,7 @@ def proxy_result(prog, family, host, port):
 
 
 def compare_proxies(mosh2):
-    problems, rows, reached = [], 0, 0
+    problems, rows, reached, results = [], 0, 0, {}
     for kinds in (["v4", "v6"], ["v4"], ["v6"]):
         socks, port = listeners(kinds)
         try:
@@ -81,6 +122,7 @@ def compare_proxies(mosh2):
                     ours, stock = proxy_result(mosh2, family, host, port), proxy_result(STOCK, family, host, port)
                     rows += 1
                     reached += ours != "fails"
+                    results[("+".join(kinds), family, host)] = ours
                     if ours != stock:
                         problems.append(f"--fake-proxy --family={family} {host} with {'+'.join(kinds)} listening: "
                                         f"mosh2 {ours}, stock {stock}")
@@ -88,6 +130,9 @@ def compare_proxies(mosh2):
             for s in socks:
                 s.close()
     print(f"proxy: {rows} combinations, {reached} of them connect")
+    if reached < MIN_PROXY_CONNECTS:
+        problems.append(f"only {reached} of {rows} proxy combinations connect (at least {MIN_PROXY_CONNECTS})")
+    problems += expectation_problems("--fake-proxy", results, EXPECT_PROXY)
     return problems, rows
 
 
@@ -128,17 +173,23 @@ SSH_CONNECTION="10.9.8.7 50000 10.1.2.3 22" exec sh -c "$remote"
 for a in "$@"; do prev2="$prev"; prev="$a"; done
 echo "ip=$prev2" >> {tmp}/log
 """)
-    problems, rows = [], 0
+    problems, rows, reached, results = [], 0, 0, {}
     for mode in ["local", "remote"]:
         for family in FAMILIES:
             for destination in ["me@dual.test", "v4.test", "v6.test"]:
                 ours = launcher_result(mosh2, tmp, mode, family, destination)
                 stock = launcher_result(STOCK, tmp, mode, family, destination)
                 rows += 1
+                reached += ours != "fails"
+                results[(mode, family, destination)] = ours
                 print(f"{mode} --family={family} {destination}: {ours}")
                 if ours != stock:
                     problems.append(f"--experimental-remote-ip={mode} --family={family} {destination}: "
                                     f"mosh2 {ours}; stock {stock}")
+    print(f"launcher: {rows} combinations, {reached} of them connect")
+    if reached < MIN_LAUNCHER_CONNECTS:
+        problems.append(f"only {reached} of {rows} launcher combinations connect (at least {MIN_LAUNCHER_CONNECTS})")
+    problems += expectation_problems("launcher", results, EXPECT_LAUNCHER)
     return problems, rows
 
 

@@ -15,9 +15,15 @@ given by --client (mosh2 or stock):
   server's status file must show client states held back while the queue was full,
   the cap it reported, and (mosh2 client) a queue never more than one client window
   (64 KiB) over the cap; and still every byte arrives.
-* --case interrupt: the program keeps ISIG on and sleeps for a minute without reading
-  while 300 KB are typed; then Ctrl-C is typed. The program must die of SIGINT within
-  a few seconds, long before it would have woken up.
+* --case interrupt: the program puts its terminal in raw mode with ISIG still on (so the
+  line discipline neither takes nor discards the typed bytes: they wait in the pty and
+  in the server's queue) and sleeps for a minute without reading while 300 KB are
+  typed. Once the server's status file shows a non-empty input queue, Ctrl-C is typed.
+  It sits behind all that input, so only a server that delivers it at once (TIOCSIG)
+  makes the program die of SIGINT before it wakes up; the program writes "SIGINT" only
+  from its handler. With --server stock the same cell runs against the stock
+  mosh-server, which has no such path and fails it (no status file there, so the queue
+  is not checked).
 
 The program reports through a result file (the pane's screen goes when the session
 ends). Every wait is bounded. Exits 0 on success, 1 with a reason."""
@@ -39,6 +45,12 @@ mode, sleep_s, expect, result = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]
 if mode == "raw":
     tty.setraw(0)
 else:
+    # Raw, so nothing typed is consumed by canonical line editing, but with ISIG on, so
+    # the line discipline turns a VINTR it reads into SIGINT.
+    tty.setraw(0)
+    attrs = termios.tcgetattr(0)
+    attrs[3] |= termios.ISIG
+    termios.tcsetattr(0, termios.TCSANOW, attrs)
     signal.signal(signal.SIGINT, lambda *a: (open(result, "w").write("SIGINT\n"), os._exit(3)))
 open(result + ".ready", "w").write("ready\n")
 time.sleep(sleep_s)
@@ -59,6 +71,16 @@ def printable(n, rng):
     return bytes(rng.choice(alphabet) for _ in range(n))
 
 
+def program_input(status_dir, server_pid):
+    """The server's own account of its input queue, rewritten within 1 s of news; {}
+    while there is none to read."""
+    try:
+        with open(os.path.join(status_dir, f"{server_pid}.json")) as f:
+            return json.load(f)["program_input"] or {}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--client", choices=["stock", "mosh2"], required=True)
@@ -66,6 +88,8 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--paste-bytes", type=int, default=6_000_000)
     ap.add_argument("--input-limit", type=int, help="MOSH2_INPUT_LIMIT for the server, in bytes")
+    ap.add_argument("--server", choices=["stock", "mosh2"], default="mosh2",
+                    help="the server to run (stock: to see the interrupt cell fail without TIOCSIG)")
     args = ap.parse_args()
     need("tmux")
     home = tempfile.mkdtemp(prefix="mosh2-flow-")
@@ -88,12 +112,12 @@ def main():
     else:
         pieces = [printable(1000, rng) for _ in range(300)]
         data = b"".join(pieces)
-        command = ["python3", reader, "cooked", "60", str(len(data)), result]
+        command = ["python3", reader, "isig", "60", str(len(data)), result]
 
     tmux = Tmux(80, 24)
     server_pid = None
     try:
-        port, key, server_pid = start_server("mosh2", args.build, env, command=command)
+        port, key, server_pid = start_server(args.server, args.build, env, command=command)
         client = need("mosh-client") if args.client == "stock" else os.path.join(args.build, "tools", "mosh2-client")
         tmux.start(f"env MOSH_KEY={key} MOSH2_STATUS_DIR={env['MOSH2_STATUS_DIR']} {client} 127.0.0.1 {port}")
         wait_for("the program to start", lambda: os.path.exists(result + ".ready"), 20)
@@ -109,21 +133,28 @@ def main():
                 time.sleep(0.02)
         typed = time.monotonic() - started
         if args.case == "interrupt":
+            queued = 0
+            if args.server == "mosh2":
+                def queue_filled():
+                    nonlocal queued
+                    queued = program_input(env["MOSH2_STATUS_DIR"], server_pid).get("queued_bytes", 0)
+                    return queued > 0
+                # Without input waiting in front of it, Ctrl-C would prove nothing.
+                wait_for("the server's status file to show typed input queued for the program", queue_filled, 30)
             tmux.hex(0x03)
             interrupted = time.monotonic()
-            got = wait_for("the program to die of the Ctrl-C",
-                           lambda: os.path.exists(result) and open(result).read().strip(), 15)
+            # Bounded below the program's 60 s sleep: it writes "SIGINT" only from its
+            # handler, and its byte count if it wakes up and reads instead.
+            got = wait_for("the program to end", lambda: os.path.exists(result) and open(result).read().strip(), 45)
             if got != "SIGINT":
                 raise Failure(f"the program ended with {got!r}, not by SIGINT")
-            print(f"{args.client} client: 300 KB typed in {typed:.1f} s into a program not reading; "
-                  f"Ctrl-C killed it {time.monotonic() - interrupted:.2f} s later (it sleeps 60 s)")
+            print(f"{args.client} client, {args.server} server: 300 KB typed in {typed:.1f} s into a program "
+                  f"not reading ({queued} bytes queued in the server); Ctrl-C killed it "
+                  f"{time.monotonic() - interrupted:.2f} s later (it sleeps 60 s)")
             return 0
         def sample_server():
-            # The server's own account of its input queue, rewritten within 1 s of news.
-            try:
-                with open(os.path.join(env["MOSH2_STATUS_DIR"], f"{server_pid}.json")) as f:
-                    queue = json.load(f)["program_input"]
-            except (OSError, ValueError, KeyError, TypeError):
+            queue = program_input(env["MOSH2_STATUS_DIR"], server_pid)
+            if not queue:
                 return
             seen["held_back_instructions"] = max(seen["held_back_instructions"], queue["held_back_instructions"])
             seen["queued_bytes"] = max(seen["queued_bytes"], queue["queued_bytes"])

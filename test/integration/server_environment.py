@@ -20,8 +20,9 @@ client in a tmux pane, against the stock mosh-server 1.4 where the two can be co
 * Without XDG_RUNTIME_DIR and MOSH2_STATUS_DIR the status file goes to /tmp/mosh2-<uid>/
   (docs/status.md), the session works, and the server removes the file when it exits.
 * MOSH_SERVER_NETWORK_TMOUT=3: once the client goes silent (SIGKILL, right after a
-  keystroke, so its last state is fresh) the server exits after about 3 s; the time is
-  measured for mosh2 and stock side by side and must agree within 3 s.
+  keystroke, so its last state is fresh) the server exits, and not before 2.5 s; both
+  times are printed for mosh2 and stock side by side, and stock must exit too (how much
+  later than 3 s is not asserted: no wall-clock upper bounds in tests).
 * MOSH_SERVER_SIGNAL_TMOUT and SIGUSR1, mosh2 and stock side by side: (a) unset, SIGUSR1
   1 s after the client went silent ends the server; (b) at 4, SIGUSR1 1 s into the
   silence leaves the server running (still alive 2 s later) and SIGUSR1 5 s into it ends
@@ -427,11 +428,14 @@ def check_network_timeout(lab):
     fmt = {k: "still running after 15 s" if t is None else f"{t:.1f} s" for k, t in times.items()}
     print(f"MOSH_SERVER_NETWORK_TMOUT=3, client SIGKILLed: mosh2-server exited after {fmt['mosh2']}, "
           f"stock mosh-server after {fmt['stock']}")
+    # The clock starts at the client's last state (type_and_see just before the kill):
+    # neither may exit before the timeout; how much later is not asserted (bench/, not here).
     m, st = times["mosh2"], times["stock"]
-    if m is None or not 2.5 <= m <= 8:
-        raise Failure(f"mosh2-server exited after {fmt['mosh2']}, expected 2.5-8 s (stock: {fmt['stock']})")
-    if st is None or abs(m - st) > 3:
-        raise Failure(f"mosh2-server ({fmt['mosh2']}) and stock ({fmt['stock']}) differ by more than 3 s")
+    if m is None or m < 2.5:
+        raise Failure(f"mosh2-server exited after {fmt['mosh2']}, expected after the 3 s timeout "
+                      f"(stock: {fmt['stock']})")
+    if st is None:
+        raise Failure(f"mosh2-server exited after {fmt['mosh2']} but stock is {fmt['stock']}: the cell proves nothing")
     print(f"ok: network timeout 3 s: mosh2 {m:.1f} s, stock {st:.1f} s after the client went silent")
 
 
@@ -442,7 +446,8 @@ def usr1_runs(lab, signal_tmout, schedule, label):
     `schedule`, a list of (seconds after the silence, action), action "usr1" or "alive?".
     Returns {kind: [(action, at, result)]}; the result of "alive?" is whether the server
     was alive, of the last "usr1" the seconds until the server exited (None: not within
-    5 s), of an earlier "usr1" "survived" or "ended" (whether the server was alive right
+    20 s, a bound against a hang: with its client silent and no network timeout nothing
+    else ends the server), of an earlier "usr1" "survived" or "ended" (whether the server was alive right
     before the next action). A server already gone when a SIGUSR1 is due gets "gone
     before" for that SIGUSR1 and everything after it: the signal was never sent."""
     extra = {"MOSH_SERVER_SIGNAL_TMOUT": str(signal_tmout)} if signal_tmout is not None else {}
@@ -474,7 +479,7 @@ def usr1_runs(lab, signal_tmout, schedule, label):
     for kind, s in sessions.items():
         sent = results[kind][last][2]
         if sent != "gone before":
-            took = wait_gone(s.pid, max(0.0, sent + 5 - time.monotonic()))
+            took = wait_gone(s.pid, max(0.0, sent + 20 - time.monotonic()))
             results[kind][last][2] = None if took is None else time.monotonic() - sent
     for s in sessions.values():
         s.close()
@@ -500,7 +505,7 @@ def describe(result):
         elif value in ("survived", "ended"):
             out.append(f"SIGUSR1 at +{at:g} s {value}")
         elif value is None:
-            out.append(f"SIGUSR1 at +{at:g} s -> still running 5 s later")
+            out.append(f"SIGUSR1 at +{at:g} s -> still running 20 s later")
         else:
             out.append(f"SIGUSR1 at +{at:g} s -> exited {value:.1f} s later")
     return ", ".join(out)
@@ -512,9 +517,9 @@ def check_usr1_no_timeout(lab):
     require_all_sent(r, "SIGNAL_TMOUT unset")
     m, st = r["mosh2"][0][2], r["stock"][0][2]
     if m is None:
-        raise Failure("SIGUSR1 did not end mosh2-server within 5 s (SIGNAL_TMOUT unset, client silent)")
+        raise Failure("SIGUSR1 did not end mosh2-server (SIGNAL_TMOUT unset, client silent)")
     if st is None:
-        raise Failure(f"mosh2 exited on SIGUSR1 after {m:.1f} s but stock did not within 5 s")
+        raise Failure(f"mosh2 exited on SIGUSR1 after {m:.1f} s but stock did not")
     print(f"ok: SIGUSR1 without SIGNAL_TMOUT: mosh2 exited {m:.1f} s after it, stock {st:.1f} s")
 
 
@@ -530,7 +535,7 @@ def check_usr1_with_timeout(lab):
     if r["mosh2"][0][2] != "survived" or r["mosh2"][1][2] is not True:
         raise Failure("SIGUSR1 1 s into the silence ended mosh2-server although SIGNAL_TMOUT=4")
     if r["mosh2"][2][2] is None:
-        raise Failure("SIGUSR1 5 s into the silence did not end mosh2-server within 5 s (SIGNAL_TMOUT=4)")
+        raise Failure("SIGUSR1 5 s into the silence did not end mosh2-server (SIGNAL_TMOUT=4)")
     if verdict(r["mosh2"]) != verdict(r["stock"]):
         raise Failure(f"mosh2 and stock differ: mosh2 {describe(r['mosh2'])}; stock {describe(r['stock'])}")
     print(f"ok: SIGNAL_TMOUT=4: early SIGUSR1 ignored by both; late SIGUSR1 ended mosh2 after "

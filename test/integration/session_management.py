@@ -9,7 +9,11 @@ is tested by opening the directory to it for a moment); `--idle-timeout 3s` ends
 session after its client is killed; a burst of garbage sent at a live server from four
 ports is counted but never logged (one address, not yet persistent), so fail2ban-regex
 with docs/fail2ban's filter finds fewer matches than the jail's maxretry; the filter
-matches the documented line format.
+matches the documented line format. Logout: a session whose
+$XDG_RUNTIME_DIR goes away (as logind removes /run/user/UID) moves its status file and
+control socket together to /tmp/mosh2-<uid>, where `kill --detached-for` selects it
+(--dry-run there: that directory is shared with whatever else runs on the machine, so
+only this session's pid is then ended, by `kill PID`).
 
 Usage: session_management.py --build DIR --source DIR
 Exits 0 on success, 1 with a reason. Every wait is bounded. Needs root (useradd)."""
@@ -215,10 +219,7 @@ def planted_files_checks(status, status_dir, live_pids, home, uid, timeout):
         f.write(json.dumps({"pid": decoy, "started_unix_ms": int(time.time() * 1000)}))
     os.chown(theirs, uid, -1)
     try:
-        started = time.monotonic()
-        p = status.run("--json", "-v")
-        if time.monotonic() - started > timeout:
-            raise Failure("mosh2-status took too long with planted files")
+        p = status.run("--json", "-v")  # bounded by run()'s timeout: a planted file must not hang it
         listed = sorted(s["pid"] for s in json.loads(p.stdout)["sessions"] if s["role"] == "server")
         if listed != sorted(live_pids):
             raise Failure(f"with planted files, mosh2-status listed servers {listed}, expected {sorted(live_pids)}")
@@ -288,6 +289,43 @@ def second_user_checks(status, status_dir, c, home, live_pids, timeout):
     finally:
         os.chmod(home, 0o700)
         subprocess.run(["userdel", user], timeout=30, capture_output=True)
+
+
+def logout_checks(build, env, status, home, timeout):
+    run = os.path.join(home, "run-user")
+    os.mkdir(run, 0o700)
+    server_env = dict(env, XDG_RUNTIME_DIR=run)
+    server_env.pop("MOSH2_STATUS_DIR")
+    e = Session(build, server_env, home, "logout")
+    try:
+        first = os.path.join(run, "mosh2")
+        wait_for("E's file and socket in $XDG_RUNTIME_DIR/mosh2",
+                 lambda: {f"{e.pid}.json", f"{e.pid}.sock"} <= set(os.listdir(first)) if os.path.isdir(first)
+                 else False, timeout)
+        e.connect(build, os.path.join(home, "status"), timeout)
+        e.type_and_see("logout", timeout)
+        # SIGKILL: a client that quits would end the session.
+        os.kill(wait_for("E's client in the list", lambda: client_pid_of(status, e), timeout), signal.SIGKILL)
+        gone_at = time.monotonic()
+        e.tmux.kill()
+        shutil.rmtree(run)  # logout
+        fallback = f"/tmp/mosh2-{os.geteuid()}"
+        # The socket follows at once; the file on its next rewrite (within 30 s when idle).
+        wait_for(f"E's file and socket in {fallback}",
+                 lambda: os.path.exists(os.path.join(fallback, f"{e.pid}.json"))
+                 and os.path.exists(os.path.join(fallback, f"{e.pid}.sock")), 45)
+        time.sleep(max(0.0, gone_at + 9 - time.monotonic()))  # detached after 7 s of silence
+        p = status.run("kill", "--detached-for", "8s", "--dry-run", "--dir", fallback)
+        if f"would end session {e.pid}" not in p.stdout:
+            raise Failure(f"after the logout, kill --detached-for 8s --dry-run did not select {e.pid}: "
+                          f"{p.stdout!r} {p.stderr!r}")
+        status.run("kill", str(e.pid), "--dir", fallback)
+        wait_for("E to end", lambda: not alive(e.pid), timeout)
+        print(f"logout: {e.pid}'s file and socket moved together to {fallback}; "
+              "kill --detached-for selects it there and kill ends it")
+    finally:
+        if alive(e.pid):
+            os.kill(e.pid, signal.SIGKILL)
 
 
 def main():
@@ -390,17 +428,26 @@ def main():
         if leftovers:
             raise Failure(f"files left behind: {leftovers}")
 
-        d = Session(args.build, env, home, "idle", ["--idle-timeout", "3s"])
+        # The idle clock starts at the last datagram the server had from its client, which
+        # can be up to a heartbeat (3 s) before the kill: it is read from the server's
+        # live status after the kill, and the server must still be alive 5 s after it
+        # (1 s short of the 6 s timeout).
+        d = Session(args.build, env, home, "idle", ["--idle-timeout", "6s"])
         sessions.append(d)
         d.connect(args.build, status_dir, args.timeout)
         d_client = wait_for("D's client in the list", lambda: client_pid_of(status, d), args.timeout)
         os.kill(d_client, signal.SIGKILL)
-        killed_at = time.monotonic()
-        time.sleep(2)
-        if not alive(d.pid):
-            raise Failure("--idle-timeout 3s ended the session within 2 s")
+        wait_for("D's client to be gone", lambda: not alive(d_client), args.timeout)
+        last_contact = status.document("--pid", str(d.pid))["sessions"][0]["last_contact_unix_ms"] / 1000
+        if time.time() < last_contact + 5:
+            time.sleep(last_contact + 5 - time.time())
+            if not alive(d.pid):
+                raise Failure("--idle-timeout 6s ended the session within 5 s of its client's last datagram")
+        else:
+            raise Failure(f"the last contact {time.time() - last_contact:.1f} s ago is older than a heartbeat")
         wait_for("the idle server to end", lambda: not alive(d.pid), 20)
-        print(f"--idle-timeout 3s: ended {time.monotonic() - killed_at:.1f}s after its client was killed")
+        print(f"--idle-timeout 6s: ended {time.time() - last_contact:.1f}s after its client's last datagram")
+        logout_checks(args.build, env, status, home, args.timeout)
         print("ok: session management on live sessions")
         return 0
     except Failure as e:

@@ -4,11 +4,17 @@ starts its own sshd on 127.0.0.1 (a free port, a fresh host key, a fresh client 
 the only authorized key, everything in a temp folder) and an ssh client config (-F)
 where `Host testhost` is an alias for it, so the launcher must go through the user's ssh
 and its config: `mosh2 --ssh="ssh -F CFG" --server=SERVER testhost -- /bin/sh`, with
-SERVER this build's mosh2-server (ssh, and ssh-remote-ip, which adds
---experimental-remote-ip=remote) or the stock /usr/bin/mosh-server (ssh-stock).
+SERVER this build's mosh2-server (ssh, and ssh-remote-ip) or the stock
+/usr/bin/mosh-server (ssh-stock). ssh-remote-ip adds --experimental-remote-ip=remote and
+makes the two ways of finding the server's address disagree, as a jump host does: the
+user's ssh config reaches testhost (HostName 127.0.0.1) through a ProxyCommand that
+connects to sshd on [::1], so resolving the name locally says 127.0.0.1 while the
+server's $SSH_CONNECTION says ::1. The client must be given ::1 and the server must be
+bound there: the address came from SSH_CONNECTION.
 --mode local runs `mosh2 --local -- /bin/sh` (no ssh). Each mode types a command and
 checks its output, checks that the shell runs under the expected server (its $PPID), bound to
-127.0.0.1 only, and that the client's argv is `mosh2-client -# ... | 127.0.0.1 PORT` (no key), resizes the
+127.0.0.1 only (::1 for ssh-remote-ip), and that the client's argv is `mosh2-client -# ... | ADDRESS PORT`
+(no key), resizes the
 pane, waits until the session's pty has the new size, and checks `stty size` (typed
 once), quits with `exit`, and checks that mosh2 exits 0 and the
 server is gone. Every mode also checks that `mosh2 --bogus` prints one line and exits 2;
@@ -28,8 +34,8 @@ import subprocess
 import sys
 import tempfile
 
-from interop import (Failure, Tmux, expect_clean_exit, need, parent_pid, pty_size, session_shell, tear_down,
-                     udp_sockets, wait_for)
+from interop import (Failure, Tmux, expect_clean_exit, need, parent_pid, pty_size, require_ipv6_loopback,
+                     session_shell, socket_owners, tear_down, udp_sockets, wait_for)
 
 SSHD = "/usr/sbin/sshd"
 
@@ -45,8 +51,33 @@ def keygen(path):
                    capture_output=True, timeout=20)
 
 
-def start_sshd(tmp):
-    """Our own sshd on 127.0.0.1; returns (process, ssh client config path, log path)."""
+# The user's ProxyCommand for ssh-remote-ip: relays ssh's stdio to sshd on [::1]:PORT.
+PROXY = r'''
+import os, selectors, socket, sys
+s = socket.create_connection(("::1", int(sys.argv[1])))
+sel = selectors.DefaultSelector()
+sel.register(0, selectors.EVENT_READ)
+sel.register(s, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        if key.fileobj == 0:
+            data = os.read(0, 65536)
+            if not data:
+                s.shutdown(socket.SHUT_WR)
+                sel.unregister(0)
+                continue
+            s.sendall(data)
+        else:
+            data = s.recv(65536)
+            if not data:
+                sys.exit(0)
+            os.write(1, data)
+'''
+
+
+def start_sshd(tmp, via_ipv6=False):
+    """Our own sshd on 127.0.0.1 (and ::1 with via_ipv6, where the client config reaches
+    it through a ProxyCommand); returns (process, ssh client config path, log path)."""
     if not os.access(SSHD, os.X_OK):
         raise Failure(f"{SSHD} is missing: install Debian's openssh-server (tools/install-deps lists it)")
     if os.geteuid() != 0:
@@ -62,6 +93,7 @@ def start_sshd(tmp):
     with open(sshd_config, "w") as f:
         f.write(f"""Port {port}
 ListenAddress 127.0.0.1
+{"ListenAddress ::1" if via_ipv6 else ""}
 HostKey {tmp}/host_key
 PidFile {tmp}/sshd.pid
 AuthorizedKeysFile {authorized}
@@ -100,6 +132,11 @@ PrintLastLog no
   UserKnownHostsFile /dev/null
   LogLevel ERROR
 """)
+        if via_ipv6:
+            proxy = os.path.join(tmp, "proxy.py")
+            with open(proxy, "w") as p:
+                p.write(PROXY)
+            f.write(f"  ProxyCommand {sys.executable} {proxy} {port}\n")
     return sshd, ssh_config, log
 
 
@@ -165,7 +202,9 @@ def main():
             launch = [mosh2, "--local", "--", "/bin/sh"]
             want_server = os.path.join(args.build, "tools", "mosh2-server")
         else:
-            sshd, ssh_config, log = start_sshd(tmp)
+            if args.mode == "ssh-remote-ip":
+                require_ipv6_loopback()
+            sshd, ssh_config, log = start_sshd(tmp, via_ipv6=args.mode == "ssh-remote-ip")
             check_no_server(mosh2, ssh_config, env)
             want_server = (need("mosh-server") if args.mode == "ssh-stock"
                            else os.path.join(args.build, "tools", "mosh2-server"))
@@ -186,14 +225,18 @@ def main():
         if os.path.realpath(f"/proc/{server_pid}/exe") != os.path.realpath(want_server):
             raise Failure(f"the shell's parent is {server_argv}, not {want_server}")
         pid, argv = client_argv(tmux)
-        if len(argv) != 4 or not argv[1].startswith("-#") or argv[2] != "127.0.0.1" or not argv[3].isdigit():
-            raise Failure(f"the client's argv is {argv}; expected mosh2-client '-# ...' 127.0.0.1 PORT")
+        # ssh-remote-ip: name resolution says 127.0.0.1, the server's SSH_CONNECTION ::1.
+        address = "::1" if args.mode == "ssh-remote-ip" else "127.0.0.1"
+        if len(argv) != 4 or not argv[1].startswith("-#") or argv[2] != address or not argv[3].isdigit():
+            raise Failure(f"the client's argv is {argv}; expected mosh2-client '-# ...' {address} PORT")
         if any(re.search(r"(^|\s)[A-Za-z0-9+/]{21}[AQgw](\s|$)", a) for a in argv):
             raise Failure(f"something like a session key is in the client's argv: {argv}")
-        bound = [address for address, _ in udp_sockets(int(argv[3]))]
-        if bound != ["127.0.0.1"]:
-            raise Failure(f"UDP port {argv[3]} is bound to {bound}, expected 127.0.0.1 only")
-        print(f"ok: {args.mode}: shell under {server_argv[0]} pid {server_pid}, UDP 127.0.0.1:{argv[3]}; "
+        # Only the server's own sockets: a cell running beside this one may use the same
+        # port on the other loopback address.
+        bound = [a for a, inode in udp_sockets(int(argv[3])) if server_pid in socket_owners(inode)]
+        if bound != [address]:
+            raise Failure(f"UDP port {argv[3]} is bound to {bound}, expected {address} only")
+        print(f"ok: {args.mode}: shell under {server_argv[0]} pid {server_pid}, UDP {address}:{argv[3]}; "
               f"client pid {pid} argv {argv[0]} {argv[1]!r} {argv[2]} {argv[3]}")
 
         tmux.resize(100, 30)

@@ -242,7 +242,7 @@ TEST_CASE("the server reports a never-connected, connected and detached session"
   sim.run_for(300ms);
   CHECK(sim.server().status(sim.now()).session_state == "connected");
   sim.up().set_blackout(true);
-  sim.run_for(detached_after + std::chrono::seconds(4));
+  sim.run_for(status::detached_after + std::chrono::seconds(4));
   CHECK(sim.server().status(sim.now()).session_state == "detached");
 }
 }

@@ -200,8 +200,8 @@ time_point client_core::next_deadline(time_point now) {
   return std::max(t, now);
 }
 
-session_status client_core::status(time_point now) const {
-  session_status s;
+status::session_status client_core::status(time_point now) const {
+  status::session_status s;
   s.role = "client";
   s.peer_address = config_.server.ip;
   s.peer_port = config_.server.port;
@@ -211,7 +211,7 @@ session_status client_core::status(time_point now) const {
   s.width = config_.width;
   s.height = config_.height;
   const auto heard = transport_.last_heard();
-  s.session_state = session_state_name(ever_heard_, s.shutting_down, heard ? now - *heard : steady::duration::max());
+  s.session_state = status::session_state_name(ever_heard_, s.shutting_down, heard ? now - *heard : steady::duration::max());
   s.last_keystroke = last_keystroke_;
   s.prediction_mode = std::string(overlay::to_string(config_.predict));
   s.predictions_shown = predictor_.stats().made;

@@ -17,7 +17,7 @@
 #include "mosh2/session/core_events.hpp"
 #include "mosh2/overlay/prediction.hpp"
 #include "mosh2/session/escape_key.hpp"
-#include "mosh2/session/status_report.hpp"
+#include "mosh2/status/session_status.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/transport_core.hpp"
 #include "mosh2/ssp/user_stream.hpp"
@@ -94,7 +94,7 @@ public:
 
   bool ever_heard() const { return ever_heard_; }
   const peer_address& server() const { return config_.server; }
-  session_status status(time_point now) const;
+  status::session_status status(time_point now) const;
   /// The server's newest screen (without overlays).
   const terminal::framebuffer& server_screen() const { return transport_.remote().fb(); }
   /// Typed bytes still waiting for room in the input window.

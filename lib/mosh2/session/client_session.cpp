@@ -26,7 +26,9 @@
 #include "mosh2/session/events.hpp"
 #include "mosh2/session/session_runner.hpp"
 #include "mosh2/os/local_terminal.hpp"
-#include "mosh2/session/status_report.hpp"
+#include "mosh2/status/document.hpp"
+#include "mosh2/status/session_status.hpp"
+#include "mosh2/status/status_file.hpp"
 #include "mosh2/session/terminal_guard.hpp"
 #include "mosh2/os/udp_socket.hpp"
 #include "mosh2/util/io.hpp"
@@ -206,7 +208,7 @@ public:
     return turn_outcome{a.exit, a.deadline};
   }
 
-  session_status status(time_point now) const {
+  status::session_status status(time_point now) const {
     auto s = core_.status(now);
     s.pid = ::getpid();
     const auto local = sockets_->local_endpoint();

@@ -14,7 +14,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
-#include "mosh2/session/status_report.hpp"
+#include "mosh2/status/status_file.hpp"
 #include "mosh2/session/transport_core.hpp"
 #include "mosh2/os/udp_socket.hpp"
 #include "mosh2/transport/stream_framing.hpp"
@@ -193,7 +193,7 @@ inline constexpr auto status_quiet_slack = std::chrono::seconds(5);
 /// When the status file needs a wake-up of its own. It is rewritten on the wake-ups the
 /// session has anyway; its own deadline comes only after a quiet spell, so an idle
 /// session wakes no more often than its heartbeat (stock Mosh's rate).
-inline time_point status_wakeup(const status_reporter& status) {
+inline time_point status_wakeup(const status::status_reporter& status) {
   const auto t = status.next_deadline();
   return t == never ? never : t + status_quiet_slack;
 }

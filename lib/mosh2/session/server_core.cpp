@@ -283,8 +283,8 @@ time_point server_core::next_deadline(time_point now) {
   return std::max(t, now);
 }
 
-session_status server_core::status(time_point now) const {
-  session_status s;
+status::session_status server_core::status(time_point now) const {
+  status::session_status s;
   s.role = "server";
   if (const auto& p = transport_.peer()) {
     s.peer_address = p->ip;
@@ -295,7 +295,7 @@ session_status server_core::status(time_point now) const {
   fill_ssp_status(s, transport_.ssp());
   s.width = screen().width();
   s.height = screen().height();
-  s.session_state = session_state_name(ever_heard_, s.shutting_down, now - last_client_state_);
+  s.session_state = status::session_state_name(ever_heard_, s.shutting_down, now - last_client_state_);
   s.last_keystroke = last_keystroke_;
   s.command = config_.command;
   s.program_input = {.queued_bytes = to_program_.queued_bytes(), .cap_bytes = to_program_.cap(),

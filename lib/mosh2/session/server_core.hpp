@@ -16,7 +16,7 @@
 #include "mosh2/session/core_events.hpp"
 #include "mosh2/session/echo_ack.hpp"
 #include "mosh2/session/program_input.hpp"
-#include "mosh2/session/status_report.hpp"
+#include "mosh2/status/session_status.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/transport_core.hpp"
 #include "mosh2/ssp/user_stream.hpp"
@@ -108,7 +108,7 @@ public:
   // -- state ----------------------------------------------------------------------------
 
   /// The status file's view of this session (local address filled by the stage).
-  session_status status(time_point now) const;
+  status::session_status status(time_point now) const;
   const terminal::framebuffer& screen() const { return transport_.local().fb(); }
   const program_input& program_queue() const { return to_program_; }
   const transport_core<terminal_state, ssp::user_stream>& transport() const { return transport_; }

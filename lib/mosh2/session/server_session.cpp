@@ -24,7 +24,7 @@
 #include "mosh2/session/events.hpp"
 #include "mosh2/session/server_core.hpp"
 #include "mosh2/session/session_runner.hpp"
-#include "mosh2/session/status_report.hpp"
+#include "mosh2/status/session_status.hpp"
 #include "mosh2/os/udp_socket.hpp"
 #include "mosh2/os/utmp_record.hpp"
 #include "mosh2/util/io.hpp"
@@ -108,7 +108,7 @@ public:
     return turn_outcome{a.exit, a.deadline};
   }
 
-  session_status status(time_point now) const {
+  status::session_status status(time_point now) const {
     auto s = core_.status(now);
     s.pid = ::getpid();
     asio::error_code ec;
@@ -206,7 +206,7 @@ private:
   io::pipe<program_op> to_pty_;
   event_pipe* events_ = nullptr;
   control::reject_logger rejects_;
-  drop_namer drop_names_;
+  status::drop_namer drop_names_;
 };
 
 }  // namespace

@@ -10,7 +10,7 @@
 //   asio::awaitable<void> stages(io::pipe<event>&);  // its input stages, one && expression
 //   bool handle(event&, time_point);                  // true: news for the status file
 //   turn_outcome turn(time_point);                    // the core's turn, carried out
-//   session_status status(time_point) const;          // the core's view plus pid, address
+//   status::session_status status(time_point) const;          // the core's view plus pid, address
 //   void log(const std::string&);                     // the verbose log (may ignore it)
 //   time_point next_due() const;                      // its own deadline (or never)
 //   auto session_scope();                             // held while the loop runs (RAII)
@@ -29,7 +29,9 @@
 
 #include "mosh2/control/control_socket.hpp"
 #include "mosh2/session/events.hpp"
-#include "mosh2/session/status_report.hpp"
+#include "mosh2/status/document.hpp"
+#include "mosh2/status/session_status.hpp"
+#include "mosh2/status/status_file.hpp"
 #include "mosh2/util/io.hpp"
 
 namespace mosh2::session {
@@ -46,7 +48,7 @@ public:
 
   session_runner(asio::io_context& ctx, Program& program)
       : program_(program), timer_(ctx), deadline_(timer_), events_(ctx, 256),
-        control_(ctx, status_directories(), ::getpid()) {}
+        control_(ctx, status::status_directories(), ::getpid()) {}
 
   /// Runs the session until it ends; every stage returns normally on the way out.
   asio::awaitable<void> run() {
@@ -96,7 +98,7 @@ private:
 
   std::string status_json() override {
     const auto now = steady::now();
-    return to_json(program_.status(now), now);
+    return status::to_json(program_.status(now), now);
   }
   /// `mosh2-status kill`: through the pipe, so that it takes the path a signal takes.
   void request_shutdown(std::string reason) override {
@@ -115,7 +117,7 @@ private:
   asio::steady_timer timer_;
   session_deadline deadline_;
   io::pipe<event> events_;
-  status_reporter status_;
+  status::status_reporter status_;
   control::control_endpoint control_;
   int exit_status_ = 1;
 };

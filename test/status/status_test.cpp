@@ -1,5 +1,5 @@
-// The status dump: JSON fields and their meaning, the atomic file, the private
-// directory checks, and the reader that mosh2-status uses.
+// The status dump: JSON fields and their meaning, the atomic file and its one
+// directory choice, the reader that mosh2-status uses, and its views.
 
 #include <doctest/doctest.h>
 
@@ -16,11 +16,20 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "mosh2/session/status_report.hpp"
+#include "mosh2/control/status_dir.hpp"
+#include "mosh2/session/link_core.hpp"
+#include "mosh2/status/document.hpp"
+#include "mosh2/status/process_start.hpp"
+#include "mosh2/status/reader.hpp"
+#include "mosh2/status/session_status.hpp"
+#include "mosh2/status/status_file.hpp"
+#include "mosh2/status/view.hpp"
 
 namespace fs = std::filesystem;
 using namespace mosh2;
-using namespace mosh2::session;
+using namespace mosh2::status;
+using mosh2::control::check_private_directory;
+using mosh2::session::link_core;
 using nlohmann::json;
 
 namespace {
@@ -176,14 +185,14 @@ TEST_CASE("status_file writes whole files, moves on when a directory fails, and 
 
 TEST_CASE("status directories that others could tamper with are refused") {
   temp_dir t;
-  CHECK_FALSE(prepare_status_directory(t.path / "fresh"));
+  CHECK_FALSE(check_private_directory(t.path / "fresh", true));
   const fs::path open_dir = t.path / "open";
   fs::create_directory(open_dir);
   fs::permissions(open_dir, fs::perms::owner_all | fs::perms::group_write | fs::perms::others_write);
-  CHECK(prepare_status_directory(open_dir));
+  CHECK(check_private_directory(open_dir, true));
   const fs::path link = t.path / "link";
   fs::create_directory_symlink(t.path / "fresh", link);
-  CHECK(prepare_status_directory(link));
+  CHECK(check_private_directory(link, true));
   status_file f({open_dir, link}, 99);
   CHECK_FALSE(f.write("{}"));
   CHECK_FALSE(f.last_error().empty());
@@ -281,7 +290,7 @@ TEST_CASE("read_status_files keeps live sessions, prunes dead ones, reports junk
 TEST_CASE("the reader neither hangs on nor lists planted files, and says why") {
   temp_dir t;
   const fs::path d = t.path / "status";
-  REQUIRE_FALSE(prepare_status_directory(d));
+  REQUIRE_FALSE(check_private_directory(d, true));
   const pid_t me = ::getpid();
   const pid_t parent = ::getppid();
   // A FIFO would block a plain open; a symlink to /dev/zero would never end.
@@ -290,9 +299,7 @@ TEST_CASE("the reader neither hangs on nor lists planted files, and says why") {
   // A forged file: another live process's name, this process's content.
   std::ofstream(d / "1.json") << live_file(me);
   std::vector<read_problem> problems;
-  const auto started = std::chrono::steady_clock::now();
-  auto entries = read_status_files({d}, read_options{}, problems);
-  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  auto entries = read_status_files({d}, read_options{}, problems);  // returns: nothing blocked it
   CHECK(entries.empty());
   const auto all = texts(problems);
   INFO(all);
@@ -305,7 +312,7 @@ TEST_CASE("the reader neither hangs on nor lists planted files, and says why") {
 TEST_CASE("the reader refuses oversize files and files whose pid was reused") {
   temp_dir t;
   const fs::path d = t.path / "status";
-  REQUIRE_FALSE(prepare_status_directory(d));
+  REQUIRE_FALSE(check_private_directory(d, true));
   const pid_t me = ::getpid();
   const pid_t parent = ::getppid();
   std::ofstream(d / fmt::format("{}.json", me)) << live_file(me, ", \"pad\": \"" + std::string(70000, 'x') + "\"");

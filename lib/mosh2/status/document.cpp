@@ -1,0 +1,90 @@
+// The status file's JSON text; see document.hpp.
+
+#include "mosh2/status/document.hpp"
+
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "mosh2/status/process_start.hpp"
+
+namespace mosh2::status {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+/// A steady time as Unix milliseconds, anchored at `now` (steady) = `now_unix` (wall).
+std::int64_t to_unix_ms(time_point t, time_point now, std::int64_t now_unix) {
+  return now_unix - std::chrono::duration_cast<milliseconds>(now - t).count();
+}
+
+json optional_time(const std::optional<time_point>& t, time_point now, std::int64_t now_unix) {
+  return t ? json(to_unix_ms(*t, now, now_unix)) : json(nullptr);
+}
+
+json optional_age(const std::optional<time_point>& t, time_point now) {
+  if (!t) return json(nullptr);
+  return json(std::chrono::duration_cast<milliseconds>(now - *t).count() / 1000);
+}
+
+}  // namespace
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string to_json(const session_status& s, time_point now) {
+  const std::int64_t now_unix = unix_ms_now();
+  using datagram::drop_reason;
+  const auto& c = s.datagrams;
+  json dropped = {
+      {"too_short", c.drops(drop_reason::too_short)},
+      {"oversize", c.drops(drop_reason::oversize) + s.link.truncated},
+      {"wrong_direction", c.drops(drop_reason::wrong_direction)},
+      {"bad_tag", c.drops(drop_reason::bad_tag)},
+      {"short_plaintext", c.drops(drop_reason::short_plaintext)},
+      {"undecodable", s.link.fragment},
+      {"total", c.total_dropped() + s.link.truncated + s.link.fragment},
+  };
+  const auto start_ticks = s.pid > 0 ? process_start_ticks(s.pid) : std::nullopt;
+  json doc = {
+      {"schema", status_schema_version},
+      {"role", s.role},
+      {"pid", s.pid},
+      {"started_unix_ms", to_unix_ms(s.started, now, now_unix)},
+      {"process_start_ticks", start_ticks ? json(*start_ticks) : json(nullptr)},
+      {"updated_unix_ms", now_unix},
+      {"local", {{"address", s.local_address}, {"port", s.local_port}}},
+      {"peer", s.peer_address ? json{{"address", *s.peer_address}, {"port", s.peer_port}} : json(nullptr)},
+      {"last_contact_unix_ms", optional_time(s.last_contact, now, now_unix)},
+      {"last_roundtrip_unix_ms", optional_time(s.last_roundtrip, now, now_unix)},
+      {"rtt", {{"measured", s.rtt_measured}, {"srtt_ms", s.srtt_ms}, {"rto_ms", s.rto_ms}}},
+      {"terminal", {{"width", s.width}, {"height", s.height}}},
+      {"state", {{"sent", s.state_sent}, {"acked", s.state_acked}, {"received", s.state_received}}},
+      {"shutting_down", s.shutting_down},
+      {"session_state", s.session_state.empty() ? derive_session_state(s, now) : s.session_state},
+      {"seconds_since_contact", optional_age(s.last_contact, now)},
+      {"last_keystroke_unix_ms", optional_time(s.last_keystroke, now, now_unix)},
+      {"seconds_since_keystroke", optional_age(s.last_keystroke, now)},
+      {"bytes", {{"sent", s.bytes_sent}, {"received", s.bytes_received}}},
+      {"command", s.command},
+      {"prediction", s.prediction_mode ? json{{"mode", *s.prediction_mode},
+                                              {"shown", s.predictions_shown},
+                                              {"confirmed", s.predictions_confirmed},
+                                              {"wrong", s.predictions_wrong}}
+                                       : json(nullptr)},
+      {"program_input", s.program_input ? json{{"queued_bytes", s.program_input->queued_bytes},
+                                               {"cap_bytes", s.program_input->cap_bytes},
+                                               {"held_back_instructions", s.program_input->held_back_instructions}}
+                                        : json(nullptr)},
+      {"datagrams",
+       {{"sent", c.sealed},
+        {"received", c.accepted},
+        {"out_of_order", c.out_of_order},
+        {"congestion_marks", c.congestion_marks},
+        {"dropped", std::move(dropped)}}},
+  };
+  return doc.dump(2) + "\n";
+}
+
+}  // namespace mosh2::status
