@@ -2,6 +2,8 @@
 
 #include "mosh2/session/client_core.hpp"
 
+#include "mosh2/session/transport_status.hpp"
+
 #include <signal.h>
 
 #include <algorithm>
@@ -206,8 +208,7 @@ status::session_status client_core::status(time_point now) const {
   s.peer_address = config_.server.ip;
   s.peer_port = config_.server.port;
   s.started = started_;
-  fill_link_status(s, transport_.link());
-  fill_ssp_status(s, transport_.ssp());
+  fill_transport_status(s, transport_);
   s.width = config_.width;
   s.height = config_.height;
   const auto heard = transport_.last_heard();

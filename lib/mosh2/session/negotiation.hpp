@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "mosh2/datagram/packet.hpp"
@@ -22,6 +23,14 @@ namespace extension {
 inline constexpr std::uint32_t streams = 1;
 /// Ids from here on are for tests only; no program announces them.
 inline constexpr std::uint32_t first_test_id = 0x7f000000;
+
+/// The name the status file and docs/protocol.md use for `id`.
+inline std::string name(std::uint32_t id) {
+  switch (id) {
+    case streams: return "streams";
+    default: return id >= first_test_id ? "test-" + std::to_string(id - first_test_id) : std::to_string(id);
+  }
+}
 }  // namespace extension
 
 /// What this end supports, and which of it the peer has agreed to.

@@ -2,6 +2,8 @@
 
 #include "mosh2/session/server_core.hpp"
 
+#include "mosh2/session/transport_status.hpp"
+
 #include <signal.h>
 
 #include <algorithm>
@@ -291,8 +293,7 @@ status::session_status server_core::status(time_point now) const {
     s.peer_port = p->port;
   }
   s.started = started_;
-  fill_link_status(s, transport_.link());
-  fill_ssp_status(s, transport_.ssp());
+  fill_transport_status(s, transport_);
   s.width = screen().width();
   s.height = screen().height();
   s.session_state = status::session_state_name(ever_heard_, s.shutting_down, now - last_client_state_);

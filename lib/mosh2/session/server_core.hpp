@@ -156,7 +156,6 @@ private:
   bool utmp_attached_ = false;
   bool quit_now_ = false;
   bool send_error_logged_ = false;
-  int exit_status_ = 0;
   std::uint64_t held_back_ = 0;
 };
 

@@ -44,6 +44,8 @@ std::string to_json(const session_status& s, time_point now) {
       {"bad_tag", c.drops(drop_reason::bad_tag)},
       {"short_plaintext", c.drops(drop_reason::short_plaintext)},
       {"undecodable", s.link.fragment},
+      {"old_key", s.link.old_key},
+      {"unknown_stream", s.link.stream},
       {"total", c.total_dropped() + s.link.truncated + s.link.fragment},
   };
   const auto start_ticks = s.pid > 0 ? process_start_ticks(s.pid) : std::nullopt;
@@ -77,6 +79,7 @@ std::string to_json(const session_status& s, time_point now) {
                                                {"cap_bytes", s.program_input->cap_bytes},
                                                {"held_back_instructions", s.program_input->held_back_instructions}}
                                         : json(nullptr)},
+      {"extensions", {{"agreed", s.extensions}, {"rekeys", s.rekeys}}},
       {"datagrams",
        {{"sent", c.sealed},
         {"received", c.accepted},

@@ -41,6 +41,8 @@ inline std::string session_state_name(bool ever_heard, bool shutting_down, stead
 struct link_counts {
   std::uint64_t truncated = 0;  ///< larger than the receive buffer
   std::uint64_t fragment = 0;   ///< failed reassembly, inflate or decode
+  std::uint64_t old_key = 0;    ///< sealed under a key the session was rekeyed away from
+  std::uint64_t stream = 0;     ///< stream frames for a stream that is not open
 };
 
 /// One process's session as the status file describes it. Times are steady
@@ -83,6 +85,10 @@ struct session_status {
   std::optional<program_input_status> program_input;
   datagram::stats datagrams;
   link_counts link;
+  /// The extensions both ends agreed on, by name (docs/protocol.md, "Extensions"); empty
+  /// with a stock peer or before the peer announced itself.
+  std::vector<std::string> extensions;
+  std::uint64_t rekeys = 0;  ///< times the session's key was rotated
 };
 
 /// The session's state as the status document names it: "shutting-down" once the
@@ -110,6 +116,8 @@ template <class Link> void fill_link_status(session_status& s, const Link& link)
   s.bytes_received = d.counters().bytes_accepted;
   s.link.truncated = link.drops().truncated;
   s.link.fragment = link.drops().fragment;
+  s.link.old_key = link.drops().old_key;
+  s.link.stream = link.drops().stream;
 }
 
 /// The SSP half: state numbers and whether the shutdown handshake has begun.
