@@ -457,6 +457,17 @@ def status_of(status_dir, pid):
         return None
 
 
+def check_extensions(args, status_dir, server_pid):
+    """A mosh2 server agrees on extensions with a mosh2 client and with nobody else
+    (docs/protocol.md, "Extensions"); its status file says which."""
+    if args.server != "mosh2":
+        return
+    want = ["streams"] if args.client == "mosh2" else []
+    got = (status_of(status_dir, server_pid) or {}).get("extensions", {}).get("agreed")
+    if got != want:
+        raise Failure(f"the server agreed on extensions {got}, expected {want} with a {args.client} client")
+
+
 def roam(tmux, relay, status_dir, server_pid, count, timeout):
     """`count` roams (SIGUSR2: the relay moves to a new upstream port and drops what the
     server sends to the old one); after each, a command's output must come back and the
@@ -766,6 +777,8 @@ def main():
         tmux.keys("stty size", "Enter")
         wait_for("stty size to report 30 100", lambda: re.search(r"^30 100\s*$", tmux.screen(), re.M),
                  args.timeout)
+
+        check_extensions(args, status_dir, server_pid)
 
         tmux.keys("printf 'wide:%s\\n' 日本語", "Enter")
         wait_for("UTF-8 output", lambda: "wide:日本語" in tmux.screen(), args.timeout)
