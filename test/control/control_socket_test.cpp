@@ -17,6 +17,7 @@
 #include <asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../support/temp_dir.hpp"
 #include "../support/run_coro.hpp"
 #include "mosh2/control/control_client.hpp"
 #include "mosh2/control/control_socket.hpp"
@@ -28,20 +29,9 @@ using namespace mosh2;
 using namespace mosh2::control;
 using namespace asio::experimental::awaitable_operators;
 
-namespace {
+using mosh2::test::temp_dir;
 
-struct temp_dir {
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "mosh2-control-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
+namespace {
 
 struct fake_session : control_handler {
   std::vector<std::string> shutdowns;

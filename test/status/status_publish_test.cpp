@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "../support/temp_dir.hpp"
 #include "../support/run_coro.hpp"
 #include "mosh2/control/control_client.hpp"
 #include "mosh2/control/control_socket.hpp"
@@ -36,20 +37,9 @@ using namespace mosh2::status;
 using namespace asio::experimental::awaitable_operators;
 using nlohmann::json;
 
-namespace {
+using mosh2::test::temp_dir;
 
-struct temp_dir {
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "mosh2-publish-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
+namespace {
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);

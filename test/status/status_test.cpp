@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "../support/temp_dir.hpp"
 #include "mosh2/control/status_dir.hpp"
 #include "mosh2/session/link_core.hpp"
 #include "mosh2/status/document.hpp"
@@ -32,22 +33,9 @@ using mosh2::control::check_private_directory;
 using mosh2::session::link_core;
 using nlohmann::json;
 
-namespace {
+using mosh2::test::temp_dir;
 
-/// A fresh private directory, removed afterwards.
-struct temp_dir {
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "mosh2-status-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, ec);
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
+namespace {
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
