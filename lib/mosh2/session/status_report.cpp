@@ -158,6 +158,7 @@ std::string to_json(const session_status& s, time_point now) {
       {"bad_tag", c.drops(drop_reason::bad_tag)},
       {"short_plaintext", c.drops(drop_reason::short_plaintext)},
       {"undecodable", s.link.fragment},
+      {"old_key", s.link.old_key},
       {"total", c.total_dropped() + s.link.truncated + s.link.fragment},
   };
   json doc = {
@@ -180,6 +181,10 @@ std::string to_json(const session_status& s, time_point now) {
       {"seconds_since_keystroke", optional_age(s.last_keystroke, now)},
       {"bytes", {{"sent", s.bytes_sent}, {"received", s.bytes_received}}},
       {"command", s.command},
+      {"name", s.name.empty() ? json(nullptr) : json(s.name)},
+      {"attach", {{"count", s.attaches},
+                  {"last_unix_ms", optional_time(s.last_attached, now, now_unix)},
+                  {"from", s.attached_from ? json(*s.attached_from) : json(nullptr)}}},
       {"prediction", s.prediction_mode ? json{{"mode", *s.prediction_mode},
                                               {"shown", s.predictions_shown},
                                               {"confirmed", s.predictions_confirmed},
@@ -431,6 +436,8 @@ std::optional<session_view> view_of(const std::string& session_json, std::int64_
   v.bytes_received = counter("bytes", "received");
   v.datagrams_sent = counter("datagrams", "sent");
   v.datagrams_received = counter("datagrams", "received");
+  v.name = get_string(j, "name");
+  v.attaches = counter("attach", "count");
   v.command = "-";
   if (const auto c = j.find("command"); c != j.end() && c->is_array() && !c->empty()) {
     v.command.clear();
@@ -460,12 +467,13 @@ std::string size_text(std::uint64_t bytes) {
 }  // namespace
 
 std::string status_table(const std::vector<session_view>& sessions) {
-  std::string out = fmt::format("{:>7}  {:<6}  {:<15}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {}\n", "PID", "ROLE", "STATE",
-                                "PEER", "HEARD", "TYPED", "SENT", "RECV", "COMMAND");
+  std::string out = fmt::format("{:>7}  {:<12}  {:<6}  {:<15}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}  {}\n", "PID",
+                                "NAME", "ROLE", "STATE", "PEER", "HEARD", "TYPED", "SENT", "RECV", "ATTACHES", "COMMAND");
   for (const auto& s : sessions)
-    out += fmt::format("{:>7}  {:<6}  {:<15}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {}\n", s.pid, s.role, s.state, s.peer,
-                       age_text(s.since_contact_ms), age_text(s.since_keystroke_ms), size_text(s.bytes_sent),
-                       size_text(s.bytes_received), s.command);
+    out += fmt::format("{:>7}  {:<12}  {:<6}  {:<15}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}  {}\n", s.pid,
+                       s.name.empty() ? "-" : s.name, s.role, s.state, s.peer, age_text(s.since_contact_ms),
+                       age_text(s.since_keystroke_ms), size_text(s.bytes_sent), size_text(s.bytes_received),
+                       s.attaches, s.command);
   return out;
 }
 

@@ -67,6 +67,10 @@ struct session_status {
   std::uint64_t bytes_sent = 0;      ///< UDP payload bytes sent (sealed datagrams)
   std::uint64_t bytes_received = 0;  ///< UDP payload bytes of authentic datagrams
   std::vector<std::string> command;  ///< server: the program it runs (argv)
+  std::string name;                  ///< server: --name (empty: none)
+  std::uint64_t attaches = 0;        ///< server: key rotations (`mosh2-server attach`)
+  std::optional<time_point> last_attached;   ///< server: the newest rotation
+  std::optional<std::string> attached_from;  ///< server: the first address heard after it
   std::optional<std::string> prediction_mode;  ///< client: adaptive, always, never, experimental
   std::uint64_t predictions_shown = 0;      ///< client: predicted cells drawn
   std::uint64_t predictions_confirmed = 0;  ///< client: predictions the server's screen confirmed
@@ -243,6 +247,8 @@ struct session_view {
   std::uint64_t datagrams_sent = 0;
   std::uint64_t datagrams_received = 0;
   std::string command;  ///< argv joined with spaces ("-" for a client)
+  std::string name;     ///< the session's name, empty when it has none
+  std::uint64_t attaches = 0;
 };
 
 /// Reads the fields of one session object; nothing when it is not one.
