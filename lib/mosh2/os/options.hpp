@@ -56,6 +56,13 @@ struct attach_options {
 /// (seconds; the launcher sets it, a stock mosh-server ignores it).
 inline constexpr const char* first_contact_variable = "MOSH2_FIRST_CONTACT_TIMEOUT";
 
+/// Set to 1 by the launcher in the environment of `mosh2-server new`: the server then
+/// prints `MOSH2 DETACHED <labels>` before MOSH CONNECT when this user has detached
+/// sessions (their names, or ids for those without one, comma-separated). A stock
+/// mosh-server ignores it.
+inline constexpr const char* report_detached_variable = "MOSH2_REPORT_DETACHED";
+inline constexpr const char* detached_line_prefix = "MOSH2 DETACHED ";
+
 /// The environment variable that caps the typed input a server holds for a program that
 /// is not reading (bytes; see session/program_input.hpp). Smaller caps are for tests.
 inline constexpr const char* input_limit_variable = "MOSH2_INPUT_LIMIT";

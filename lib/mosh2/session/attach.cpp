@@ -101,23 +101,6 @@ std::string detached_labels(const std::vector<attach_candidate>& servers) {
   return out;
 }
 
-std::string detached_notice(const std::string& labels, const std::string& host) {
-  if (labels.empty()) return {};
-  std::string shown;
-  std::size_t n = 0, start = 0;
-  while (start <= labels.size()) {
-    const auto comma = std::min(labels.find(',', start), labels.size());
-    if (comma > start) {
-      if (n++) shown += ", ";
-      shown.append(labels, start, comma - start);
-    }
-    start = comma + 1;
-  }
-  if (n == 0) return {};
-  return fmt::format("{} detached session{} ({}); mosh2 --attach {} to resume {}", n, n == 1 ? "" : "s", shown, host,
-                     n == 1 ? "it" : "one");
-}
-
 result<attach_result, std::string> attach_to(const attach_candidate& server) {
   if (!server.control)
     return failure{fmt::format("session {} has no control socket, so it cannot be attached", server.view.pid)};

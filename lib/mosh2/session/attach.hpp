@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "mosh2/os/options.hpp"
 #include "mosh2/session/status_report.hpp"
 #include "mosh2/util/result.hpp"
 
@@ -50,16 +51,8 @@ std::optional<pid_t> name_taken(const std::vector<attach_candidate>& servers, co
 /// names, or ids for those without one, comma-separated; empty when there are none.
 std::string detached_labels(const std::vector<attach_candidate>& servers);
 
-/// The launcher's line for `labels` (as detached_labels made them), e.g. "2 detached
-/// sessions (work, 4121); mosh2 --attach host to resume one"; empty for none.
-std::string detached_notice(const std::string& labels, const std::string& host);
-
-/// What the server's stdout says before MOSH CONNECT when asked (see
-/// report_detached_variable): `MOSH2 DETACHED <labels>`.
-inline constexpr const char* detached_line_prefix = "MOSH2 DETACHED ";
-/// Set to 1 in the environment of `mosh2-server new` by the launcher; a stock server
-/// ignores it.
-inline constexpr const char* report_detached_variable = "MOSH2_REPORT_DETACHED";
+using os::detached_line_prefix;
+using os::report_detached_variable;
 
 /// The new key and port of `server` after asking it to rotate its key.
 struct attach_result {
