@@ -348,7 +348,7 @@ def run_ssh_mode(args, tmp, panes, cleanup):
         raise Failure(f"the status says {status['attach']}; expected 7 attaches from 127.0.0.1")
     table = subprocess.run([os.path.join(build, "tools", "mosh2-status"), "--dir", status_dir],
                            capture_output=True, text=True, timeout=20).stdout
-    if not re.search(rf"^\s*{server_pid}\s+work\s+server\s.*\s7\s+\S", table, re.M):
+    if not re.search(rf"^\s*{server_pid}\s+server\s+\S+\s+work\s.*\s7\s+/bin/sh", table, re.M):
         raise Failure(f"mosh2-status does not show the name and the attaches:\n{table}")
     j.keys("exit", "Enter")
     wait_for("the last client to exit", j.exit_status, TIMEOUT)

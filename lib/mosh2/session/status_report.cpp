@@ -467,11 +467,11 @@ std::string size_text(std::uint64_t bytes) {
 }  // namespace
 
 std::string status_table(const std::vector<session_view>& sessions) {
-  std::string out = fmt::format("{:>7}  {:<12}  {:<6}  {:<15}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}  {}\n", "PID",
-                                "NAME", "ROLE", "STATE", "PEER", "HEARD", "TYPED", "SENT", "RECV", "ATTACHES", "COMMAND");
+  std::string out = fmt::format("{:>7}  {:<6}  {:<15}  {:<12}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}  {}\n", "PID",
+                                "ROLE", "STATE", "NAME", "PEER", "HEARD", "TYPED", "SENT", "RECV", "ATTACHES", "COMMAND");
   for (const auto& s : sessions)
-    out += fmt::format("{:>7}  {:<12}  {:<6}  {:<15}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}  {}\n", s.pid,
-                       s.name.empty() ? "-" : s.name, s.role, s.state, s.peer, age_text(s.since_contact_ms),
+    out += fmt::format("{:>7}  {:<6}  {:<15}  {:<12}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}  {}\n", s.pid, s.role,
+                       s.state, s.name.empty() ? "-" : s.name, s.peer, age_text(s.since_contact_ms),
                        age_text(s.since_keystroke_ms), size_text(s.bytes_sent), size_text(s.bytes_received),
                        s.attaches, s.command);
   return out;
