@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "mosh2/session/attach.hpp"
 #include "session_sim.hpp"
 
 using namespace mosh2;
@@ -159,6 +160,67 @@ TEST_CASE("the status counts attaches and says where the newest client came from
   const auto json = to_json(s, sim.now());
   CHECK(json.find("\"count\": 1") != std::string::npos);
   CHECK(json.find("\"from\": \"127.0.0.9\"") != std::string::npos);
+}
+
+}  // TEST_SUITE
+
+namespace {
+
+attach_candidate server(pid_t pid, std::string name, std::string state) {
+  attach_candidate c;
+  c.view.pid = pid;
+  c.view.role = "server";
+  c.view.name = std::move(name);
+  c.view.state = std::move(state);
+  c.view.command = "/bin/sh";
+  c.view.since_keystroke_ms = 125000;
+  return c;
+}
+
+}  // namespace
+
+TEST_SUITE("session") {
+
+TEST_CASE("an attach takes the named session, or the only detached one; else it says why") {
+  const std::vector<attach_candidate> one{server(10, "work", "connected"), server(11, "", "detached")};
+  CHECK(choose_session(one, std::nullopt).value() == 1);
+  CHECK(choose_session(one, std::string("work")).value() == 0);  // connected, but named: displaced
+  CHECK(choose_session(one, std::string("11")).value() == 1);
+  const auto wrong_name = choose_session(one, std::string("play"));
+  REQUIRE_FALSE(wrong_name);
+  CHECK(wrong_name.error().status == 1);
+  CHECK(wrong_name.error().text == "no live mosh2 session of yours with name play");
+  REQUIRE_FALSE(choose_session(one, std::string("12")));
+  CHECK(choose_session(one, std::string("12")).error().text == "no live mosh2 session of yours with id 12");
+
+  const std::vector<attach_candidate> two{server(10, "work", "detached"), server(11, "", "detached"),
+                                          server(12, "live", "connected")};
+  const auto several = choose_session(two, std::nullopt);
+  REQUIRE_FALSE(several);
+  CHECK(several.error().status == 2);
+  CHECK(several.error().text.find("2 detached sessions") == 0);
+  CHECK(several.error().text.find("     10  work          detached             2m  /bin/sh\n") != std::string::npos);
+  CHECK(several.error().text.find("     11  -             detached") != std::string::npos);
+  CHECK(several.error().text.find("live") == std::string::npos);  // only the detached are listed
+
+  const auto none = choose_session({}, std::nullopt);
+  REQUIRE_FALSE(none);
+  CHECK(none.error().status == 1);
+  CHECK(none.error().text.find('\n') == std::string::npos);
+  const auto only_connected = choose_session({server(12, "live", "connected")}, std::nullopt);
+  REQUIRE_FALSE(only_connected);
+  CHECK(only_connected.error().text.find('\n') == std::string::npos);
+}
+
+TEST_CASE("names are unique among live sessions, and the detached ones are reported by name or id") {
+  const std::vector<attach_candidate> all{server(10, "work", "detached"), server(11, "", "detached"),
+                                          server(12, "live", "connected")};
+  CHECK(name_taken(all, "work") == 10);
+  CHECK(name_taken(all, "live") == 12);
+  CHECK_FALSE(name_taken(all, "play"));
+  CHECK_FALSE(name_taken(all, ""));  // no name clashes with nothing
+  CHECK(detached_labels(all) == "work,11");
+  CHECK(detached_labels({server(12, "live", "connected")}).empty());
 }
 
 }  // TEST_SUITE

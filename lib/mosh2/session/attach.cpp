@@ -80,7 +80,8 @@ std::string session_list(const std::vector<attach_candidate>& servers) {
   std::string out = fmt::format("{:>7}  {:<12}  {:<15}  {:>6}  {}\n", "ID", "NAME", "STATE", "IDLE", "COMMAND");
   for (const auto& s : servers)
     out += fmt::format("{:>7}  {:<12}  {:<15}  {:>6}  {}\n", s.view.pid, s.view.name.empty() ? "-" : s.view.name,
-                       s.view.state, idle_text(s.view.since_contact_ms), s.view.command);
+                       s.view.state, idle_text(s.view.since_keystroke_ms ? s.view.since_keystroke_ms : s.view.since_contact_ms),
+                       s.view.command);
   return out;
 }
 

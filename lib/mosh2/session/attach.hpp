@@ -41,7 +41,8 @@ struct attach_refusal {
 result<std::size_t, attach_refusal> choose_session(const std::vector<attach_candidate>& servers,
                                                    const std::optional<std::string>& which);
 
-/// The table an ambiguous attach prints: ID, NAME, STATE, IDLE, COMMAND.
+/// The table an ambiguous attach prints: ID, NAME, STATE, IDLE (since the newest
+/// keystroke, else since the client was heard), COMMAND.
 std::string session_list(const std::vector<attach_candidate>& servers);
 
 /// The session already named `name`, if any: names are unique among live sessions.
