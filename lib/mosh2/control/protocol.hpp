@@ -45,7 +45,9 @@ struct control_handler {
     std::string key;  ///< printable (22 characters)
     unsigned port = 0;  ///< the UDP port the session listens on
   };
-  virtual result<rotation, std::string> rotate_key() { return failure{std::string("this process cannot hand over its session")}; }
+  virtual result<rotation, std::string> rotate_key() {
+    return failure{std::string("this process cannot hand over its session")};
+  }
 };
 
 struct status_request {};

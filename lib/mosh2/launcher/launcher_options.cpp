@@ -74,7 +74,8 @@ std::string apply_long(launcher_options& o, std::string_view name, const std::st
     o.name = value;
   } else if (name == "attach") {
     // Only ever `--attach=WHICH`: a separate word after --attach is the host.
-    if (value.empty() || (value.find_first_not_of("0123456789") != std::string::npos && os::session_name_problem(value)))
+    const bool id = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+    if (value.empty() || (!id && os::session_name_problem(value)))
       return fmt::format("--attach=: \"{}\" is neither a session id nor a session name", value);
     o.attach = true;
     o.attach_to = value;

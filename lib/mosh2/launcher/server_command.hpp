@@ -29,7 +29,8 @@ using os::report_detached_variable;
 std::string shell_quote(const std::string& word);
 
 /// The server's arguments: `new -c COLORS [-s | -i IP] [-p PORTS] [--idle-timeout D]
-/// [--name NAME] [-l NAME=VALUE]... [-- command...]`, or `attach [ID|NAME]` for --attach. `locale` holds the locale variables set here, in order.
+/// [--name NAME] [-l NAME=VALUE]... [-- command...]`, or `attach [ID|NAME]` for --attach.
+/// `locale` holds the locale variables set here, in order.
 std::vector<std::string> server_arguments(const launcher_options& o, int colors,
                                           const std::vector<std::pair<std::string, std::string>>& locale);
 

@@ -56,7 +56,8 @@ result<std::size_t, attach_refusal> choose_session(const std::vector<attach_cand
     const auto pid = as_pid(*which);
     for (std::size_t i = 0; i < servers.size(); ++i)
       if ((pid && servers[i].view.pid == *pid) || (!pid && servers[i].view.name == *which)) return i;
-    return failure{attach_refusal{fmt::format("no live mosh2 session of yours with {} {}", pid ? "id" : "name", *which), 1}};
+    return failure{
+        attach_refusal{fmt::format("no live mosh2 session of yours with {} {}", pid ? "id" : "name", *which), 1}};
   }
   std::vector<std::size_t> detached;
   for (std::size_t i = 0; i < servers.size(); ++i)
@@ -80,7 +81,8 @@ std::string session_list(const std::vector<attach_candidate>& servers) {
   std::string out = fmt::format("{:>7}  {:<12}  {:<15}  {:>6}  {}\n", "ID", "NAME", "STATE", "IDLE", "COMMAND");
   for (const auto& s : servers)
     out += fmt::format("{:>7}  {:<12}  {:<15}  {:>6}  {}\n", s.view.pid, s.view.name.empty() ? "-" : s.view.name,
-                       s.view.state, idle_text(s.view.since_keystroke_ms ? s.view.since_keystroke_ms : s.view.since_contact_ms),
+                       s.view.state, idle_text(s.view.since_keystroke_ms ? s.view.since_keystroke_ms
+                                                                         : s.view.since_contact_ms),
                        s.view.command);
   return out;
 }
