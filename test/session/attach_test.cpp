@@ -124,6 +124,35 @@ TEST_CASE("a client that did not agree to attached_elsewhere is sent nothing aft
   }
 }
 
+TEST_CASE("a client that did not agree ignores field 24; one that agreed ends on it with status 1") {
+  for (const bool agreed : {false, true}) {
+    session_sim sim({}, {}, 5, {extension_config{}, agreed ? extension_config{} : extension_config{{extension::streams}, {}}});
+    sim.run_for(100ms);
+    sim.type("w");
+    sim.run_for(2s);
+    REQUIRE(row_text(sim.client().server_screen(), 0) == "w");
+    const auto remote_before = sim.client().transport().remote_num();
+    // A notice sealed with the session key, as a server would seal it; its fragment id
+    // must pass those the server already used, so the forger first burns a few hundred.
+    session::link_core forger(datagram::role::server, test_key(), sim.now());
+    for (std::uint64_t i = 1; i <= 500; ++i) {
+      transport::instruction burnt;
+      burnt.old_num = i;
+      (void)forger.datagrams_for(burnt, sim.now());
+    }
+    transport::instruction notice;
+    notice.ext.displaced = true;
+    for (auto& d : forger.datagrams_for(notice, sim.now()))
+      (void)sim.client().handle(incoming_datagram{d, {}}, sim.now());
+    CHECK(sim.client().displaced() == agreed);
+    const auto end = sim.client().handle(turn{}, sim.now());
+    CHECK(end.exit.has_value() == agreed);
+    // Not agreed: an instruction like any other, numbered 0, which SSP already holds.
+    CHECK(sim.client().transport().remote_num() == remote_before);
+    CHECK(row_text(sim.client().server_screen(), 0) == "w");
+  }
+}
+
 TEST_CASE("a server that does not offer attached_elsewhere tells a displaced client nothing") {
   session_sim sim({}, {}, 4, {extension_config{{extension::streams}, {}}, extension_config{}});
   sim.run_for(100ms);
