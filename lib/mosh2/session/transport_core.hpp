@@ -188,7 +188,8 @@ public:
   /// sequence in both directions, SSP back to the initial states while the local object
   /// keeps its contents (so the first frame is a full repaint), the peer's address, the
   /// agreed extensions and the streams forgotten. Datagrams under the old key are then
-  /// dropped and counted (link drops `old_key`). The old key never seals again.
+  /// dropped and counted (link drops `old_key`). The old key seals nothing
+  /// again but the notice to a displaced client that agreed to `attached_elsewhere`.
   void rekey(const crypto::session_key& key, time_point now) {
     const link_drops carried = link_.drops();
     // Only a client that agreed may be told it was displaced; a stock one hears nothing.
