@@ -90,7 +90,12 @@ std::string session_directory() {
 
 /// `attach [ID|NAME]`: finds the session, rotates its key, prints MOSH CONNECT.
 int attach(const attach_options& opts) {
-  const auto servers = find_servers(status_directories());
+  const auto dirs = status_directories();
+  if (dirs.empty()) {
+    warn("status files are off (MOSH2_STATUS_DIR is empty), so no session can be found");
+    return 1;
+  }
+  const auto servers = find_servers(dirs);
   auto chosen = choose_session(servers, opts.which);
   if (!chosen) {
     const auto& why = chosen.error();

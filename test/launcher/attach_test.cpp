@@ -68,6 +68,33 @@ TEST_CASE("a new session asks the server for its detached sessions unless told n
   for (const auto& [name, value] : quiet.set) CHECK(name != "MOSH2_REPORT_DETACHED");
 }
 
+TEST_CASE("mosh2-server's --name comes after new; attach takes at most one id or name") {
+  using namespace mosh2::os;
+  auto named = parse_server_args({"new", "--name", "work", "-p", "0", "--", "top"});
+  REQUIRE(named);
+  CHECK(std::get<server_options>(*named).name == "work");
+  CHECK(std::get<server_options>(*named).command == std::vector<std::string>{"top"});
+  auto eq = parse_server_args({"new", "--name=a-1"});
+  REQUIRE(eq);
+  CHECK(std::get<server_options>(*eq).name == "a-1");
+  auto after = parse_server_args({"new", "--", "--name", "x"});  // the command's own words
+  REQUIRE(after);
+  CHECK(std::get<server_options>(*after).name.empty());
+  CHECK_FALSE(parse_server_args({"--name", "x", "new"}));
+  CHECK_FALSE(parse_server_args({"new", "--name"}));
+  CHECK_FALSE(parse_server_args({"new", "--name", "12"}));
+
+  auto none = parse_attach_args({});
+  REQUIRE(none);
+  CHECK_FALSE(std::get<attach_options>(*none).which);
+  CHECK(std::get<attach_options>(*parse_attach_args({"4121"})).which == "4121");
+  CHECK(std::get<attach_options>(*parse_attach_args({"work"})).which == "work");
+  CHECK(std::holds_alternative<show_help>(*parse_attach_args({"--help"})));
+  CHECK(parse_attach_args({"a", "b"}).error() == "attach takes at most one session (a process id or a name)");
+  CHECK(parse_attach_args({"-x"}).error() == "attach: unknown option -x");
+  CHECK_FALSE(parse_attach_args({"a/b"}));
+}
+
 TEST_CASE("MOSH2 DETACHED is read, not shown, and becomes one line") {
   startup_reader r;
   CHECK(r.feed("MOSH2 DETACHED work,4121\r\nhello\n").size() == 1);
