@@ -214,6 +214,9 @@ def run_ssh_mode(args, tmp, panes, cleanup):
     wait_for("the old-key datagram to be counted",
              lambda: old_key_drops(session_named(build, status_dir, "work")) == drops_before + 1, TIMEOUT)
     b.keys("q")
+    # Typed only once less is gone, so that none of it is read by less.
+    wait_for("less to exit", lambda: "attach-line-022" not in b.screen() and re.search(r"^[$#] ?$", b.screen(), re.M),
+             TIMEOUT)
     b.keys("echo second-$((6*7))", "Enter")
     shows(b, r"^second-42\s*$", "typing on the attached client")
     if children(server_pid) != [shell]:
