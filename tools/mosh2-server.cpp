@@ -15,12 +15,14 @@
 
 #include <fmt/format.h>
 
+#include "mosh2/control/status_dir.hpp"
 #include "mosh2/os/local_terminal.hpp"
 #include "mosh2/os/locale_setup.hpp"
 #include "mosh2/os/environment.hpp"
 #include "mosh2/os/options.hpp"
 #include "mosh2/os/process.hpp"
 #include "mosh2/os/program_lookup.hpp"
+#include "mosh2/session/attach.hpp"
 #include "mosh2/session/server_session.hpp"
 #include "mosh2/os/udp_socket.hpp"
 
@@ -31,14 +33,18 @@ using namespace mosh2::session;
 
 constexpr const char* usage =
     "Usage: mosh2-server new [-s] [-v] [-i LOCALADDR|IFACE] [-p PORT[:PORT2]] [-c COLORS] [-l NAME=VALUE] "
-    "[--idle-timeout DURATION] [-- COMMAND...]\n"
+    "[--idle-timeout DURATION] [--name NAME] [-- COMMAND...]\n"
+    "       mosh2-server attach [ID|NAME]\n"
     "  -s                 bind to the local address of the ssh connection (SSH_CONNECTION)\n"
     "  -i LOCALADDR|IFACE bind to this address, or to the first address of this interface\n"
     "  -p PORT[:PORT2]    UDP port or range (default 60001:60999; 0: the kernel chooses)\n"
     "  -c COLORS          colours of the client's terminal (256 gives TERM=xterm-256color)\n"
     "  -l NAME=VALUE      locale variable to try when this locale is not UTF-8 (repeatable)\n"
     "  --idle-timeout DURATION  end the session once the client has not been heard for DURATION (90s, 12h, 7d)\n"
+    "  --name NAME        name the session (unique among your live sessions; letters, digits, . _ -)\n"
     "  -v                 verbose: stay attached and log session events to stderr\n"
+    "  attach [ID|NAME]   hand one of your running sessions to a new client: rotates its key and prints\n"
+    "                     MOSH CONNECT like new (without ID or NAME: the only detached session)\n"
     "  -h, --help         this message\n"
     "  --version          version and licence\n";
 
@@ -83,7 +89,45 @@ std::string session_directory() {
   return current_directory();
 }
 
+/// `attach [ID|NAME]`: finds the session, rotates its key, prints MOSH CONNECT.
+int attach(const attach_options& opts) {
+  const auto dirs = mosh2::control::status_directories();
+  if (dirs.empty()) {
+    warn("status files are off (MOSH2_STATUS_DIR is empty), so no session can be found");
+    return 1;
+  }
+  const auto servers = find_servers(dirs);
+  auto chosen = choose_session(servers, opts.which);
+  if (!chosen) {
+    const auto& why = chosen.error();
+    if (why.text.find('\n') == std::string::npos) warn(why.text);
+    else std::fprintf(stderr, "mosh2-server: %s", why.text.c_str());
+    return why.status;
+  }
+  auto handed = attach_to(servers[*chosen]);
+  if (!handed) {
+    warn(handed.error());
+    return 1;
+  }
+  if (::isatty(STDIN_FILENO)) std::fputs("\r\n", stdout);
+  std::printf("MOSH CONNECT %u %s\n", handed->port, handed->key.c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr, "\n[mosh2-server attached session %d]\n", static_cast<int>(servers[*chosen].view.pid));
+  return 0;
+}
+
 int serve(const server_options& opts) {
+  // Names are unique among the live sessions, and the launcher may ask what is detached.
+  const bool report = process_environment()(report_detached_variable) == "1";
+  if (!opts.name.empty() || report) {
+    const auto servers = find_servers(mosh2::control::status_directories());
+    if (const auto pid = name_taken(servers, opts.name))
+      throw fatal_error(2, fmt::format("a session named {} is already running (id {}); mosh2-server attach {} "
+                                       "resumes it",
+                                       opts.name, *pid, opts.name));
+    if (const auto labels = detached_labels(servers); report && !labels.empty())
+      std::printf("%s%s\n", detached_line_prefix, labels.c_str());
+  }
   auto locale = choose_utf8_locale(opts.locale_vars);
   if (locale.fell_back) warn(locale.note);
 
@@ -109,6 +153,7 @@ int serve(const server_options& opts) {
   config.core.first_contact_limit = env.first_contact;
   config.core.idle_timeout = opts.idle_timeout;
   config.core.program_input_cap = env.input_limit;
+  config.core.name = opts.name;
   config.program = session_program(opts, opts.command.empty() ? login_shell() : std::string(), locale.child_env);
   // Find the program now, as the child's execvp will (same PATH, from $HOME), so that a
   // typo is reported here instead of a session that ends before anyone sees why.
@@ -156,6 +201,23 @@ int serve(const server_options& opts) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "attach") {
+    auto a = parse_attach_args(std::vector<std::string>(args.begin() + 1, args.end()));
+    if (!a) {
+      std::fprintf(stderr, "mosh2-server: %s (see mosh2-server --help)\n", a.error().c_str());
+      return 2;
+    }
+    if (std::holds_alternative<show_help>(*a)) {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+    try {
+      return attach(std::get<attach_options>(*a));
+    } catch (const std::exception& e) {
+      warn(e.what());
+      return 1;
+    }
+  }
   auto parsed = parse_server_args(args);
   if (!parsed) {
     std::fprintf(stderr, "mosh2-server: %s (see mosh2-server --help)\n", parsed.error().c_str());

@@ -64,6 +64,10 @@ constexpr const char* usage =
     "        --experimental-remote-ip={proxy|local|remote}   how the server's address is learned\n"
     "        --idle-timeout=DURATION   the server ends the session once the client has been\n"
     "                             gone that long (90s, 12h, 7d; needs mosh2-server)\n"
+    "        --attach[=ID|NAME]   resume a running session of yours on the host (without ID or\n"
+    "                             NAME: the only detached one); its old client is told and exits\n"
+    "        --name=NAME          name the new session (unique among your live sessions)\n"
+    "        --no-detached-notice do not say that the host has detached sessions of yours\n"
     "        --no-init            do not send the terminal initialisation string\n"
     "        --local              run the server on this machine without ssh (default 127.0.0.1)\n"
     "        --allow-no-tty       run even when standard input or output is not a terminal\n"
@@ -211,6 +215,8 @@ std::pair<std::string, connect_line> read_connect(const launcher_options& o, con
     end.status = end.signalled ? WTERMSIG(*status) : WEXITSTATUS(*status);
     throw fatal_error(1, describe(failure_of(o, plan.server_name, plan.destination, reader, end)));
   }
+  if (o.detached_notice && reader.detached())
+    if (const auto notice = detached_notice(*reader.detached(), o.host); !notice.empty()) print_line(notice);
   auto ip = server_address(o, plan.server_ip, reader);
   if (!ip) throw fatal_error(1, ip.error());
   return {*ip, *reader.connect()};

@@ -37,6 +37,7 @@ struct fake_session : control_handler {
   std::vector<std::string> shutdowns;
   std::string status_json() override { return R"({"pid": 7})"; }
   void request_shutdown(std::string reason) override { shutdowns.push_back(std::move(reason)); }
+  mosh2::result<rotation, std::string> rotate_key() override { return rotation{"BBBBBBBBBBBBBBBBBBBBBB", 60123}; }
 };
 
 /// A raw client on its own thread: connects, sends `text` (maybe nothing), reads the
@@ -80,7 +81,7 @@ TEST_CASE("the private-directory rule refuses symlinks, strangers' and open dire
   CHECK(check_private_directory(t.path / "open", false)->ends_with("is writable by others"));
 }
 
-TEST_CASE("a session's control socket is 0600, serves status and shutdown, and goes away") {
+TEST_CASE("a session's control socket is 0600, serves status, rotate_key and shutdown, and goes away") {
   temp_dir t;
   fake_session session;
   fs::path where;
@@ -91,10 +92,12 @@ TEST_CASE("a session's control socket is 0600, serves status and shutdown, and g
     CHECK(where == t.path / "status" / "4321.sock");
     CHECK((fs::symlink_status(where).permissions() & fs::perms::all) ==
           (fs::perms::owner_read | fs::perms::owner_write));
-    std::string status_reply, kill_reply;
+    std::string status_reply, kill_reply, rotate_reply;
     std::thread client([&] {
       auto s = call(where, status_request{}, std::chrono::milliseconds(3000));
       status_reply = s ? *s->status : s.error();
+      auto r = call(where, rotate_key_request{}, std::chrono::milliseconds(3000));
+      rotate_reply = r ? (r->key ? *r->key + " " + std::to_string(r->port) : "no key") : r.error();
       auto k = call(where, shutdown_request("test"), std::chrono::milliseconds(3000));
       kill_reply = k ? (k->ok ? "ok" : k->error) : k.error();
     });
@@ -112,6 +115,7 @@ TEST_CASE("a session's control socket is 0600, serves status and shutdown, and g
     client.join();
     CHECK(nlohmann::json::parse(status_reply)["pid"] == 7);
     CHECK(kill_reply == "ok");
+    CHECK(rotate_reply == "BBBBBBBBBBBBBBBBBBBBBB 60123");
   }, std::chrono::seconds(10));
   REQUIRE(session.shutdowns.size() == 1);
   CHECK(session.shutdowns[0] == "test");

@@ -21,6 +21,19 @@ struct fake_session : control_handler {
     return status;
   }
   void request_shutdown(std::string reason) override { shutdowns.push_back(std::move(reason)); }
+  int rotations = 0;
+  bool can_rotate = true;
+  mosh2::result<rotation, std::string> rotate_key() override {
+    if (!can_rotate) return control_handler::rotate_key();
+    ++rotations;
+    return rotation{"AAAAAAAAAAAAAAAAAAAAAA", 60001};
+  }
+};
+
+/// A handler that keeps the default rotate_key (as a client's session does).
+struct plain_session : control_handler {
+  std::string status_json() override { return "{}"; }
+  void request_shutdown(std::string) override {}
 };
 
 json reply_of(const std::string& line) {
@@ -53,6 +66,43 @@ TEST_CASE("a shutdown request reaches the session with its reason, bounded in le
   CHECK(s.shutdowns[1] == "control request");
   CHECK(s.shutdowns[2].size() == 200);
   CHECK(s.status_calls == 0);
+}
+
+TEST_CASE("a rotate_key request returns the new key and port; a session that cannot rotate says so") {
+  fake_session s;
+  CHECK(format_request(rotate_key_request{}) == "{\"control\":1,\"request\":\"rotate_key\"}\n");
+  REQUIRE(parse_request(R"({"control": 1, "request": "rotate_key"})"));
+  const std::string line = respond(R"({"control": 1, "request": "rotate_key"})", s);
+  const json r = reply_of(line);
+  CHECK(r["ok"] == true);
+  CHECK(r["key"] == "AAAAAAAAAAAAAAAAAAAAAA");
+  CHECK(r["port"] == 60001);
+  CHECK(s.rotations == 1);
+  CHECK(s.status_calls == 0);
+  auto parsed = parse_reply(line.substr(0, line.size() - 1));
+  REQUIRE(parsed);
+  REQUIRE(parsed->key);
+  CHECK(*parsed->key == "AAAAAAAAAAAAAAAAAAAAAA");
+  CHECK(parsed->port == 60001);
+
+  plain_session client;
+  const json refused = reply_of(respond(R"({"control": 1, "request": "rotate_key"})", client));
+  CHECK(refused["ok"] == false);
+  CHECK(refused.find("key") == refused.end());
+  s.can_rotate = false;
+  CHECK(reply_of(respond(R"({"control": 1, "request": "rotate_key"})", s))["ok"] == false);
+  CHECK(s.rotations == 1);
+}
+
+TEST_CASE("a reply with a malformed key or port is not believed") {
+  for (const char* bad : {R"({"control": 1, "ok": true, "key": 5, "port": 60001})",
+                          R"({"control": 1, "ok": true, "key": "k"})",
+                          R"({"control": 1, "ok": true, "key": "k", "port": 0})",
+                          R"({"control": 1, "ok": true, "key": "k", "port": 70000})",
+                          R"({"control": 1, "ok": true, "key": "k", "port": "1"})"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_reply(bad));
+  }
 }
 
 TEST_CASE("malformed requests get an error reply and never reach the session") {

@@ -36,9 +36,9 @@ TEST_CASE("--idle-timeout goes to the server after new, before the locale and th
 TEST_CASE("the remote command quotes every argument and asks for a short first-contact window") {
   auto o = parse({"host"});
   CHECK(remote_command(o, {"new", "-c", "8", "--", "echo", "it's"}) ==
-        "env MOSH2_FIRST_CONTACT_TIMEOUT=20 mosh2-server 'new' '-c' '8' '--' 'echo' 'it'\\''s'");
+        "env MOSH2_FIRST_CONTACT_TIMEOUT=20 MOSH2_REPORT_DETACHED=1 mosh2-server 'new' '-c' '8' '--' 'echo' 'it'\\''s'");
   CHECK(remote_command(parse({"--server=env A=1 /opt/mosh-server", "h"}), {"new"}) ==
-        "env MOSH2_FIRST_CONTACT_TIMEOUT=20 env A=1 /opt/mosh-server 'new'");
+        "env MOSH2_FIRST_CONTACT_TIMEOUT=20 MOSH2_REPORT_DETACHED=1 env A=1 /opt/mosh-server 'new'");
 }
 
 TEST_CASE("--experimental-remote-ip=remote prints $SSH_CONNECTION through sh before the server starts") {

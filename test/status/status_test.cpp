@@ -413,9 +413,9 @@ TEST_CASE("views, the table, the brief line and --detached-for read the document
   CHECK(at_least(std::chrono::seconds(10)) == std::vector<pid_t>{12});
   CHECK(at_least(std::chrono::seconds(31)).empty());
   const auto table = status_table(all);
-  CHECK(table.starts_with("    PID  ROLE"));
-  CHECK(table.find("     12  server  detached         [::1]:5000                  30s        -      19K      300  /bin/sh") !=
-        std::string::npos);
+  CHECK(table.starts_with("    PID  ROLE    STATE            NAME"));
+  CHECK(table.find("     12  server  detached         -             [::1]:5000                  30s        -      19K      "
+                   "300         0  /bin/sh") != std::string::npos);
   CHECK_FALSE(view_of("[1, 2]", now));
 }
 

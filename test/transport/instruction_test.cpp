@@ -212,6 +212,7 @@ TEST_CASE("extension fields round-trip after the stock fields, which a stock dec
   f.diff = "abc";
   in.ext.streams = {f, f};
   in.ext.no_state = true;
+  in.ext.displaced = true;
   const bytes wire = encode(in);
   // The first bytes are the stock encoding, unchanged.
   const bytes stock = encode(vector_instruction());
@@ -225,8 +226,12 @@ TEST_CASE("extension fields round-trip after the stock fields, which a stock dec
     auto field = r.next();
     REQUIRE(field.has_value());
     CHECK(field->number >= offer_field);
-    CHECK(field->number <= no_state_field);
+    CHECK(field->number <= displaced_field);
   }
+  // A displaced notice of the wrong wire type is a malformed instruction.
+  bytes bad = encode(vector_instruction());
+  pb::put_bytes_field(bad, displaced_field, "x");
+  CHECK_FALSE(decode_instruction(bad).has_value());
 }
 
 TEST_CASE("oversized announcements and too many stream frames are refused as values") {

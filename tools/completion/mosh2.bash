@@ -8,9 +8,10 @@
 # after =).
 _mosh2_launcher_options='--client= --server= --ssh= --ssh-pty --no-ssh-pty --predict= -a -n -o
   --predict-overwrite --no-predict-overwrite -4 -6 --family= -p --port= --bind-server=
-  --experimental-remote-ip= --idle-timeout= --no-init --local --allow-no-tty --help --version'
+  --experimental-remote-ip= --idle-timeout= --attach --attach= --name= --no-detached-notice --no-init --local
+  --allow-no-tty --help --version'
 _mosh2_launcher_takes_value='-p --port --client --server --ssh --predict --family --bind-server
-  --experimental-remote-ip --idle-timeout'
+  --experimental-remote-ip --idle-timeout --name'
 
 _mosh2_launcher() {
   local cur prev words cword split
@@ -48,7 +49,7 @@ _mosh2_launcher() {
     --experimental-remote-ip)
       COMPREPLY=($(compgen -W 'proxy local remote' -- "$cur")); return ;;
     --client) _filedir; return ;;
-    -p | --port | --server | --ssh | --idle-timeout) return ;;
+    -p | --port | --server | --ssh | --idle-timeout | --name) return ;;
   esac
   if ((!ended)) && [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$_mosh2_launcher_options" -- "$cur"))
@@ -75,12 +76,12 @@ _mosh2_server() {
   case $prev in
     -i) COMPREPLY=($(compgen -W "$(command ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
     -c) COMPREPLY=($(compgen -W '8 256' -- "$cur")); return ;;
-    -p | -l | --idle-timeout) return ;;
+    -p | -l | --idle-timeout | --name) return ;;
   esac
   if ((cword == 1)); then
-    COMPREPLY=($(compgen -W 'new --help --version' -- "$cur"))
+    COMPREPLY=($(compgen -W 'new attach --help --version' -- "$cur"))
   elif [[ ${words[1]} == new ]]; then
-    COMPREPLY=($(compgen -W '-s -v -i -p -c -l --idle-timeout --' -- "$cur"))
+    COMPREPLY=($(compgen -W '-s -v -i -p -c -l --idle-timeout --name --' -- "$cur"))
   fi
 }
 

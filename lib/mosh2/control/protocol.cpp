@@ -34,6 +34,7 @@ result<request, std::string> parse_request(std::string_view line) {
   const auto what = j.find("request");
   if (what == j.end() || !what->is_string()) return failure{std::string("request has no \"request\" name")};
   if (*what == "status") return request{status_request{}};
+  if (*what == "rotate_key") return request{rotate_key_request{}};
   if (*what == "shutdown") {
     std::string reason = "control request";
     if (const auto r = j.find("reason"); r != j.end()) {
@@ -50,6 +51,8 @@ std::string format_request(const request& r) {
   if (const auto* s = std::get_if<shutdown_request>(&r)) {
     j["request"] = "shutdown";
     j["reason"] = s->reason;
+  } else if (std::holds_alternative<rotate_key_request>(r)) {
+    j["request"] = "rotate_key";
   } else {
     j["request"] = "status";
   }
@@ -82,6 +85,11 @@ std::string respond(std::string_view request_line, control_handler& handler) {
     handler.request_shutdown(std::move(s->reason));
     return line_of(json{{"control", control_version}, {"ok", true}});
   }
+  if (std::holds_alternative<rotate_key_request>(*parsed)) {
+    auto r = handler.rotate_key();
+    if (!r) return error_reply(r.error());
+    return line_of(json{{"control", control_version}, {"ok", true}, {"key", r->key}, {"port", r->port}});
+  }
   json status = json::parse(handler.status_json(), nullptr, false);
   if (status.is_discarded() || !status.is_object()) return error_reply("the session's status is unavailable");
   return line_of(json{{"control", control_version}, {"ok", true}, {"status", std::move(status)}});
@@ -108,6 +116,13 @@ result<reply, std::string> parse_reply(std::string_view line) {
   if (const auto s = j.find("status"); s != j.end()) {
     if (!s->is_object()) return failure{std::string("reply's status is not an object")};
     r.status = s->dump();
+  }
+  if (const auto k = j.find("key"); k != j.end()) {
+    const auto p = j.find("port");
+    if (!k->is_string() || p == j.end() || !p->is_number_unsigned() || *p == 0 || *p > 65535)
+      return failure{std::string("reply's key or port is malformed")};
+    r.key = k->get<std::string>();
+    r.port = p->get<unsigned>();
   }
   return r;
 }

@@ -5,8 +5,10 @@
 //
 //   request  {"control": 1, "request": "status"}
 //            {"control": 1, "request": "shutdown", "reason": "..."}   (reason optional)
+//            {"control": 1, "request": "rotate_key"}
 //   reply    {"control": 1, "ok": true, "status": {...}}   (status: the status file's object)
 //            {"control": 1, "ok": true}
+//            {"control": 1, "ok": true, "key": "<22 chars>", "port": N}   (rotate_key only)
 //            {"control": 1, "ok": false, "error": "..."}
 
 #include <cstddef>
@@ -35,6 +37,17 @@ struct control_handler {
   virtual std::string status_json() = 0;
   /// Ends the session the way SIGTERM does; `reason` is for the session's log.
   virtual void request_shutdown(std::string reason) = 0;
+  /// Hands the session to whoever learns the new key (mosh2-server attach): the
+  /// session generates it, takes it on as its own before the next datagram it reads,
+  /// and returns it here only, for the one asking over this socket. A process that
+  /// cannot (a client) says why.
+  struct rotation {
+    std::string key;  ///< printable (22 characters)
+    unsigned port = 0;  ///< the UDP port the session listens on
+  };
+  virtual result<rotation, std::string> rotate_key() {
+    return failure{std::string("this process cannot hand over its session")};
+  }
 };
 
 struct status_request {};
@@ -42,7 +55,8 @@ struct shutdown_request {
   explicit shutdown_request(std::string r) : reason(std::move(r)) {}
   std::string reason;
 };
-using request = std::variant<status_request, shutdown_request>;
+struct rotate_key_request {};
+using request = std::variant<status_request, shutdown_request, rotate_key_request>;
 
 /// Parses one request line (without its newline); the error is for the reply.
 result<request, std::string> parse_request(std::string_view line);
@@ -80,6 +94,8 @@ struct reply {
   bool ok = false;
   std::string error;               ///< set when !ok
   std::optional<std::string> status;  ///< the status object's JSON text, when asked for
+  std::optional<std::string> key;     ///< the new key, for rotate_key
+  unsigned port = 0;                  ///< with `key`: the session's UDP port
 };
 
 /// Parses a reply line; malformed replies are errors.

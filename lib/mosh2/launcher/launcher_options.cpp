@@ -69,6 +69,16 @@ std::string apply_long(launcher_options& o, std::string_view name, const std::st
     else if (value == "local") o.remote_ip = remote_ip_mode::local;
     else if (value == "remote") o.remote_ip = remote_ip_mode::remote;
     else return fmt::format("unknown --experimental-remote-ip \"{}\" (proxy, local or remote)", value);
+  } else if (name == "name") {
+    if (auto bad = os::session_name_problem(value)) return fmt::format("--name: {}", *bad);
+    o.name = value;
+  } else if (name == "attach") {
+    // Only ever `--attach=WHICH`: a separate word after --attach is the host.
+    const bool id = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+    if (value.empty() || (!id && os::session_name_problem(value)))
+      return fmt::format("--attach=: \"{}\" is neither a session id nor a session name", value);
+    o.attach = true;
+    o.attach_to = value;
   } else if (name == "idle-timeout") {
     auto d = control::parse_duration(value);
     if (!d) return fmt::format("--idle-timeout: {}", d.error());
@@ -91,6 +101,8 @@ bool apply_flag(launcher_options& o, std::string_view name) {
   else if (name == "no-predict-overwrite") o.predict_overwrite = false;
   else if (name == "no-init") o.no_init = true;
   else if (name == "local") o.local = true;
+  else if (name == "attach") o.attach = true;
+  else if (name == "no-detached-notice") o.detached_notice = false;
   else if (name == "allow-no-tty") o.allow_no_tty = true;
   else if (name == "fake-proxy") o.fake_proxy = true;
   else return false;
@@ -99,7 +111,8 @@ bool apply_flag(launcher_options& o, std::string_view name) {
 
 bool takes_value(std::string_view name) {
   return name == "client" || name == "server" || name == "ssh" || name == "predict" || name == "port" ||
-         name == "bind-server" || name == "family" || name == "experimental-remote-ip" || name == "idle-timeout";
+         name == "bind-server" || name == "family" || name == "experimental-remote-ip" || name == "idle-timeout" ||
+         name == "name";
 }
 
 }  // namespace
@@ -195,6 +208,10 @@ result<std::variant<scan_end, show_help, show_version>, std::string> scan_option
       const std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
       if (name == "help") return show_help{};
       if (name == "version") return show_version{};
+      if (name == "attach" && eq != std::string::npos) {
+        if (auto err = apply_long(o, name, a.substr(eq + 1)); !err.empty()) return failure{err};
+        continue;
+      }
       if (apply_flag(o, name)) {
         if (eq != std::string::npos) return failure{fmt::format("option --{} takes no value", name)};
         continue;
@@ -278,6 +295,9 @@ parse_launcher_args(const std::vector<std::string>& args) {
     return failure{std::string("no host given (usage: mosh2 [options] [user@]host [-- command...])")};
   }
   if (auto err = check_destination(o.host)) return failure{*err};
+  // An attach resumes what runs already: nothing about a new session applies.
+  if (o.attach && !o.command.empty()) return failure{std::string("--attach resumes a session and takes no command")};
+  if (o.attach && !o.name.empty()) return failure{std::string("--attach and --name exclude each other")};
   return o;
 }
 

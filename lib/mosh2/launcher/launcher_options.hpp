@@ -40,6 +40,10 @@ struct launcher_options {
   address_family family = address_family::prefer_inet;
   remote_ip_mode remote_ip = remote_ip_mode::proxy;  ///< --experimental-remote-ip
   std::optional<std::string> idle_timeout;     ///< --idle-timeout (validated, passed on as typed)
+  bool attach = false;                         ///< --attach[=ID|NAME]: resume a running session
+  std::optional<std::string> attach_to;        ///< --attach=ID|NAME (else the only detached one)
+  std::string name;                            ///< --name NAME for a new session
+  bool detached_notice = true;                 ///< --no-detached-notice turns it off
   bool no_init = false;                        ///< --no-init
   bool local = false;                          ///< --local
   bool allow_no_tty = false;                   ///< --allow-no-tty: run even without a terminal

@@ -19,6 +19,11 @@ std::string shell_quote(const std::string& word) {
 
 std::vector<std::string> server_arguments(const launcher_options& o, int colors,
                                           const std::vector<std::pair<std::string, std::string>>& locale) {
+  if (o.attach) {
+    std::vector<std::string> args{"attach"};
+    if (o.attach_to) args.push_back(*o.attach_to);
+    return args;
+  }
   std::vector<std::string> args{"new", "-c", std::to_string(colors)};
   if (o.bind == launcher_options::bind_mode::address) {
     args.insert(args.end(), {"-i", o.bind_address});
@@ -29,6 +34,7 @@ std::vector<std::string> server_arguments(const launcher_options& o, int colors,
   }
   if (o.ports) args.insert(args.end(), {"-p", *o.ports});
   if (o.idle_timeout) args.insert(args.end(), {"--idle-timeout", *o.idle_timeout});
+  if (!o.name.empty()) args.insert(args.end(), {"--name", o.name});
   for (const auto& [name, value] : locale) args.insert(args.end(), {"-l", fmt::format("{}={}", name, value)});
   if (!o.command.empty()) {
     args.push_back("--");
@@ -44,8 +50,9 @@ std::string remote_command(const launcher_options& o, const std::vector<std::str
     out = shell_quote("sh") + " -c " +
           shell_quote(R"([ -n "$SSH_CONNECTION" ] && printf '\nMOSH SSH_CONNECTION %s\n' "$SSH_CONNECTION")") + " ; ";
   }
-  out += fmt::format("env {}={} {}", first_contact_variable, first_contact_window.count(),
-                     o.server.value_or("mosh2-server"));
+  out += fmt::format("env {}={} ", first_contact_variable, first_contact_window.count());
+  if (o.detached_notice && !o.attach) out += fmt::format("{}=1 ", report_detached_variable);
+  out += o.server.value_or("mosh2-server");
   // Two appends rather than `" " + quoted`: GCC 12 at -O3 warns a false -Wrestrict
   // (bug 105329) on operator+(const char*, string&&).
   for (const auto& a : server_args) {

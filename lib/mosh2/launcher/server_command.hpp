@@ -21,18 +21,22 @@ namespace mosh2::launcher {
 inline constexpr std::chrono::seconds first_contact_window{20};
 
 using os::first_contact_variable;
+/// Set for `mosh2-server new` unless --no-detached-notice or --attach.
+using os::report_detached_variable;
 
 /// Quotes one word for a POSIX shell (and for csh and fish: single quotes, with `'`
 /// written as `'\''`).
 std::string shell_quote(const std::string& word);
 
 /// The server's arguments: `new -c COLORS [-s | -i IP] [-p PORTS] [--idle-timeout D]
-/// [-l NAME=VALUE]... [-- command...]`. `locale` holds the locale variables set here, in order.
+/// [--name NAME] [-l NAME=VALUE]... [-- command...]`, or `attach [ID|NAME]` for --attach.
+/// `locale` holds the locale variables set here, in order.
 std::vector<std::string> server_arguments(const launcher_options& o, int colors,
                                           const std::vector<std::pair<std::string, std::string>>& locale);
 
 /// The command line the remote shell runs: the server command as typed (default
-/// mosh2-server), prefixed with `env MOSH2_FIRST_CONTACT_TIMEOUT=N`, each argument
+/// mosh2-server), prefixed with `env MOSH2_FIRST_CONTACT_TIMEOUT=N` (and
+/// MOSH2_REPORT_DETACHED=1 for a new session without --no-detached-notice), each argument
 /// single-quoted; with --experimental-remote-ip=remote, preceded by a `sh -c` that
 /// prints `MOSH SSH_CONNECTION <$SSH_CONNECTION>`.
 std::string remote_command(const launcher_options& o, const std::vector<std::string>& server_args);

@@ -46,6 +46,7 @@ os::child_setup bootstrap_setup(const launcher_options& o, const std::optional<s
   if (o.local) {
     s.unset.push_back("SSH_CONNECTION");
     s.set.emplace_back(first_contact_variable, std::to_string(first_contact_window.count()));
+    if (o.detached_notice && !o.attach) s.set.emplace_back(report_detached_variable, "1");
     s.directory = home;
   } else {
     s.set.emplace_back("SHELL", "/bin/sh");

@@ -92,7 +92,7 @@ void startup_reader::line(std::string text, std::vector<std::string>& shown) {
   while (!text.empty() && (text.back() == '\r' || text.back() == '\n')) text.pop_back();
   const std::string_view t = text;
   constexpr std::string_view connect_prefix = "MOSH CONNECT ", ip_prefix = "MOSH IP ",
-                             ssh_connection_prefix = "MOSH SSH_CONNECTION ";
+                             ssh_connection_prefix = "MOSH SSH_CONNECTION ", detached_prefix = "MOSH2 DETACHED ";
   if (t.starts_with(connect_prefix)) {
     if (auto c = parse_connect(t.substr(connect_prefix.size()))) {
       connect_ = std::move(*c);
@@ -102,6 +102,11 @@ void startup_reader::line(std::string text, std::vector<std::string>& shown) {
     if (auto w = words(trim_end(t.substr(ip_prefix.size())), 1)) {
       if (proxy_ip_) error_ = "ssh reported the server's IP address twice";
       else proxy_ip_ = std::string((*w)[0]);
+      return;
+    }
+  } else if (t.starts_with(detached_prefix)) {
+    if (auto w = words(trim_end(t.substr(detached_prefix.size())), 1)) {
+      detached_ = std::string((*w)[0]);
       return;
     }
   } else if (t.starts_with(ssh_connection_prefix)) {
@@ -149,6 +154,23 @@ std::string describe(const startup_failure& f) {
     return fmt::format("did not find the server's startup message (MOSH CONNECT); is {} on {} a mosh server?",
                        f.server, f.host);
   return fmt::format("{} on {} did not start (exit status {})", f.server, f.host, f.status);
+}
+
+std::string detached_notice(const std::string& labels, const std::string& host) {
+  if (labels.empty()) return {};
+  std::string shown;
+  std::size_t n = 0, start = 0;
+  while (start <= labels.size()) {
+    const auto comma = std::min(labels.find(',', start), labels.size());
+    if (comma > start) {
+      if (n++) shown += ", ";
+      shown.append(labels, start, comma - start);
+    }
+    start = comma + 1;
+  }
+  if (n == 0) return {};
+  return fmt::format("{} detached session{} ({}); mosh2 --attach {} to resume {}", n, n == 1 ? "" : "s", shown, host,
+                     n == 1 ? "it" : "one");
 }
 
 }  // namespace mosh2::launcher

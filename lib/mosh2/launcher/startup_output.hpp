@@ -40,6 +40,8 @@ public:
   const std::optional<connect_line>& connect() const { return connect_; }
   /// The address our ProxyCommand reported (`MOSH IP`).
   const std::optional<std::string>& proxy_ip() const { return proxy_ip_; }
+  /// `MOSH2 DETACHED <labels>` from mosh2-server new: this user's detached sessions.
+  const std::optional<std::string>& detached() const { return detached_; }
   /// The server's address from `MOSH SSH_CONNECTION client port server port`.
   const std::optional<std::string>& ssh_connection_ip() const { return ssh_connection_ip_; }
   /// A protocol violation (one line), e.g. `MOSH IP` twice.
@@ -59,6 +61,7 @@ private:
   std::optional<connect_line> connect_;
   std::optional<std::string> proxy_ip_;
   std::optional<std::string> ssh_connection_ip_;
+  std::optional<std::string> detached_;
   std::optional<std::string> error_;
   bool printed_ = false;
 };
@@ -79,6 +82,11 @@ struct startup_failure {
   int status = 0;                ///< exit status, or the signal
   std::string check{};           ///< the ssh command to try by hand; empty: `ssh host`
 };
+
+/// The line shown before a new session for `labels` (as `MOSH2 DETACHED` gives them),
+/// e.g. "2 detached sessions (work, 4121); mosh2 --attach host to resume one"; empty
+/// for none.
+std::string detached_notice(const std::string& labels, const std::string& host);
 
 /// One line saying what went wrong and what to check, without the "mosh2: " prefix.
 std::string describe(const startup_failure& f);

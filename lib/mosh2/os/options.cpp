@@ -187,8 +187,18 @@ parse_server_args(const std::vector<std::string>& all_args) {
   server_options opts;
   bool seen_separator = false;
   bool idle_timeout_next = false;  // the word after --idle-timeout is its duration
+  bool name_next = false;          // the word after --name is the name
   for (const auto& a : all_args) {
     if (seen_separator) { opts.command.push_back(a); continue; }
+    if (name_next || a.starts_with("--name=")) {
+      if (args.empty() || args[0] != "new")
+        return failure{std::string("expected \"new\" before --name: mosh2-server new --name NAME [-- command...]")};
+      opts.name = name_next ? a : a.substr(7);
+      if (auto bad = session_name_problem(opts.name)) return failure{"--name: " + *bad};
+      name_next = false;
+      continue;
+    }
+    if (a == "--name") { name_next = true; continue; }
     // --idle-timeout DURATION: mosh2's own long option, taken out here so
     // that getopt's letter scan below never sees it.
     // Like the stock options, it belongs after "new"; elsewhere it is a bad command line.
@@ -209,6 +219,7 @@ parse_server_args(const std::vector<std::string>& all_args) {
     args.push_back(a);
   }
   if (idle_timeout_next) return failure{std::string("--idle-timeout needs a duration (e.g. 90s, 12h, 7d)")};
+  if (name_next) return failure{std::string("--name needs a session name")};
 
   if (args.empty()) return opts;
   if (args[0] != "new" && args[0].size() > 1 && args[0][0] == '-')
@@ -262,6 +273,35 @@ parse_server_args(const std::vector<std::string>& all_args) {
   });
   if (!end) return failure{end.error()};
   if (*end != args.size()) return failure{fmt::format("unexpected argument \"{}\"", args[*end])};
+  return opts;
+}
+
+std::optional<std::string> session_name_problem(std::string_view name) {
+  constexpr std::size_t longest = 32;
+  if (name.empty()) return std::string("a session name cannot be empty");
+  if (name.size() > longest) return fmt::format("a session name has at most {} characters", longest);
+  if (name[0] == '-') return std::string("a session name cannot start with '-'");
+  bool digits_only = true;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) return fmt::format("\"{}\": a session name uses only letters, digits, '.', '_' and '-'", name);
+    if (c < '0' || c > '9') digits_only = false;
+  }
+  if (digits_only) return fmt::format("\"{}\": a session name cannot be all digits (that is a process id)", name);
+  return std::nullopt;
+}
+
+result<std::variant<attach_options, show_help>, std::string> parse_attach_args(const std::vector<std::string>& args) {
+  attach_options opts;
+  for (const auto& a : args) {
+    if (a == "-h" || a == "--help") return show_help{};
+    if (a.starts_with("-")) return failure{fmt::format("attach: unknown option {}", a)};
+    if (opts.which) return failure{std::string("attach takes at most one session (a process id or a name)")};
+    if (!is_digits(a))
+      if (auto bad = session_name_problem(a)) return failure{"attach: " + *bad};
+    opts.which = a;
+  }
   return opts;
 }
 

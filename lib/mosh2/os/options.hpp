@@ -40,11 +40,28 @@ struct server_options {
   std::vector<std::pair<std::string, std::string>> locale_vars;  ///< -l NAME=VALUE
   std::vector<std::string> command;      ///< after --; empty = login shell
   std::optional<std::chrono::seconds> idle_timeout;  ///< --idle-timeout DURATION, after new
+  std::string name;                      ///< --name NAME, after new (empty: none)
+};
+
+/// A session name (--name): 1 to 32 of A-Z a-z 0-9 . _ -, not starting with '-', and
+/// not all digits (a number means a process id). The reason when it is not one.
+std::optional<std::string> session_name_problem(std::string_view name);
+
+/// `mosh2-server attach [ID|NAME]`.
+struct attach_options {
+  std::optional<std::string> which;  ///< a process id or a session name; nothing: the only detached one
 };
 
 /// The environment variable that sets how long a new server waits for its first client
 /// (seconds; the launcher sets it, a stock mosh-server ignores it).
 inline constexpr const char* first_contact_variable = "MOSH2_FIRST_CONTACT_TIMEOUT";
+
+/// Set to 1 by the launcher in the environment of `mosh2-server new`: the server then
+/// prints `MOSH2 DETACHED <labels>` before MOSH CONNECT when this user has detached
+/// sessions (their names, or ids for those without one, comma-separated). A stock
+/// mosh-server ignores it.
+inline constexpr const char* report_detached_variable = "MOSH2_REPORT_DETACHED";
+inline constexpr const char* detached_line_prefix = "MOSH2 DETACHED ";
 
 /// The environment variable that caps the typed input a server holds for a program that
 /// is not reading (bytes; see session/program_input.hpp). Smaller caps are for tests.
@@ -94,6 +111,9 @@ struct show_version {};
 /// the legacy forms `[IP [PORT]]`. Errors are one line, for "mosh2-server: <error>".
 result<std::variant<server_options, show_help, show_version>, std::string>
 parse_server_args(const std::vector<std::string>& args);
+
+/// Parses the words after `attach`; a bad command line is a one-line error (exit 2).
+result<std::variant<attach_options, show_help>, std::string> parse_attach_args(const std::vector<std::string>& args);
 
 struct client_options {
   std::string host;   ///< numeric IPv4 or IPv6 address

@@ -128,7 +128,13 @@ void client_core::fill_input_window() {
 }
 
 void client_core::datagram(const incoming_datagram& d, time_point now) {
+  if (displaced_) return;
   auto out = transport_.receive(d.wire, config_.server, now, d.truncated, d.congestion);
+  if (out.displaced) {
+    // Nobody is left to say goodbye to: the server serves another client now.
+    displaced_ = true;
+    return;
+  }
   if (auto rt = transport_.last_roundtrip_success()) bar_.server_acked(*rt);
   if (out.instruction != ssp::receive_outcome::newest) return;
   if (!ever_heard_) bar_.clear_message();
@@ -171,7 +177,10 @@ void client_core::begin_shutdown(time_point now, const std::string& why) {
   transport_.start_shutdown(now);
 }
 
-std::optional<int> client_core::finished(time_point now) { return transport_.shutdown_result(now); }
+std::optional<int> client_core::finished(time_point now) {
+  if (displaced_) return 1;
+  return transport_.shutdown_result(now);
+}
 
 /// The server's newest screen with our overlays (§10: predictions, then the title
 /// prefix and the notification bar), drawn as a diff from what the terminal shows now.

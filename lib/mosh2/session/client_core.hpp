@@ -93,6 +93,9 @@ public:
   // -- state ----------------------------------------------------------------------------
 
   bool ever_heard() const { return ever_heard_; }
+  /// The server said the session was attached from elsewhere: the session is over
+  /// (exit status 1) and the user should be told why.
+  bool displaced() const { return displaced_; }
   const peer_address& server() const { return config_.server; }
   status::session_status status(time_point now) const;
   /// The server's newest screen (without overlays).
@@ -132,6 +135,7 @@ private:
   bool repaint_ = true;
   bool suspend_ = false;
   bool ever_heard_ = false;
+  bool displaced_ = false;
 };
 
 }  // namespace mosh2::session

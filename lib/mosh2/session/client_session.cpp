@@ -238,6 +238,7 @@ public:
   }
 
   bool ever_heard() const { return core_.ever_heard(); }
+  bool displaced() const { return core_.displaced(); }
 
 private:
   static client_core_config core_config(const client_config& c, const asio::ip::udp::endpoint& server,
@@ -322,6 +323,8 @@ int run_client_session(asio::io_context& ctx, client_config config) {
                  "(By default, mosh uses a UDP port between 60000 and 61000. The -p option\n"
                  "selects a specific UDP port number.)\n",
                  server.address().to_string().c_str(), server.port(), server.port());
+  else if (program.displaced())
+    std::fprintf(stderr, "\nmosh2-client: %s\n", attached_elsewhere_message);
   else if (status != 0)
     std::fputs("\nmosh did not shut down cleanly. Please note that the\n"
                "mosh-server process may still be running on the server.\n",

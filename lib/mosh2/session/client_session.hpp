@@ -11,6 +11,9 @@
 
 namespace mosh2::session {
 
+/// What a client displaced by an attach says before it exits with status 1.
+inline constexpr const char* attached_elsewhere_message = "this session was attached from elsewhere";
+
 struct client_config {
   std::string host;  ///< numeric address
   std::uint16_t port = 0;

@@ -21,6 +21,9 @@ namespace extension {
 /// The stream frames (Instruction fields 22 and 23) are understood: further
 /// synchronized streams may be opened by the extensions that define them.
 inline constexpr std::uint32_t streams = 1;
+/// A client displaced by an attach is told so (Instruction field 24), under the key it
+/// still holds, instead of hearing nothing.
+inline constexpr std::uint32_t attached_elsewhere = 2;
 /// Ids from here on are for tests only; no program announces them.
 inline constexpr std::uint32_t first_test_id = 0x7f000000;
 

@@ -103,6 +103,7 @@ datagram_outcome server_core::datagram(const incoming_datagram& d, time_point no
   auto out = transport_.receive(d.wire, from, now, d.truncated, d.congestion,
                                 [&](const transport::instruction& inst) { return accept_state(inst); });
   if (out.roamed) log(fmt::format("Server now attached to client at {}:{}", from.ip, from.port));
+  if (out.roamed && last_attached_ && !attached_from_) attached_from_ = from.ip;
   if (out.held_back) ++held_back_;
   if (out.instruction != ssp::receive_outcome::newest) return out;
 
@@ -229,6 +230,9 @@ void server_core::rekey(const crypto::session_key& key, time_point now) {
   // Echo acks count the old client's keystroke states; the new client's start at 0.
   echo_ = echo_ack_tracker{};
   signalled_chars_ = 0;
+  ++attaches_;
+  last_attached_ = now;
+  attached_from_.reset();
   log("Session key rotated: the old key is no longer accepted.");
 }
 
@@ -299,6 +303,10 @@ status::session_status server_core::status(time_point now) const {
   s.session_state = status::session_state_name(ever_heard_, s.shutting_down, now - last_client_state_);
   s.last_keystroke = last_keystroke_;
   s.command = config_.command;
+  s.name = config_.name;
+  s.attaches = attaches_;
+  s.last_attached = last_attached_;
+  s.attached_from = attached_from_;
   s.program_input = {.queued_bytes = to_program_.queued_bytes(), .cap_bytes = to_program_.cap(),
                      .held_back_instructions = held_back_};
   return s;

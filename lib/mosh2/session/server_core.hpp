@@ -40,6 +40,7 @@ struct server_core_config {
   std::size_t program_input_cap = session::program_input_cap;  ///< see program_input
   ssp::random_source random{};                          ///< chaff; empty = the kernel's
   extension_config extensions;                          ///< what a mosh2 client may agree to
+  std::string name;                                     ///< --name, for the status file (may be empty)
 };
 
 /// The characters the program's terminal turns into signals (termios ISIG), as the
@@ -157,6 +158,9 @@ private:
   bool quit_now_ = false;
   bool send_error_logged_ = false;
   std::uint64_t held_back_ = 0;
+  std::uint64_t attaches_ = 0;
+  std::optional<time_point> last_attached_;
+  std::optional<std::string> attached_from_;  ///< the first address heard under the newest key
 };
 
 }  // namespace mosh2::session

@@ -22,6 +22,7 @@
 #include "mosh2/control/control_socket.hpp"
 #include "mosh2/control/reject_log.hpp"
 #include "mosh2/session/events.hpp"
+#include "mosh2/session/key_rotation.hpp"
 #include "mosh2/session/server_core.hpp"
 #include "mosh2/session/session_runner.hpp"
 #include "mosh2/status/session_status.hpp"
@@ -41,7 +42,7 @@ struct program_op_done {
 };
 
 using server_io_event = std::variant<std::monostate, datagram_in, byte_chunk, caught_signal, tick, program_op_done,
-                                     shutdown_request>;  // monostate: channels need a default
+                                     shutdown_request, key_rotation>;  // monostate: channels need a default
 using event_pipe = io::pipe<server_io_event>;
 
 
@@ -170,6 +171,8 @@ private:
     if (!a.datagram.authentic && !a.datagram.old_key)
       rejects_.record(from.ip, drop_names_.newest(core_.transport().link()), now);
     if (core_.peer() && *core_.peer() == from) peer_endpoint_ = e.d.from;
+    // The notice to a displaced client goes back where its datagram came from.
+    for (const auto& d : a.datagram.reply) (void)os::send_now(socket_, e.d.from, d);
     carry_out(a);
     return a.news;
   }
@@ -184,6 +187,11 @@ private:
   bool on(program_op_done&, time_point now) { return carry_out(core_.handle(program_op_finished{}, now)); }
   bool on(shutdown_request& e, time_point now) {
     return carry_out(core_.handle(shutdown_requested{"control socket: " + e.reason}, now));
+  }
+  bool on(key_rotation& e, time_point now) {
+    auto a = core_.handle(rekey_requested{e.key}, now);
+    peer_endpoint_.reset();
+    return carry_out(a);
   }
   bool on(tick&, time_point) { return false; }
   bool on(std::monostate&, time_point) { return false; }

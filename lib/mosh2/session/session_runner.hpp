@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <asio/experimental/awaitable_operators.hpp>
@@ -29,6 +30,7 @@
 
 #include "mosh2/control/control_socket.hpp"
 #include "mosh2/session/events.hpp"
+#include "mosh2/session/key_rotation.hpp"
 #include "mosh2/status/document.hpp"
 #include "mosh2/status/session_status.hpp"
 #include "mosh2/status/status_file.hpp"
@@ -104,6 +106,22 @@ private:
   void request_shutdown(std::string reason) override {
     event e{shutdown_request(std::move(reason))};
     events_.try_send(asio::error_code{}, std::move(e));
+  }
+
+  /// `mosh2-server attach`: the key goes through the pipe, ahead of every datagram read
+  /// after this, and back only to the asker. A program without key_rotation events (the
+  /// client) keeps the default refusal.
+  result<rotation, std::string> rotate_key() override {
+    if constexpr (std::is_constructible_v<event, key_rotation>) {
+      auto key = crypto::session_key::generate();
+      rotation r{key.to_string(), program_.status(steady::now()).local_port};
+      event e{key_rotation(std::move(key))};
+      if (!events_.try_send(asio::error_code{}, std::move(e)))
+        return failure{std::string("the session is too busy to hand over; try again")};
+      return r;
+    } else {
+      return control::control_handler::rotate_key();
+    }
   }
 
   void shut_down() {

@@ -44,7 +44,7 @@ inline constexpr std::size_t stream_path_mtu = 16 * 1024;
 
 /// Which extensions an end offers, and which of them are streams it opens once agreed.
 struct extension_config {
-  std::vector<std::uint32_t> supported{extension::streams};
+  std::vector<std::uint32_t> supported{extension::streams, extension::attached_elsewhere};
   std::vector<std::uint32_t> streams;  ///< stream ids, each also in `supported`
 };
 
@@ -59,7 +59,16 @@ struct datagram_outcome {
   bool held_back = false;
   /// The extensions both ends agreed on were settled by this datagram.
   bool negotiated = false;
+  /// Client: the server says the session was attached from elsewhere (see
+  /// attached_notice_interval).
+  bool displaced = false;
+  /// Server: datagrams for the datagram's source, sealed under the retired key: the
+  /// notice to a displaced client that agreed to `attached_elsewhere`.
+  std::vector<bytes> reply;
 };
+
+/// A displaced client is told at most this often, however much it sends.
+inline constexpr auto attached_notice_interval = std::chrono::seconds(1);
 
 /// One end of a session's transport (protocol §4-§7). `Local` is the object this end
 /// sends, `Remote` the peer's.
@@ -96,6 +105,13 @@ public:
       if (!truncated && retired_ && retired_->authentic(wire, now)) {
         link_.count_old_key();
         out.old_key = true;
+        // The retired link's own sequence goes on, so no (key, nonce) pair repeats.
+        if (retired_notice_ && now >= next_notice_) {
+          transport::instruction notice;
+          notice.ext.displaced = true;
+          out.reply = retired_->datagrams_for(notice, now);
+          next_notice_ = now + attached_notice_interval;
+        }
       }
       return out;
     }
@@ -108,6 +124,11 @@ public:
     }
     if (!arrival->instruction) return out;
     const auto& inst = *arrival->instruction;
+    if (inst.ext.displaced) {
+      // Not a state: a client that never agreed ignores the field as a stock one would.
+      out.displaced = self_ == datagram::role::client && negotiation_.agreed(extension::attached_elsewhere);
+      if (out.displaced) return out;
+    }
     if (negotiation_.receive(inst.ext)) {
       out.negotiated = true;
       open_agreed_streams(now);
@@ -167,9 +188,13 @@ public:
   /// sequence in both directions, SSP back to the initial states while the local object
   /// keeps its contents (so the first frame is a full repaint), the peer's address, the
   /// agreed extensions and the streams forgotten. Datagrams under the old key are then
-  /// dropped and counted (link drops `old_key`). The old key never seals again.
+  /// dropped and counted (link drops `old_key`). The old key seals nothing
+  /// again but the notice to a displaced client that agreed to `attached_elsewhere`.
   void rekey(const crypto::session_key& key, time_point now) {
     const link_drops carried = link_.drops();
+    // Only a client that agreed may be told it was displaced; a stock one hears nothing.
+    retired_notice_ = self_ == datagram::role::server && negotiation_.agreed(extension::attached_elsewhere);
+    next_notice_ = time_point{};
     retired_.emplace(std::move(link_));
     link_ = link_core(self_, key, now, carried);
     ssp_.restart(initial_local_, initial_remote_, now);
@@ -338,6 +363,8 @@ private:
 
   link_core link_;
   std::optional<link_core> retired_;  ///< the link before the last rekey, to classify drops
+  bool retired_notice_ = false;  ///< the retired link's client agreed to `attached_elsewhere`
+  time_point next_notice_{};
   endpoint_type ssp_;
   Local initial_local_;
   Remote initial_remote_;

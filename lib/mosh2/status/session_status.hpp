@@ -72,6 +72,10 @@ struct session_status {
   std::uint64_t bytes_sent = 0;      ///< UDP payload bytes sent (sealed datagrams)
   std::uint64_t bytes_received = 0;  ///< UDP payload bytes of authentic datagrams
   std::vector<std::string> command;  ///< server: the program it runs (argv)
+  std::string name;                  ///< server: --name (empty: none)
+  std::uint64_t attaches = 0;        ///< server: key rotations (`mosh2-server attach`)
+  std::optional<time_point> last_attached;   ///< server: the newest rotation
+  std::optional<std::string> attached_from;  ///< server: the first address heard after it
   std::optional<std::string> prediction_mode;  ///< client: adaptive, always, never, experimental
   std::uint64_t predictions_shown = 0;      ///< client: predicted cells drawn
   std::uint64_t predictions_confirmed = 0;  ///< client: predictions the server's screen confirmed

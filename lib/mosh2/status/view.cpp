@@ -63,6 +63,8 @@ std::optional<session_view> view_of(const std::string& session_json, std::int64_
   v.bytes_received = counter("bytes", "received");
   v.datagrams_sent = counter("datagrams", "sent");
   v.datagrams_received = counter("datagrams", "received");
+  v.name = get_string(j, "name");
+  v.attaches = counter("attach", "count");
   v.command = "-";
   if (const auto c = j.find("command"); c != j.end() && c->is_array() && !c->empty()) {
     v.command.clear();
@@ -92,12 +94,13 @@ std::string size_text(std::uint64_t bytes) {
 }  // namespace
 
 std::string status_table(const std::vector<session_view>& sessions) {
-  std::string out = fmt::format("{:>7}  {:<6}  {:<15}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {}\n", "PID", "ROLE", "STATE",
-                                "PEER", "HEARD", "TYPED", "SENT", "RECV", "COMMAND");
+  std::string out = fmt::format("{:>7}  {:<6}  {:<15}  {:<12}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}  {}\n", "PID",
+                                "ROLE", "STATE", "NAME", "PEER", "HEARD", "TYPED", "SENT", "RECV", "ATTACHES", "COMMAND");
   for (const auto& s : sessions)
-    out += fmt::format("{:>7}  {:<6}  {:<15}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {}\n", s.pid, s.role, s.state, s.peer,
-                       age_text(s.since_contact_ms), age_text(s.since_keystroke_ms), size_text(s.bytes_sent),
-                       size_text(s.bytes_received), s.command);
+    out += fmt::format("{:>7}  {:<6}  {:<15}  {:<12}  {:<22}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}  {}\n", s.pid, s.role,
+                       s.state, s.name.empty() ? "-" : s.name, s.peer, age_text(s.since_contact_ms),
+                       age_text(s.since_keystroke_ms), size_text(s.bytes_sent), size_text(s.bytes_received),
+                       s.attaches, s.command);
   return out;
 }
 

@@ -30,6 +30,8 @@ struct session_view {
   std::uint64_t datagrams_sent = 0;
   std::uint64_t datagrams_received = 0;
   std::string command;  ///< argv joined with spaces ("-" for a client)
+  std::string name;     ///< the session's name, empty when it has none
+  std::uint64_t attaches = 0;
 };
 
 /// Reads the fields of one session object; nothing when it is not one.

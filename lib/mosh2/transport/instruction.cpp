@@ -66,6 +66,7 @@ void encode_extensions(bytes& out, const instruction_extensions& ext) {
   if (ext.accept) pb::put_bytes_field(out, accept_field, packed(*ext.accept));
   for (const auto& f : ext.streams) pb::put_bytes_field(out, stream_field, encode_frame(f));
   if (ext.no_state) pb::put_uint_field(out, no_state_field, 1);
+  if (ext.displaced) pb::put_uint_field(out, displaced_field, 1);
 }
 
 }  // namespace
@@ -144,6 +145,10 @@ result<instruction, decode_error> decode_instruction(bytes_view in) {
       case no_state_field:
         if (!is_varint) return failure{decode_error::bad_field};
         out.ext.no_state = f->value != 0;
+        break;
+      case displaced_field:
+        if (!is_varint) return failure{decode_error::bad_field};
+        out.ext.displaced = f->value != 0;
         break;
       default:
         break;  // unknown field: skipped

@@ -36,7 +36,10 @@ struct instruction_extensions {
   /// Field 23: fields 1-7 carry no state of the main object (an instruction sent only
   /// for its streams); a mosh2 receiver gives it to no SSP receiver but the streams'.
   bool no_state = false;
-  bool empty() const { return !offer && !accept && streams.empty() && !no_state; }
+  /// Field 24: the session was handed to another client (sealed under the key this
+  /// client still holds); only to a client that agreed to `attached_elsewhere`.
+  bool displaced = false;
+  bool empty() const { return !offer && !accept && streams.empty() && !no_state && !displaced; }
   bool operator==(const instruction_extensions&) const = default;
 };
 
@@ -44,6 +47,7 @@ inline constexpr std::uint32_t offer_field = 20;
 inline constexpr std::uint32_t accept_field = 21;
 inline constexpr std::uint32_t stream_field = 22;
 inline constexpr std::uint32_t no_state_field = 23;
+inline constexpr std::uint32_t displaced_field = 24;
 /// Decoding limits: an announcement names at most this many extensions, and an
 /// instruction carries at most this many stream frames; more is a malformed instruction.
 inline constexpr std::size_t max_offered_extensions = 64;
