@@ -31,6 +31,7 @@ inline constexpr std::uint32_t first_test_id = 0x7f000000;
 inline std::string name(std::uint32_t id) {
   switch (id) {
     case streams: return "streams";
+    case attached_elsewhere: return "attached_elsewhere";
     default: return id >= first_test_id ? "test-" + std::to_string(id - first_test_id) : std::to_string(id);
   }
 }
