@@ -231,7 +231,7 @@ public:
   ssp::log_delivery take_stream_items(std::uint32_t id) {
     auto it = streams_.find(id);
     if (it == streams_.end()) return {};
-    return ssp::take_new_items(it->second.ep.incoming(), it->second.delivered);
+    return std::exchange(it->second.inbox, {});
   }
 
   /// A send failed with EMSGSIZE: the MTU falls back to 500 from now on.
@@ -313,7 +313,10 @@ private:
     stream(time_point now, const ssp::sender_options& options)
         : ep(ssp::append_log{}, ssp::append_log{}, now, options) {}
     ssp::endpoint<ssp::append_log, ssp::append_log> ep;
-    std::uint64_t delivered = 0;  ///< head of the peer's log already handed out
+    std::uint64_t delivered = 0;  ///< head of the peer's log already taken into the inbox
+    /// Items taken from each new newest state as it arrives: a later state holds only
+    /// its own diff's items, so waiting for the owner would lose those in between.
+    ssp::log_delivery inbox;
   };
 
   void sync() {
@@ -342,7 +345,9 @@ private:
         link_.count_stream_drop();
         continue;
       }
-      it->second.ep.receive(instruction_of(f), now);
+      auto& s = it->second;
+      if (s.ep.receive(instruction_of(f), now) != ssp::receive_outcome::newest) continue;
+      for (auto& item : ssp::take_new_items(s.ep.incoming(), s.delivered).items) s.inbox.items.push_back(std::move(item));
     }
     // The main object's traffic is the streams' sign of life: they send no heartbeats.
     for (auto& [id, s] : streams_) s.ep.outgoing().peer_heard(now);

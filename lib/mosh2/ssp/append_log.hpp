@@ -73,8 +73,10 @@ static_assert(synchronizable_state<append_log>);
 static_assert(sized_state<append_log>);
 
 /// The receiving side's consumer: the items of the newest received log after
-/// `delivered` (the head the consumer had reached), which it advances. Every item is
-/// returned once, in order; an item's skipped_before tells of items never sent.
+/// `delivered` (the head the consumer had reached), which it advances. Call it after
+/// every receive that made a new newest state: a newest state holds only the items of
+/// its own diff. Then every item is returned once, in order; an item's skipped_before
+/// tells of items never sent.
 log_delivery take_new_items(const receiver<append_log>& r, std::uint64_t& delivered);
 
 }  // namespace mosh2::ssp

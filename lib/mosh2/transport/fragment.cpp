@@ -13,7 +13,7 @@ constexpr std::uint16_t final_flag = 0x8000;
 bool same_header(const instruction& a, const instruction& b) {
   return a.protocol_version == b.protocol_version && a.old_num == b.old_num &&
          a.new_num == b.new_num && a.ack_num == b.ack_num &&
-         a.throwaway_num == b.throwaway_num && a.chaff == b.chaff;
+         a.throwaway_num == b.throwaway_num && a.chaff == b.chaff && a.ext == b.ext;
 }
 
 }  // namespace
