@@ -20,6 +20,8 @@ namespace extension {
 /// The stream frames (Instruction fields 22 and 23) are understood: further
 /// synchronized streams may be opened by the extensions that define them.
 inline constexpr std::uint32_t streams = 1;
+/// A stream from server to client: the program's terminal modes (terminal_mode.hpp).
+inline constexpr std::uint32_t terminal_mode = 2;
 /// Ids from here on are for tests only; no program announces them.
 inline constexpr std::uint32_t first_test_id = 0x7f000000;
 }  // namespace extension

@@ -140,7 +140,7 @@ public:
     auto inst = ssp_.tick(now);
     std::vector<transport::stream_frame> frames;
     for (auto& [id, s] : streams_)
-      if (auto si = s.ep.tick(now)) frames.push_back(frame_of(id, *si));
+      if (auto si = s.ep.tick(now, inst.has_value())) frames.push_back(frame_of(id, *si));
     if (!inst && !frames.empty()) {
       // Only the streams have something to say: an instruction without a main state,
       // which only a peer that agreed to streams is ever sent.
