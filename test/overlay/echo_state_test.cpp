@@ -28,7 +28,9 @@ struct session {
   time_point now{};
   std::uint64_t sent = 0;
 
-  explicit session(prediction_mode mode = prediction_mode::always) : engine(mode) {}
+  explicit session(prediction_mode mode = prediction_mode::always) : engine(mode) {
+    engine.set_srtt(100);  // send interval 50 ms: a key 150 ms after a frame finds the screen still
+  }
 
   framebuffer shown() const {
     auto f = server.fb();
@@ -45,6 +47,7 @@ struct session {
   void host(std::string_view output, bool acked = true) {
     now += 10ms;
     server.write(output);
+    engine.screen_changed(now);
     if (acked) engine.set_echo_ack(sent);
     engine.cull(server.fb(), now);
   }
@@ -108,6 +111,20 @@ TEST_CASE("a key typed before the screen after the return arrived is not shown e
   s.host("\r\n$ ");
   CHECK(text(s.shown(), 1) == "$");
   CHECK(text(s.shown(), 0) == "$ ls");
+}
+
+TEST_CASE("a key typed while the screen is still changing is not shown early") {
+  session s;
+  s.engine.set_echo_state(echo_state::kernel, 1);
+  s.confirmed_line("sudo true");
+  s.type("\r");
+  s.host("\r\nPassword: ");
+  s.now += 10ms;
+  s.engine.screen_changed(s.now);  // the prompt just arrived; its mode may be behind it
+  s.engine.set_local_frame_sent(s.sent);
+  s.engine.new_user_input("h", s.shown(), s.now + 20ms);
+  ++s.sent;
+  CHECK(text(s.shown(), 1) == "Password:");
 }
 
 TEST_CASE("a line editor must be seen echoing in its mode before its next line is trusted") {

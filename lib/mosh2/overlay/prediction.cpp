@@ -21,7 +21,8 @@
 //   is expected makes no cursor guess (the shell's prompt or the command's output decides
 //   where the cursor goes) and starts a vouched epoch, drawn without confirmation; a key
 //   typed before the screen after that return arrived drops the vouch (it was aimed at
-//   the old screen), as does any mode that does not promise an echo. Echo `off` hides
+//   the old screen), as does a key typed while the screen is still changing (the mode
+//   saying echo is off may still be on its way) and any mode that does not promise an echo. Echo `off` hides
 //   everything and starts over hidden.
 
 #include "mosh2/overlay/prediction.hpp"
@@ -102,7 +103,9 @@ void prediction_engine::new_user_byte(char byte, const terminal::framebuffer& lo
   check_size(local_frame);
   // Experimental mode never holds a prediction back: each byte starts in the confirmed epoch.
   if (mode_ == prediction_mode::experimental) prediction_epoch_ = confirmed_epoch_;
-  if (vouched_epoch_ == prediction_epoch_ && echo_ack_ < vouched_from_) vouched_epoch_ = 0;
+  if (vouched_epoch_ == prediction_epoch_ &&
+      (echo_ack_ < vouched_from_ || (last_screen_change_ && now - *last_screen_change_ < 2 * send_interval_)))
+    vouched_epoch_ = 0;
   auto b = static_cast<std::uint8_t>(byte);
   // The client's terminal is in application cursor mode; SS3 arrows mean the same as CSI ones.
   if (after_esc_ && b == 'O') b = '[';

@@ -89,6 +89,10 @@ public:
   /// seen echoing in one mode is trusted to echo again whenever that mode returns, so a
   /// shell's line editor stays trusted across the commands it runs.
   void set_echo_state(echo_state s, std::uint64_t mode_key = 0);
+  /// A new server frame arrived. The mode and the frame travel separately and the mode
+  /// may follow a little later, so a line is vouched for only once the screen has been
+  /// still for two send intervals: a prompt drawn just now may be asking for a password.
+  void screen_changed(time_point now) { last_screen_change_ = now; }
 
   // §10.3: making predictions.
   /// One keyboard byte. `local_frame` is the frame last drawn (server frame with the
@@ -196,6 +200,7 @@ private:
   std::uint64_t vouched_from_ = 0;
   echo_state echo_ = echo_state::unknown;
   std::uint64_t mode_key_ = 0;
+  std::optional<time_point> last_screen_change_;
   std::vector<std::uint64_t> echoing_modes_;  ///< `program` modes seen echoing, oldest first
 
   std::uint64_t local_frame_sent_ = 0;

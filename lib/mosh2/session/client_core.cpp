@@ -129,6 +129,7 @@ void client_core::datagram(const incoming_datagram& d, time_point now) {
   auto out = transport_.receive(d.wire, config_.server, now, d.truncated, d.congestion);
   if (auto rt = transport_.last_roundtrip_success()) bar_.server_acked(*rt);
   if (out.instruction != ssp::receive_outcome::newest) return;
+  predictor_.screen_changed(now);
   if (!ever_heard_) bar_.clear_message();
   ever_heard_ = true;
   bar_.server_heard(now);
