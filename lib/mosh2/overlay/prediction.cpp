@@ -28,6 +28,7 @@
 #include "mosh2/overlay/prediction.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include "mosh2/ssp/constants.hpp"
 #include "mosh2/terminal/char_width.hpp"
@@ -84,6 +85,7 @@ bool prediction_engine::echo_expected() const {
 void prediction_engine::vouch_new_line() {
   vouched_epoch_ = prediction_epoch_;
   vouched_from_ = local_frame_sent_ + 1;  // the state this return travels in
+  vouch_fresh_ = true;
 }
 
 // ---- §10.3: making predictions ------------------------------------------------------
@@ -103,7 +105,9 @@ void prediction_engine::new_user_byte(char byte, const terminal::framebuffer& lo
   check_size(local_frame);
   // Experimental mode never holds a prediction back: each byte starts in the confirmed epoch.
   if (mode_ == prediction_mode::experimental) prediction_epoch_ = confirmed_epoch_;
-  if (vouched_epoch_ == prediction_epoch_ &&
+  // The first key of a vouched line decides: typed ahead of the screen after the
+  // return, or onto a screen still changing, it gets Mosh's rule instead.
+  if (vouched_epoch_ == prediction_epoch_ && std::exchange(vouch_fresh_, false) &&
       (echo_ack_ < vouched_from_ || (last_screen_change_ && now - *last_screen_change_ < 2 * send_interval_)))
     vouched_epoch_ = 0;
   auto b = static_cast<std::uint8_t>(byte);
@@ -393,7 +397,12 @@ void prediction_engine::kill_epoch(std::uint64_t epoch) {
 }
 
 void prediction_engine::become_tentative() {
-  if (mode_ != prediction_mode::experimental) ++prediction_epoch_;
+  if (mode_ == prediction_mode::experimental) return;
+  // A reset before anything was typed on a vouched line (the old line's cursor guess
+  // proved wrong when the command's output came) leaves the new line vouched for.
+  const bool carry = vouched_epoch_ == prediction_epoch_ && vouch_fresh_;
+  ++prediction_epoch_;
+  if (carry) vouched_epoch_ = prediction_epoch_;
 }
 
 void prediction_engine::reset() {

@@ -198,6 +198,7 @@ private:
   // (echo_ack at least vouched_from_). 0 = none.
   std::uint64_t vouched_epoch_ = 0;
   std::uint64_t vouched_from_ = 0;
+  bool vouch_fresh_ = false;  ///< nothing typed in the vouched epoch yet
   echo_state echo_ = echo_state::unknown;
   std::uint64_t mode_key_ = 0;
   std::optional<time_point> last_screen_change_;

@@ -129,7 +129,6 @@ void client_core::datagram(const incoming_datagram& d, time_point now) {
   auto out = transport_.receive(d.wire, config_.server, now, d.truncated, d.congestion);
   if (auto rt = transport_.last_roundtrip_success()) bar_.server_acked(*rt);
   if (out.instruction != ssp::receive_outcome::newest) return;
-  predictor_.screen_changed(now);
   if (!ever_heard_) bar_.clear_message();
   ever_heard_ = true;
   bar_.server_heard(now);
@@ -179,6 +178,11 @@ std::string client_core::take_screen(time_point now) {
   terminal::framebuffer frame = server.fb();
   if (mode_.take(transport_.take_stream_items(extension::terminal_mode))) predictor_.set_echo_state(mode_.echo(), mode_.key());
   predictor_.set_echo_ack(server.echo_ack());
+  // Acknowledgements bring new states too; only a new picture counts as a change.
+  if (!last_server_frame_ || !(frame == *last_server_frame_)) {
+    predictor_.screen_changed(now);
+    last_server_frame_ = frame;
+  }
   predictor_.cull(frame, now);
   predictor_.apply(frame);
   if (config_.title_prefix && frame.title_initialized()) {

@@ -133,6 +133,7 @@ private:
   std::size_t waiting_bytes_ = 0;
   bool urgent_ = false;  ///< an interrupt waits: use client_urgent_window
   std::optional<terminal::framebuffer> drawn_;
+  std::optional<terminal::framebuffer> last_server_frame_;  ///< for the predictor's screen_changed
   time_point started_;
   std::optional<time_point> last_keystroke_;
   bool repaint_ = true;
