@@ -18,8 +18,9 @@
 //   between repairs, and only while glitch_trigger > 0.
 // * OSC strings and C1 controls typed on the keyboard start an epoch, like ESC sequences.
 // * With the program's mode known (set_echo_state): a carriage return typed while an echo
-//   is expected makes no cursor guess (the shell's prompt or the command's output decides
-//   where the cursor goes) and starts a vouched epoch, drawn without confirmation; a key
+//   is expected starts a vouched epoch, drawn without confirmation from the first key on
+//   (the return's own guess of the cursor stays hidden: a shell's prompt or a command's
+//   output decides where the cursor goes; proved wrong, it leaves the line vouched); a key
 //   typed before the screen after that return arrived drops the vouch (it was aimed at
 //   the old screen), as does a key typed while the screen is still changing (the mode
 //   saying echo is off may still be on its way) and any mode that does not promise an echo. Echo `off` hides
@@ -133,7 +134,7 @@ void prediction_engine::act(char32_t cp, const terminal::framebuffer& fb, time_p
         const int row = cursor_position(fb).row;
         become_tentative();
         if (echo_expected() && mode_ != prediction_mode::experimental) vouch_new_line();
-        else predict_newline(row, fb, now);
+        predict_newline(row, fb, now);
       } else {
         become_tentative();
       }

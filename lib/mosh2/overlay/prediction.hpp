@@ -181,7 +181,8 @@ private:
   void kill_epoch(std::uint64_t epoch);
   void become_tentative();
   bool tentative(const stamp& s) const {
-    return s.epoch > confirmed_epoch_ && !(s.epoch == vouched_epoch_ && echo_expected());
+    return s.epoch > confirmed_epoch_ &&
+           !(s.epoch == vouched_epoch_ && s.expiration > vouched_from_ && echo_expected());
   }
   void vouch_new_line();
 
