@@ -7,6 +7,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -112,6 +113,42 @@ TEST_CASE("both ends agreeing: the program's mode reaches the client, and each c
   sim.type("y");
   sim.run_for(2s);
   CHECK(mode_frames_sent(sim.down().history) == before);
+}
+
+TEST_CASE("a mode change waiting on the stream goes out with the next main instruction") {
+  session_sim sim({}, {}, 17, {with_mode(), with_mode()});
+  sim.run_for(100ms);
+  sim.type("x");
+  sim.run_for(1s);
+  (void)sim.server().handle(tty(false, false), sim.now());
+  sim.run_for(2s);
+  const std::size_t from = sim.down().history.size();
+  // The prompt first, the mode 3 ms later: by its own timer the stream would go 3 ms
+  // after the screen.
+  (void)sim.server().handle(program_output{"Password: "}, sim.now());
+  sim.run_for(3ms);
+  (void)sim.server().handle(tty(true, false), sim.now());
+  sim.run_for(500ms);
+
+  datagram::connection_core dc(datagram::role::client, test_key(), time_point{});
+  transport::fragment_assembler assembler;
+  bool mode_seen = false, screen_seen = false;
+  for (std::size_t i = 0; i < sim.down().history.size(); ++i) {
+    auto d = dc.open(sim.down().history[i], time_point{});
+    if (!d) continue;
+    auto a = assembler.add(d->payload);
+    if (i < from || !a || !*a) continue;
+    const auto& inst = **a;
+    const bool has_mode = std::any_of(inst.ext.streams.begin(), inst.ext.streams.end(),
+                                      [](const auto& f) { return f.stream == extension::terminal_mode; });
+    if (!inst.ext.no_state && !inst.diff.empty() && !screen_seen) {
+      screen_seen = true;
+      CHECK((has_mode || mode_seen));  // the screen with the prompt never goes ahead of the mode
+    }
+    mode_seen = mode_seen || has_mode;
+  }
+  CHECK(screen_seen);
+  CHECK(mode_seen);
 }
 
 TEST_CASE("toward a stock-like client the server sends no terminal_mode stream") {
