@@ -17,10 +17,19 @@
 // * Glitch repair: "within 250 ms" is strictly less; the 150 ms spacing is measured
 //   between repairs, and only while glitch_trigger > 0.
 // * OSC strings and C1 controls typed on the keyboard start an epoch, like ESC sequences.
+// * With the program's mode known (set_echo_state): a carriage return typed while an echo
+//   is expected starts a vouched epoch, drawn without confirmation from the first key on
+//   (the return's own guess of the cursor stays hidden: a shell's prompt or a command's
+//   output decides where the cursor goes; proved wrong, it leaves the line vouched); a key
+//   typed before the screen after that return arrived drops the vouch (it was aimed at
+//   the old screen), as does a key typed while the screen is still changing (the mode
+//   saying echo is off may still be on its way) and any mode that does not promise an echo. Echo `off` hides
+//   everything and starts over hidden.
 
 #include "mosh2/overlay/prediction.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include "mosh2/ssp/constants.hpp"
 #include "mosh2/terminal/char_width.hpp"
@@ -61,6 +70,25 @@ void prediction_engine::set_srtt(double srtt_ms) {
   send_interval_ = milliseconds(static_cast<milliseconds::rep>(std::min(half, hi)));
 }
 
+void prediction_engine::set_echo_state(echo_state s, std::uint64_t mode_key) {
+  echo_ = s;
+  mode_key_ = mode_key;
+  if (!echo_expected()) vouched_epoch_ = 0;
+  if (s == echo_state::off) reset();  // keys typed from now on are secrets until shown otherwise
+}
+
+bool prediction_engine::echo_expected() const {
+  if (echo_ == echo_state::kernel) return true;
+  return echo_ == echo_state::program &&
+         std::find(echoing_modes_.begin(), echoing_modes_.end(), mode_key_) != echoing_modes_.end();
+}
+
+void prediction_engine::vouch_new_line() {
+  vouched_epoch_ = prediction_epoch_;
+  vouched_from_ = local_frame_sent_ + 1;  // the state this return travels in
+  vouch_fresh_ = true;
+}
+
 // ---- §10.3: making predictions ------------------------------------------------------
 
 void prediction_engine::new_user_input(std::string_view bytes, const terminal::framebuffer& local_frame,
@@ -78,6 +106,11 @@ void prediction_engine::new_user_byte(char byte, const terminal::framebuffer& lo
   check_size(local_frame);
   // Experimental mode never holds a prediction back: each byte starts in the confirmed epoch.
   if (mode_ == prediction_mode::experimental) prediction_epoch_ = confirmed_epoch_;
+  // The first key of a vouched line decides: typed ahead of the screen after the
+  // return, or onto a screen still changing, it gets Mosh's rule instead.
+  if (vouched_epoch_ == prediction_epoch_ && std::exchange(vouch_fresh_, false) &&
+      (echo_ack_ < vouched_from_ || (last_screen_change_ && now - *last_screen_change_ < 2 * send_interval_)))
+    vouched_epoch_ = 0;
   auto b = static_cast<std::uint8_t>(byte);
   // The client's terminal is in application cursor mode; SS3 arrows mean the same as CSI ones.
   if (after_esc_ && b == 'O') b = '[';
@@ -100,6 +133,7 @@ void prediction_engine::act(char32_t cp, const terminal::framebuffer& fb, time_p
       if (parser_.ch() == U'\r') {
         const int row = cursor_position(fb).row;
         become_tentative();
+        if (echo_expected() && mode_ != prediction_mode::experimental) vouch_new_line();
         predict_newline(row, fb, now);
       } else {
         become_tentative();
@@ -307,6 +341,11 @@ void prediction_engine::cull_cells(const terminal::framebuffer& fb, time_point n
           break;
         case verdict::correct: {
           ++counts_.confirmed;
+          if (echo_ == echo_state::program &&
+              std::find(echoing_modes_.begin(), echoing_modes_.end(), mode_key_) == echoing_modes_.end()) {
+            if (echoing_modes_.size() == max_echoing_modes) echoing_modes_.erase(echoing_modes_.begin());
+            echoing_modes_.push_back(mode_key_);
+          }
           confirmed_epoch_ = std::max(confirmed_epoch_, p.when.epoch);
           // Quick echoes, spaced out, slowly repair the glitch level.
           if (glitch_trigger_ > 0 && now - p.when.made < glitch_threshold &&
@@ -359,7 +398,12 @@ void prediction_engine::kill_epoch(std::uint64_t epoch) {
 }
 
 void prediction_engine::become_tentative() {
-  if (mode_ != prediction_mode::experimental) ++prediction_epoch_;
+  if (mode_ == prediction_mode::experimental) return;
+  // A reset before anything was typed on a vouched line (the old line's cursor guess
+  // proved wrong when the command's output came) leaves the new line vouched for.
+  const bool carry = vouched_epoch_ == prediction_epoch_ && vouch_fresh_;
+  ++prediction_epoch_;
+  if (carry) vouched_epoch_ = prediction_epoch_;
 }
 
 void prediction_engine::reset() {
@@ -396,7 +440,7 @@ bool prediction_engine::displaying() const {
 }
 
 void prediction_engine::apply(terminal::framebuffer& frame) const {
-  if (!displaying()) return;
+  if (!displaying() || echo_ == echo_state::off) return;
   const int width = frame.width(), height = frame.height();
   for (const auto& c : cursors_) {
     if (tentative(c.when) || c.row >= height || c.col >= width) continue;

@@ -28,6 +28,15 @@ enum class prediction_mode : std::uint8_t {
   experimental,  ///< shown at once, never held back by epochs; wrong cells dropped one by one
 };
 
+/// What the program on the server's terminal does with typed keys, as the server last
+/// said (docs/protocol.md, "terminal_mode"); `unknown` without the extension.
+enum class echo_state : std::uint8_t {
+  unknown,  ///< nothing said (a stock server, or not yet): Mosh's rules alone
+  kernel,   ///< the line discipline echoes (ECHO on)
+  program,  ///< each key goes to the program, which may echo it itself (a line editor)
+  off,      ///< canonical input without echo (a password prompt): nothing is drawn
+};
+
 /// "adaptive", "always", "never" or "experimental"; nothing for anything else.
 std::optional<prediction_mode> parse_prediction_mode(std::string_view name);
 /// The name parse_prediction_mode() reads back.
@@ -52,6 +61,7 @@ inline constexpr std::size_t max_cell_originals = 8;
 inline constexpr auto prediction_recheck = 50ms;      ///< wake-up period while triggers may change
 inline constexpr std::size_t paste_threshold = 100;   ///< more bytes per read = a paste (§8.5)
 inline constexpr auto initial_send_interval = 250ms;  ///< §10.1: before any RTT sample
+inline constexpr std::size_t max_echoing_modes = 8;   ///< program modes remembered as echoing
 
 /// The prediction engine. The client feeds it keystrokes (new_user_input), every server
 /// frame (cull, after updating set_echo_ack), and draws with apply().
@@ -72,6 +82,17 @@ public:
   void set_send_interval(milliseconds interval) { send_interval_ = interval; }
   /// The same from the smoothed RTT: clamp(ceil(SRTT/2), 20, 250) ms (§7.1).
   void set_srtt(double srtt_ms);
+  /// The program's newest reported mode; call on every change. While it says an echo
+  /// is expected, the line after a carriage return is shown without waiting for the
+  /// server to confirm its first key; while it says `off`, nothing is drawn at all.
+  /// `mode_key` tells the program's modes apart (equal keys, equal modes): a program
+  /// seen echoing in one mode is trusted to echo again whenever that mode returns, so a
+  /// shell's line editor stays trusted across the commands it runs.
+  void set_echo_state(echo_state s, std::uint64_t mode_key = 0);
+  /// A new server frame arrived. The mode and the frame travel separately and the mode
+  /// may follow a little later, so a line is vouched for only once the screen has been
+  /// still for two send intervals: a prompt drawn just now may be asking for a password.
+  void screen_changed(time_point now) { last_screen_change_ = now; }
 
   // §10.3: making predictions.
   /// One keyboard byte. `local_frame` is the frame last drawn (server frame with the
@@ -113,6 +134,10 @@ public:
   int glitch_trigger() const { return glitch_trigger_; }
   std::uint64_t prediction_epoch() const { return prediction_epoch_; }
   std::uint64_t confirmed_epoch() const { return confirmed_epoch_; }
+  echo_state echo() const { return echo_; }
+  /// Whether the mode says typed keys come back: the kernel echoes, or the program
+  /// reads keys one by one and this engine has seen it echo them since the mode changed.
+  bool echo_expected() const;
 
 private:
   struct stamp {                      // what every new or modified prediction gets (§10.3)
@@ -155,7 +180,11 @@ private:
   void cull_cursor(const terminal::framebuffer& fb);
   void kill_epoch(std::uint64_t epoch);
   void become_tentative();
-  bool tentative(const stamp& s) const { return s.epoch > confirmed_epoch_; }
+  bool tentative(const stamp& s) const {
+    return s.epoch > confirmed_epoch_ &&
+           !(s.epoch == vouched_epoch_ && s.expiration > vouched_from_ && echo_expected());
+  }
+  void vouch_new_line();
 
   prediction_mode mode_;
   counts counts_;
@@ -165,6 +194,16 @@ private:
   std::vector<cursor_prediction> cursors_;            ///< oldest first, at most one per epoch
   std::uint64_t prediction_epoch_ = 1;
   std::uint64_t confirmed_epoch_ = 0;
+  // The epoch begun by a carriage return while an echo was expected: shown before any
+  // of it is confirmed, for keys typed once the screen after that return is seen
+  // (echo_ack at least vouched_from_). 0 = none.
+  std::uint64_t vouched_epoch_ = 0;
+  std::uint64_t vouched_from_ = 0;
+  bool vouch_fresh_ = false;  ///< nothing typed in the vouched epoch yet
+  echo_state echo_ = echo_state::unknown;
+  std::uint64_t mode_key_ = 0;
+  std::optional<time_point> last_screen_change_;
+  std::vector<std::uint64_t> echoing_modes_;  ///< `program` modes seen echoing, oldest first
 
   std::uint64_t local_frame_sent_ = 0;
   std::uint64_t echo_ack_ = 0;

@@ -100,7 +100,7 @@ void client_core::keyboard(bytes_view data, time_point now) {
 
 void client_core::queue_keys(bytes_view keys) {
   if (keys.empty()) return;
-  if (waiting_bytes_ > 0 && keys.find_first_of("\x03\x1c\x1a") != bytes_view::npos) urgent_ = true;
+  if (waiting_bytes_ > 0 && mode_.any_signal_char(keys)) urgent_ = true;
   if (waiting_.empty() || !std::holds_alternative<bytes>(waiting_.back())) waiting_.emplace_back(bytes{});
   std::get<bytes>(waiting_.back()).append(keys);
   waiting_bytes_ += keys.size();
@@ -187,7 +187,13 @@ std::optional<int> client_core::finished(time_point now) {
 std::string client_core::take_screen(time_point now) {
   const terminal_state& server = transport_.remote();
   terminal::framebuffer frame = server.fb();
+  if (mode_.take(transport_.take_stream_items(extension::terminal_mode))) predictor_.set_echo_state(mode_.echo(), mode_.key());
   predictor_.set_echo_ack(server.echo_ack());
+  // Acknowledgements bring new states too; only a new picture counts as a change.
+  if (!last_server_frame_ || !(frame == *last_server_frame_)) {
+    predictor_.screen_changed(now);
+    last_server_frame_ = frame;
+  }
   predictor_.cull(frame, now);
   predictor_.apply(frame);
   if (config_.title_prefix && frame.title_initialized()) {

@@ -18,6 +18,7 @@
 #include "mosh2/overlay/prediction.hpp"
 #include "mosh2/session/escape_key.hpp"
 #include "mosh2/status/session_status.hpp"
+#include "mosh2/session/terminal_mode.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/transport_core.hpp"
 #include "mosh2/ssp/user_stream.hpp"
@@ -29,7 +30,8 @@ namespace mosh2::session {
 /// that a huge paste goes out in instructions far below the receiver's 4 MiB cap and
 /// a server that holds back (its program is not reading) never sees one it refuses.
 inline constexpr std::size_t client_input_window = 64 * 1024;
-/// A typed interrupt, quit or suspend character (the defaults: Ctrl-C, Ctrl-\, Ctrl-Z)
+/// A typed interrupt, quit or suspend character (the server's, with the terminal_mode
+/// extension; else the defaults: Ctrl-C, Ctrl-\, Ctrl-Z)
 /// behind waiting input widens the window to this, so that it reaches the server,
 /// which delivers it to a program that is not reading (protocol.md: flow control).
 inline constexpr std::size_t client_urgent_window = 2 * 1024 * 1024;
@@ -100,6 +102,9 @@ public:
   status::session_status status(time_point now) const;
   /// The server's newest screen (without overlays).
   const terminal::framebuffer& server_screen() const { return transport_.remote().fb(); }
+  /// The program's modes as the server last reported them (nothing: not known).
+  const std::optional<terminal_mode>& program_mode() const { return mode_.mode(); }
+  const overlay::prediction_engine& predictor() const { return predictor_; }
   /// Typed bytes still waiting for room in the input window.
   std::size_t waiting_input() const { return waiting_bytes_; }
   const transport_core<ssp::user_stream, terminal_state>& transport() const { return transport_; }
@@ -125,11 +130,13 @@ private:
   overlay::notification_bar bar_;
   terminal::display display_;
   overlay::prediction_engine predictor_;
+  terminal_mode_receiver mode_;  ///< the program's modes, with the terminal_mode extension
   /// Typed bytes and sizes, in order, that do not fit in the input window yet.
   std::deque<std::variant<bytes, transport::resize>> waiting_;
   std::size_t waiting_bytes_ = 0;
   bool urgent_ = false;  ///< an interrupt waits: use client_urgent_window
   std::optional<terminal::framebuffer> drawn_;
+  std::optional<terminal::framebuffer> last_server_frame_;  ///< for the predictor's screen_changed
   time_point started_;
   std::optional<time_point> last_keystroke_;
   bool repaint_ = true;

@@ -24,6 +24,7 @@
 #include "mosh2/control/control_socket.hpp"
 #include "mosh2/session/client_core.hpp"
 #include "mosh2/session/events.hpp"
+#include "mosh2/session/terminal_mode.hpp"
 #include "mosh2/session/session_runner.hpp"
 #include "mosh2/os/local_terminal.hpp"
 #include "mosh2/status/document.hpp"
@@ -244,6 +245,7 @@ private:
   static client_core_config core_config(const client_config& c, const asio::ip::udp::endpoint& server,
                                         os::window_size size) {
     client_core_config s = c.core;
+    add_terminal_mode(s.extensions);
     s.server = to_peer(server);
     s.width = size.width;
     s.height = size.height;

@@ -24,6 +24,8 @@ inline constexpr std::uint32_t streams = 1;
 /// A client displaced by an attach is told so (Instruction field 24), under the key it
 /// still holds, instead of hearing nothing.
 inline constexpr std::uint32_t attached_elsewhere = 2;
+/// A stream from server to client: the program's terminal modes (terminal_mode.hpp).
+inline constexpr std::uint32_t terminal_mode = 3;
 /// Ids from here on are for tests only; no program announces them.
 inline constexpr std::uint32_t first_test_id = 0x7f000000;
 
@@ -32,6 +34,7 @@ inline std::string name(std::uint32_t id) {
   switch (id) {
     case streams: return "streams";
     case attached_elsewhere: return "attached_elsewhere";
+    case terminal_mode: return "terminal_mode";
     default: return id >= first_test_id ? "test-" + std::to_string(id - first_test_id) : std::to_string(id);
   }
 }

@@ -58,6 +58,7 @@ server_actions server_core::handle(const server_event& event, time_point now) {
           to_program_.done();
         } else if constexpr (std::is_same_v<E, program_tty>) {
           signal_chars_ = e.chars;
+          program_mode_ = terminal_mode{e.canonical, e.echo, e.chars.isig, e.chars.intr, e.chars.quit, e.chars.susp, false};
           return;
         } else if constexpr (std::is_same_v<E, signal_received>) {
           signal(e.signo, now);
@@ -89,6 +90,7 @@ void server_core::take_turn(server_actions& out, time_point now) {
     out.news = true;  // the client is forgotten: news for readers of the file
   }
   check_timeouts(now);
+  report_program_mode(now);
   out.datagrams = transport_.tick(now);
   if (!out.datagrams.empty()) send_error_logged_ = false;
   out.start_program = std::exchange(start_program_, false);
@@ -209,8 +211,22 @@ std::optional<program_op> server_core::next_program_op() {
   return op;
 }
 
-void server_core::on_program_output(bytes_view data, time_point) {
+void server_core::report_program_mode(time_point now) {
+  if (mode_recheck_ && now >= *mode_recheck_) mode_recheck_.reset();
+  auto* out = transport_.stream_out(extension::terminal_mode);
+  if (!out) {
+    mode_reporter_.reset();  // a new stream (after a rekey) starts with the whole mode
+    return;
+  }
+  if (!program_mode_) return;
+  auto m = *program_mode_;
+  m.alternate_screen = transport_.local().emulator().alternate_screen();
+  mode_reporter_.report(m, *out);
+}
+
+void server_core::on_program_output(bytes_view data, time_point now) {
   if (data.empty() || transport_.shutting_down()) return;
+  if (wants_program_mode() && !mode_recheck_) mode_recheck_ = now + terminal_mode_recheck;
   auto& emu = transport_.local().emulator();
   emu.write(data);
   if (auto replies = emu.take_replies(); !replies.empty()) to_program_.push_bytes(replies);
@@ -233,6 +249,7 @@ void server_core::rekey(const crypto::session_key& key, time_point now) {
   ++attaches_;
   last_attached_ = now;
   attached_from_.reset();
+  mode_reporter_.reset();
   log("Session key rotated: the old key is no longer accepted.");
 }
 
@@ -281,6 +298,7 @@ std::optional<int> server_core::finished(time_point now) {
 
 time_point server_core::next_deadline(time_point now) {
   time_point t = std::min(transport_.next_deadline(now), echo_.next_deadline());
+  if (mode_recheck_) t = std::min(t, *mode_recheck_);
   if (!ever_heard_) t = std::min(t, started_ + config_.first_contact_limit);
   if (ever_heard_ && config_.network_timeout) t = std::min(t, last_client_state_ + *config_.network_timeout);
   if (ever_heard_ && config_.idle_timeout) t = std::min(t, last_client_state_ + *config_.idle_timeout);

@@ -17,6 +17,7 @@
 #include "mosh2/session/echo_ack.hpp"
 #include "mosh2/session/program_input.hpp"
 #include "mosh2/status/session_status.hpp"
+#include "mosh2/session/terminal_mode.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/transport_core.hpp"
 #include "mosh2/ssp/user_stream.hpp"
@@ -74,7 +75,13 @@ struct program_op_finished {};
 /// discipline before a datagram is handled (see tty_signal_chars).
 struct program_tty {
   tty_signal_chars chars;
+  bool canonical = true;  ///< ICANON, for the terminal_mode stream
+  bool echo = true;       ///< ECHO
 };
+
+/// After program output, the modes are read again this soon, so that a program that
+/// writes its prompt before turning echo off is reported without waiting for a key.
+inline constexpr auto terminal_mode_recheck = 5ms;
 /// The session is handed to whoever holds `key` (docs/protocol.md, "Rekeying"): the
 /// program and the screen stay, the client and its address are forgotten, and the
 /// next client starts from the initial state with a full repaint.
@@ -117,6 +124,8 @@ public:
   transport_core<terminal_state, ssp::user_stream>& transport() { return transport_; }
   /// When user input was last taken in, if ever.
   std::optional<time_point> last_keystroke() const { return last_keystroke_; }
+  /// Whether a client agreed to terminal_mode: the stage then reads the modes every turn.
+  bool wants_program_mode() const { return transport_.stream_open(extension::terminal_mode); }
   /// Client states not taken in because the program was not reading.
   std::uint64_t held_back() const { return held_back_; }
 
@@ -135,6 +144,7 @@ private:
   void apply_user_events(const std::vector<ssp::user_event>& events);
   void flush_keys(std::string& keys);
   void check_timeouts(time_point now);
+  void report_program_mode(time_point now);
   void begin_shutdown(time_point now, const std::string& why);
   void log(std::string line) { log_.push_back(std::move(line)); }
 
@@ -143,6 +153,9 @@ private:
   echo_ack_tracker echo_;
   program_input to_program_;
   tty_signal_chars signal_chars_;
+  std::optional<terminal_mode> program_mode_;  ///< as the stage last read it
+  terminal_mode_reporter mode_reporter_;
+  std::optional<time_point> mode_recheck_;
   /// Signal characters already delivered by TIOCSIG while their state was held back;
   /// their bytes are not written again when the state is finally taken in.
   std::size_t signalled_chars_ = 0;

@@ -23,6 +23,7 @@
 #include "mosh2/control/reject_log.hpp"
 #include "mosh2/session/events.hpp"
 #include "mosh2/session/key_rotation.hpp"
+#include "mosh2/session/terminal_mode.hpp"
 #include "mosh2/session/server_core.hpp"
 #include "mosh2/session/session_runner.hpp"
 #include "mosh2/status/session_status.hpp"
@@ -54,15 +55,18 @@ int dup_cloexec(int fd) {
 
 /// What the program's line discipline turns into signals (the master reports the
 /// slave's settings).
-tty_signal_chars read_signal_chars(int master) {
-  tty_signal_chars c;
+program_tty read_program_tty(int master) {
+  program_tty p;
+  auto& c = p.chars;
   termios t {};
-  if (::tcgetattr(master, &t) != 0) return c;
+  if (::tcgetattr(master, &t) != 0) return p;
   c.isig = (t.c_lflag & ISIG) != 0;
   c.intr = static_cast<char>(t.c_cc[VINTR]);
   c.quit = static_cast<char>(t.c_cc[VQUIT]);
   c.susp = static_cast<char>(t.c_cc[VSUSP]);
-  return c;
+  p.canonical = (t.c_lflag & ICANON) != 0;
+  p.echo = (t.c_lflag & ECHO) != 0;
+  return p;
 }
 
 /// The server's side of the session runner: the UDP socket, the pty (one stage reads
@@ -94,6 +98,8 @@ public:
   }
 
   turn_outcome turn(time_point now) {
+    // Once a turn, not per byte: one ioctl, and only for a client that reads the modes.
+    if (core_.wants_program_mode()) (void)core_.handle(read_program_tty(pty_.master_fd()), now);
     auto a = core_.handle(session::turn{}, now);
     for (auto& d : a.datagrams) {
       if (!peer_endpoint_) break;
@@ -138,6 +144,7 @@ private:
   static server_core_config core_config(const server_config& c) {
     server_core_config s = c.core;
     s.command = c.program.argv;
+    add_terminal_mode(s.extensions);
     return s;
   }
 
@@ -163,7 +170,7 @@ private:
 
   bool on(datagram_in& e, time_point now) {
     // Signal characters can only be recognised with the line discipline's settings.
-    if (!core_.program_queue().idle()) (void)core_.handle(program_tty{read_signal_chars(pty_.master_fd())}, now);
+    if (!core_.program_queue().idle()) (void)core_.handle(read_program_tty(pty_.master_fd()), now);
     const auto from = to_peer(e.d.from);
     auto a = core_.handle(incoming_datagram{e.d.payload, from, e.d.truncated, e.d.congestion}, now);
     // What fails authentication goes to the reject log (syslog; fail2ban reads it); a

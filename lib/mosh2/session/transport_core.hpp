@@ -161,7 +161,7 @@ public:
     auto inst = ssp_.tick(now);
     std::vector<transport::stream_frame> frames;
     for (auto& [id, s] : streams_)
-      if (auto si = s.ep.tick(now)) frames.push_back(frame_of(id, *si));
+      if (auto si = s.ep.tick(now, inst.has_value())) frames.push_back(frame_of(id, *si));
     if (!inst && !frames.empty()) {
       // Only the streams have something to say: an instruction without a main state,
       // which only a peer that agreed to streams is ever sent.
@@ -346,7 +346,9 @@ private:
         continue;
       }
       auto& s = it->second;
-      if (s.ep.receive(instruction_of(f), now) != ssp::receive_outcome::newest) continue;
+      const auto outcome = s.ep.receive(instruction_of(f), now);
+      if (outcome == ssp::receive_outcome::duplicate) s.ep.outgoing().request_ack();
+      if (outcome != ssp::receive_outcome::newest) continue;
       for (auto& item : ssp::take_new_items(s.ep.incoming(), s.delivered).items) s.inbox.items.push_back(std::move(item));
     }
     // The main object's traffic is the streams' sign of life: they send no heartbeats.

@@ -57,7 +57,7 @@ public:
   }
 
   /// The instruction due at `now`, if any (see sender::tick).
-  std::optional<transport::instruction> tick(time_point now) { return sender_.tick(now); }
+  std::optional<transport::instruction> tick(time_point now, bool along = false) { return sender_.tick(now, along); }
   /// When tick() next has something to do (see sender::next_deadline).
   time_point next_deadline(time_point now) { return sender_.next_deadline(now); }
 

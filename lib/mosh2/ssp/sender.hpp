@@ -124,6 +124,11 @@ public:
   /// endpoint::receive_ack): keep retransmitting to it.
   void peer_heard(time_point now) { last_heard_ = now; }
 
+  /// Acknowledge within the ack delay even without new data: the peer resent a state
+  /// we hold (its copy of our ack was lost). Main objects need not, their heartbeats
+  /// carry the ack; a stream without heartbeats would otherwise never repeat it.
+  void request_ack() { pending_data_ack_ = true; }
+
   /// When tick() next has something to do; `never` while there is no peer address.
   time_point next_deadline(time_point now) {
     calculate_timers(now);
@@ -131,11 +136,13 @@ public:
     return std::min(next_ack_time_, next_send_time_);
   }
 
-  /// Protocol §7.3 "tick": the instruction due at `now`, if any.
-  std::optional<transport::instruction> tick(time_point now) {
+  /// Protocol §7.3 "tick": the instruction due at `now`, if any. `along`: another
+  /// object's instruction goes out now, so a change waiting for its timer goes with it
+  /// (a further stream then never lags the main state it describes).
+  std::optional<transport::instruction> tick(time_point now, bool along = false) {
     calculate_timers(now);
     if (!peer_known_) return std::nullopt;
-    if (now < next_ack_time_ && now < next_send_time_) return std::nullopt;
+    if (now < next_ack_time_ && now < next_send_time_ && !(along && mindelay_clock_)) return std::nullopt;
 
     std::size_t base = assumed_;
     bytes diff = current_.diff_from(sent_[base].state);
@@ -157,7 +164,7 @@ public:
       if (now >= next_ack_time_) out = send_empty_ack(now, base);
       if (now >= next_send_time_) next_send_time_ = never;
       mindelay_clock_.reset();
-    } else if (now >= next_send_time_ || now >= next_ack_time_) {
+    } else if (now >= next_send_time_ || now >= next_ack_time_ || along) {
       out = send_diff(now, base, std::move(diff));
       mindelay_clock_.reset();
     }
