@@ -29,15 +29,19 @@ namespace {
 using namespace mosh2::os;
 using namespace mosh2::session;
 
+static_assert(mosh2::os::default_history_lines == mosh2::terminal::default_history_lines &&
+              mosh2::os::max_history_lines == mosh2::terminal::max_history_lines);
+
 constexpr const char* usage =
     "Usage: mosh2-server new [-s] [-v] [-i LOCALADDR|IFACE] [-p PORT[:PORT2]] [-c COLORS] [-l NAME=VALUE] "
-    "[--idle-timeout DURATION] [-- COMMAND...]\n"
+    "[--idle-timeout DURATION] [--history LINES] [-- COMMAND...]\n"
     "  -s                 bind to the local address of the ssh connection (SSH_CONNECTION)\n"
     "  -i LOCALADDR|IFACE bind to this address, or to the first address of this interface\n"
     "  -p PORT[:PORT2]    UDP port or range (default 60001:60999; 0: the kernel chooses)\n"
     "  -c COLORS          colours of the client's terminal (256 gives TERM=xterm-256color)\n"
     "  -l NAME=VALUE      locale variable to try when this locale is not UTF-8 (repeatable)\n"
     "  --idle-timeout DURATION  end the session once the client has not been heard for DURATION (90s, 12h, 7d)\n"
+    "  --history LINES    lines of scrollback kept for a mosh2 client (default 10000, 0: none)\n"
     "  -v                 verbose: stay attached and log session events to stderr\n"
     "  -h, --help         this message\n"
     "  --version          version and licence\n";
@@ -108,6 +112,7 @@ int serve(const server_options& opts) {
   // never starts leaves no server behind.
   config.core.first_contact_limit = env.first_contact;
   config.core.idle_timeout = opts.idle_timeout;
+  config.core.history_lines = opts.history_lines;
   config.core.program_input_cap = env.input_limit;
   config.program = session_program(opts, opts.command.empty() ? login_shell() : std::string(), locale.child_env);
   // Find the program now, as the child's execvp will (same PATH, from $HOME), so that a

@@ -26,7 +26,7 @@ using os::first_contact_variable;
 /// written as `'\''`).
 std::string shell_quote(const std::string& word);
 
-/// The server's arguments: `new -c COLORS [-s | -i IP] [-p PORTS] [--idle-timeout D]
+/// The server's arguments: `new -c COLORS [-s | -i IP] [-p PORTS] [--idle-timeout D] [--history N]
 /// [-l NAME=VALUE]... [-- command...]`. `locale` holds the locale variables set here, in order.
 std::vector<std::string> server_arguments(const launcher_options& o, int colors,
                                           const std::vector<std::pair<std::string, std::string>>& locale);

@@ -20,6 +20,11 @@ namespace extension {
 /// The stream frames (Instruction fields 22 and 23) are understood: further
 /// synchronized streams may be opened by the extensions that define them.
 inline constexpr std::uint32_t streams = 1;
+/// The server's history (lines that scrolled off the top of its main screen) as a
+/// stream to the client, which writes them into its terminal's own scrollback.
+inline constexpr std::uint32_t history = 2;
+/// The frame diff may carry underline styles and colours (SGR 4:n, 58, 59).
+inline constexpr std::uint32_t extended_styles = 3;
 /// Ids from here on are for tests only; no program announces them.
 inline constexpr std::uint32_t first_test_id = 0x7f000000;
 }  // namespace extension

@@ -42,11 +42,22 @@ struct path_traits {
 /// The MTU of a framed byte-stream path: large, because nothing fragments it below us.
 inline constexpr std::size_t stream_path_mtu = 16 * 1024;
 
+/// Stream frames up to this many bytes ride in the main object's instruction; more go
+/// in an instruction of their own (see transport_core::tick).
+inline constexpr std::size_t stream_piggyback_bytes = 512;
+
 /// Which extensions an end offers, and which of them are streams it opens once agreed.
 struct extension_config {
-  std::vector<std::uint32_t> supported{extension::streams};
-  std::vector<std::uint32_t> streams;  ///< stream ids, each also in `supported`
+  std::vector<std::uint32_t> supported{extension::streams, extension::history, extension::extended_styles};
+  std::vector<std::uint32_t> streams{extension::history};  ///< stream ids, each also in `supported`
 };
+
+/// `c` without extension `id` (and its stream): what an end that turned it off announces.
+inline extension_config without_extension(extension_config c, std::uint32_t id) {
+  std::erase(c.supported, id);
+  std::erase(c.streams, id);
+  return c;
+}
 
 /// What one datagram did to the transport.
 struct datagram_outcome {
@@ -149,9 +160,23 @@ public:
     }
     std::vector<bytes> out;
     if (!inst) return out;
-    inst->ext.streams = std::move(frames);
+    // An instruction arrives whole or not at all: a stream's bulk rides in its own, so
+    // that losing one of its fragments never costs the screen its frame.
+    std::size_t stream_bytes = 0;
+    for (const auto& f : frames) stream_bytes += f.diff.size();
+    std::optional<transport::instruction> bulk;
+    if (!inst->ext.no_state && stream_bytes > stream_piggyback_bytes) {
+      bulk.emplace();
+      bulk->ext.no_state = true;
+      bulk->ext.streams = std::move(frames);
+    } else {
+      inst->ext.streams = std::move(frames);
+    }
     negotiation_.stamp(inst->ext);
-    if (peer_) out = link_.datagrams_for(*inst, now);
+    if (!peer_) return out;
+    out = link_.datagrams_for(*inst, now);
+    if (bulk)
+      for (auto& d : link_.datagrams_for(*bulk, now)) out.push_back(std::move(d));
     return out;
   }
 
@@ -206,7 +231,7 @@ public:
   ssp::log_delivery take_stream_items(std::uint32_t id) {
     auto it = streams_.find(id);
     if (it == streams_.end()) return {};
-    return ssp::take_new_items(it->second.ep.incoming(), it->second.delivered);
+    return std::exchange(it->second.arrived, {});
   }
 
   /// A send failed with EMSGSIZE: the MTU falls back to 500 from now on.
@@ -288,7 +313,11 @@ private:
     stream(time_point now, const ssp::sender_options& options)
         : ep(ssp::append_log{}, ssp::append_log{}, now, options) {}
     ssp::endpoint<ssp::append_log, ssp::append_log> ep;
-    std::uint64_t delivered = 0;  ///< head of the peer's log already handed out
+    std::uint64_t delivered = 0;  ///< head of the peer's log already taken out
+    /// Items taken out of each new newest state as it arrives: a received log holds
+    /// only what its own diff brought, so two states arriving between two calls of
+    /// take_stream_items would otherwise lose the first one's items.
+    ssp::log_delivery arrived;
   };
 
   void sync() {
@@ -317,7 +346,17 @@ private:
         link_.count_stream_drop();
         continue;
       }
-      it->second.ep.receive(instruction_of(f), now);
+      const auto outcome = it->second.ep.receive(instruction_of(f), now);
+      if (outcome == ssp::receive_outcome::newest) {
+        auto items = ssp::take_new_items(it->second.ep.incoming(), it->second.delivered);
+        auto& into = it->second.arrived.items;
+        into.insert(into.end(), std::make_move_iterator(items.items.begin()), std::make_move_iterator(items.items.end()));
+      }
+      // No heartbeat repeats a stream's acknowledgement: a state heard again, or one
+      // built on a state we never got, is answered, so the sender learns where we are.
+      if (!f.diff.empty() &&
+          (outcome == ssp::receive_outcome::duplicate || outcome == ssp::receive_outcome::unknown_base))
+        it->second.ep.outgoing().ack_soon();
     }
     // The main object's traffic is the streams' sign of life: they send no heartbeats.
     for (auto& [id, s] : streams_) s.ep.outgoing().peer_heard(now);
