@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "mosh2/terminal/display.hpp"
 #include "mosh2/terminal/emulator.hpp"
 #include "session_sim.hpp"
 
@@ -58,6 +59,20 @@ void seq(session_sim& sim, int first, int last, int per_write, milliseconds gap)
   }
 }
 
+/// The instructions among `sent` (the server's datagrams), as the client opens them.
+std::vector<transport::instruction> opened_instructions(const std::vector<bytes>& sent) {
+  std::vector<transport::instruction> out;
+  datagram::connection_core dc(datagram::role::client, test_key(), time_point{});
+  transport::fragment_assembler assembler;
+  for (const auto& d : sent) {
+    auto o = dc.open(d, time_point{});
+    if (!o) continue;
+    auto a = assembler.add(o->payload);
+    if (a && *a) out.push_back(std::move(**a));
+  }
+  return out;
+}
+
 std::vector<std::string> expected(int first, int last) {
   std::vector<std::string> out;
   for (int n = first; n <= last; ++n) out.push_back(std::to_string(n));
@@ -95,6 +110,61 @@ TEST_CASE("the screen keeps coming while the history is behind") {
   for (int i = 0; i < 100 && row_text(sim.client().server_screen(), 22) != "20000"; ++i) sim.run_for(100ms);
   CHECK(row_text(sim.client().server_screen(), 22) == "20000");
   CHECK(sim.client().history().lines() < 20000 - 24);
+}
+
+TEST_CASE("without loss the history keeps up: a window every round trip") {
+  const link_model slow{0.0, 100, 100};
+  session_sim sim(slow, slow, 1, {}, 100000);
+  sim.run_for(2s);
+  seq(sim, 1, 50000, 2500, 10ms);
+  // About 650 KB of encoded lines, 64 KiB a round trip of 200 ms (plus the ack delay).
+  sim.run_for(5s);
+  CHECK(sim.client().history().lines() == 50000 - 23);
+}
+
+TEST_CASE("the history's bulk rides beside the screen's instructions, never in them") {
+  session_sim sim({}, {}, 1, {}, 100000);
+  sim.run_for(1s);
+  seq(sim, 1, 20000, 1000, 5ms);
+  sim.run_for(3s);
+  REQUIRE(sim.client().history().lines() == 20000 - 23);
+  std::size_t bulky = 0, screens = 0;
+  for (const auto& inst : opened_instructions(sim.down().history)) {
+    std::size_t stream_bytes = 0;
+    for (const auto& f : inst.ext.streams) stream_bytes += f.diff.size();
+    if (inst.ext.no_state) {
+      if (stream_bytes > stream_piggyback_bytes) ++bulky;
+      continue;
+    }
+    if (!inst.diff.empty()) ++screens;
+    CHECK(stream_bytes <= stream_piggyback_bytes);
+  }
+  CHECK(bulky >= 3);
+  CHECK(screens > 5);
+}
+
+TEST_CASE("a frame diff toward a terminal whose scrollback has the history scrolls nothing off its top") {
+  // A screen of numbered rows, then the same scrolled up by 5: the diff's cheapest way
+  // is to scroll. A terminal that keeps what scrolls off (here an emulator with a
+  // history) must get no row that way.
+  terminal::framebuffer last(80, 24), target(80, 24);
+  terminal::emulator a(80, 24), b(80, 24);
+  std::string rows, more;
+  for (int i = 1; i <= 24; ++i) rows += "row " + std::to_string(i) + (i < 24 ? "\r\n" : "");
+  for (int i = 25; i <= 29; ++i) more += "\r\nrow " + std::to_string(i);
+  a.write(rows);
+  b.write(rows + more);
+  for (const bool scroll_off_top : {true, false}) {
+    auto profile = terminal::terminal_profile::from_term("xterm-256color");
+    profile.has_scroll = false;  // line feeds at the bottom: what terminals keep
+    profile.scroll_off_top = scroll_off_top;
+    terminal::emulator local(80, 24, terminal::emulator_options{1000, false});
+    local.write(terminal::new_frame(terminal::framebuffer(80, 24), a.fb(), profile, false));
+    local.write(terminal::new_frame(a.fb(), b.fb(), profile, true));
+    CHECK(row_text(local.fb(), 0) == "row 6");
+    CHECK(row_text(local.fb(), 23) == "row 29");
+    CHECK((local.history()->end() == 0) == !scroll_off_top);
+  }
 }
 
 TEST_CASE("a client that did not agree gets no history, and draws as before") {

@@ -190,7 +190,10 @@ std::string client_core::take_screen(time_point now) {
   bar_.apply(frame, now);
   const bool full = repaint_ || !drawn_;
   std::string out;
-  if (full) out = display_.new_frame(false, terminal::framebuffer(frame.width(), frame.height()), frame);
+  // A full repaint starts with a full-screen erase, which some terminals (tmux) move
+  // into their scrollback: with the history there, the screen is blanked first.
+  if (full && history_screen_) out = history_writer::blank_screen();
+  if (full) out += display_.new_frame(false, terminal::framebuffer(frame.width(), frame.height()), frame);
   else if (!(frame == *drawn_)) out = display_.new_frame(true, *drawn_, frame);
   drawn_ = std::move(frame);
   repaint_ = false;

@@ -110,7 +110,7 @@ std::string history_writer::take(const ssp::log_delivery& items, const terminal:
   // not scroll off yet (all but the cursor's row once the screen filled) are scrolled
   // off from the bottom row.
   const std::size_t on_screen = std::min(rows, h - 1);
-  std::string out = "\033[r\033[0m\033[2;1H\033[J\033[H\033[2K";
+  std::string out = blank_screen();
   out += text;
   out += fmt::format("\033[{};1H", h);
   out.append(on_screen, '\n');

@@ -49,6 +49,8 @@ public:
   /// their scrollback), the lines printed from the top and scrolled off it. The screen
   /// must then be repainted in full. Empty when the items hold no line.
   std::string take(const ssp::log_delivery& items, const terminal::terminal_profile& profile, int width, int height);
+  /// Bytes that blank the screen and home the cursor without a full-screen erase.
+  static std::string blank_screen() { return "\033[r\033[0m\033[2;1H\033[J\033[H\033[2K"; }
   /// Lines written so far, and items that did not decode (dropped).
   std::uint64_t lines() const { return lines_; }
   std::uint64_t skipped() const { return skipped_; }
