@@ -27,11 +27,12 @@ using namespace mosh2::os;
 using namespace mosh2::session;
 
 constexpr const char* usage =
-    "Usage: MOSH_KEY=KEY mosh2-client [-v] [-# ARGS] IP PORT\n"
+    "Usage: MOSH_KEY=KEY mosh2-client [-v] [--no-history] [-# ARGS] IP PORT\n"
     "       mosh2-client -c\n"
     "  -c          print the number of colours of TERM and exit\n"
     "  -# ARGS     ignored (it makes ps output informative)\n"
     "  -v          verbose\n"
+    "  --no-history  do not ask the server for its scrollback\n"
     "  -h, --help  this message\n"
     "  --version   version and licence\n"
     "Standard input and output must be a terminal (MOSH2_ALLOW_NO_TTY=1: run without one).\n";
@@ -90,6 +91,7 @@ client_config session_config(const client_options& opts, const std::string& key_
   config.core.term = env("TERM").value_or("");
   config.core.predict = predict;
   config.core.predict_overwrite = env("MOSH_PREDICTION_OVERWRITE") == "yes";
+  if (!opts.history) config.core.extensions = without_extension(config.core.extensions, extension::history);
   return config;
 }
 

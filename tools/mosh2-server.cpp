@@ -31,9 +31,12 @@ namespace {
 using namespace mosh2::os;
 using namespace mosh2::session;
 
+static_assert(mosh2::os::default_history_lines == mosh2::terminal::default_history_lines &&
+              mosh2::os::max_history_lines == mosh2::terminal::max_history_lines);
+
 constexpr const char* usage =
     "Usage: mosh2-server new [-s] [-v] [-i LOCALADDR|IFACE] [-p PORT[:PORT2]] [-c COLORS] [-l NAME=VALUE] "
-    "[--idle-timeout DURATION] [--name NAME] [-- COMMAND...]\n"
+    "[--idle-timeout DURATION] [--name NAME] [--history LINES] [-- COMMAND...]\n"
     "       mosh2-server attach [ID|NAME]\n"
     "  -s                 bind to the local address of the ssh connection (SSH_CONNECTION)\n"
     "  -i LOCALADDR|IFACE bind to this address, or to the first address of this interface\n"
@@ -42,6 +45,7 @@ constexpr const char* usage =
     "  -l NAME=VALUE      locale variable to try when this locale is not UTF-8 (repeatable)\n"
     "  --idle-timeout DURATION  end the session once the client has not been heard for DURATION (90s, 12h, 7d)\n"
     "  --name NAME        name the session (unique among your live sessions; letters, digits, . _ -)\n"
+    "  --history LINES    lines of scrollback kept for a mosh2 client (default 10000, 0: none)\n"
     "  -v                 verbose: stay attached and log session events to stderr\n"
     "  attach [ID|NAME]   hand one of your running sessions to a new client: rotates its key and prints\n"
     "                     MOSH CONNECT like new (without ID or NAME: the only detached session)\n"
@@ -152,6 +156,7 @@ int serve(const server_options& opts) {
   // never starts leaves no server behind.
   config.core.first_contact_limit = env.first_contact;
   config.core.idle_timeout = opts.idle_timeout;
+  config.core.history_lines = opts.history_lines;
   config.core.program_input_cap = env.input_limit;
   config.core.name = opts.name;
   config.program = session_program(opts, opts.command.empty() ? login_shell() : std::string(), locale.child_env);

@@ -203,7 +203,10 @@ def main():
         # The pane: a line on the main screen, the settings saved, the client; then its exit
         # status, the settings again, and `cat -v` to catch a bracketed paste.
         tmux.start(f"printf 'before-client\\n'; stty -g > {q(stty_before)}; "
-                   f"env MOSH_KEY={key} HOME={q(home)} MOSH2_STATUS_DIR={q(status_dir)} {q(exe)} 127.0.0.1 "
+                   # --no-history: with the history the session draws on the main screen
+                   # and leaves its last screen there (scrollback.py covers that); this
+                   # checks the alternate screen's restore, as Mosh 1.4 does it.
+                   f"env MOSH_KEY={key} HOME={q(home)} MOSH2_STATUS_DIR={q(status_dir)} {q(exe)} --no-history 127.0.0.1 "
                    f"{relay_port}; echo $? > {q(exit_file)}; stty -g > {q(os.path.join(home, 'stty-after'))}; "
                    f"{q(sys.executable)} -c {q(NONBLOCK_PROBE)} > {q(os.path.join(home, 'flags-after'))}; "
                    f"cat -v > {q(os.path.join(home, 'pasted'))} 2>&1; touch {q(os.path.join(home, 'pasted-done'))}")

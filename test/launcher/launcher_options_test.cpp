@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "mosh2/launcher/launcher_options.hpp"
+#include "mosh2/launcher/server_command.hpp"
 
 using namespace mosh2::launcher;
 
@@ -84,6 +85,18 @@ TEST_CASE("--idle-timeout is checked here and passed on as typed") {
   CHECK(launcher_error({"--idle-timeout", "soon", "h"}) ==
         "--idle-timeout: bad duration \"soon\": a number must come before each unit (expected e.g. 90s, 12h, 7d)");
   CHECK(launcher_error({"h", "--idle-timeout"}) == "option --idle-timeout needs a value");
+}
+
+TEST_CASE("--history is checked here and passed on as typed; --no-history is the client's") {
+  CHECK(launcher({"--history", "500", "h"}).history == "500");
+  CHECK(launcher({"--history=0", "h"}).history == "0");
+  CHECK_FALSE(launcher({"h"}).history);
+  CHECK(launcher_error({"--history", "lots", "h"}) ==
+        "--history: \"lots\" is not a number of lines from 0 to 1000000");
+  CHECK(launcher({"--no-history", "h"}).no_history);
+  CHECK_FALSE(launcher({"h"}).no_history);
+  CHECK(server_arguments(launcher({"--history", "20", "h"}), 8, {}) ==
+        std::vector<std::string>{"new", "-c", "8", "-s", "--history", "20"});
 }
 
 TEST_CASE("--family, --predict and --bind-server words") {

@@ -84,6 +84,9 @@ TEST_CASE("the client's argv and environment follow the options") {
   CHECK(value_of(all.setup, "MOSH_PREDICTION_OVERWRITE") == "yes");
   CHECK(value_of(all.setup, "MOSH_NO_TERM_INIT") == "1");
   CHECK(value_of(all.setup, "MOSH2_ALLOW_NO_TTY") == "1");
+  // Only when asked: a stock mosh-client (--client) knows no --no-history.
+  const auto no_history = client_launch_for(options({"--no-history", "h"}), "c", "never", "::1", c, 1);
+  CHECK(no_history.argv == std::vector<std::string>{"c", "--no-history", "-# mosh2 --no-history h |", "::1", "60001"});
 }
 
 TEST_CASE("the server's address: known first, then the remote shell's in remote mode, then the proxy's") {

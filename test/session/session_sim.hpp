@@ -118,9 +118,11 @@ public:
   /// The server's program queue cap in these tests: small, so that holding back shows.
   static constexpr std::size_t input_cap = 256 * 1024;
 
-  explicit session_sim(link_model up = {}, link_model down = {}, std::uint64_t seed = 1, sim_extensions ext = {})
+  explicit session_sim(link_model up = {}, link_model down = {}, std::uint64_t seed = 1, sim_extensions ext = {},
+                       std::size_t history_lines = terminal::default_history_lines)
       : now_(time_point{} + std::chrono::hours(1)),
         ext_(std::move(ext)),
+        history_lines_(history_lines),
         server_(server_config(), now_),
         client_(std::in_place, client_config(test_key()), now_),
         up_(up, seed),
@@ -131,6 +133,7 @@ public:
   /// A new client process with `key` takes the old one's place (it starts from the
   /// initial state, as after an attach); the old one is gone.
   void replace_client(const crypto::session_key& key) { client_.emplace(client_config(key), now_); }
+
   sim_program& program() { return program_; }
   sim_link& up() { return up_; }
   sim_link& down() { return down_; }
@@ -139,6 +142,8 @@ public:
   peer_address client_address{"127.0.0.1", 50000, false};
   /// Every program signal the server asked for.
   std::vector<int> signals;
+  /// Every byte the client wrote to its terminal (after its open_screen()).
+  std::string client_output;
   /// The most datagrams the client sent in one turn (one instruction's fragments).
   std::size_t largest_client_burst = 0;
 
@@ -169,6 +174,7 @@ public:
     for (auto& p : down_.take_due(now_)) (void)client_->handle(incoming_datagram{p.datagram, {}}, now_);
     auto c = client_->handle(turn{}, now_);
     largest_client_burst = std::max(largest_client_burst, c.datagrams.size());
+    client_output += c.screen;
     for (auto& d : c.datagrams) up_.send(std::move(d), client_address, now_);
     client_exit = c.exit;
     client_deadline_ = c.deadline;
@@ -195,6 +201,7 @@ private:
     c.random = fixed_chaff;
     c.program_input_cap = input_cap;
     c.extensions = ext_.server;
+    c.history_lines = history_lines_;
     return c;
   }
   client_core_config client_config(const crypto::session_key& key) {
@@ -229,8 +236,9 @@ private:
   }
 
   time_point now_;
-  time_point server_deadline_{}, client_deadline_{};  // from each core's last turn
   sim_extensions ext_;
+  std::size_t history_lines_;
+  time_point server_deadline_{}, client_deadline_{};  // from each core's last turn
   server_core server_;
   std::optional<client_core> client_;
   sim_program program_;

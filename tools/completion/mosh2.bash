@@ -8,10 +8,10 @@
 # after =).
 _mosh2_launcher_options='--client= --server= --ssh= --ssh-pty --no-ssh-pty --predict= -a -n -o
   --predict-overwrite --no-predict-overwrite -4 -6 --family= -p --port= --bind-server=
-  --experimental-remote-ip= --idle-timeout= --attach --attach= --name= --no-detached-notice --no-init --local
+  --experimental-remote-ip= --idle-timeout= --attach --attach= --name= --no-detached-notice --history= --no-history --no-init --local
   --allow-no-tty --help --version'
 _mosh2_launcher_takes_value='-p --port --client --server --ssh --predict --family --bind-server
-  --experimental-remote-ip --idle-timeout --name'
+  --experimental-remote-ip --idle-timeout --name --history'
 
 _mosh2_launcher() {
   local cur prev words cword split
@@ -49,7 +49,7 @@ _mosh2_launcher() {
     --experimental-remote-ip)
       COMPREPLY=($(compgen -W 'proxy local remote' -- "$cur")); return ;;
     --client) _filedir; return ;;
-    -p | --port | --server | --ssh | --idle-timeout | --name) return ;;
+    -p | --port | --server | --ssh | --idle-timeout | --name | --history) return ;;
   esac
   if ((!ended)) && [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$_mosh2_launcher_options" -- "$cur"))
@@ -76,12 +76,12 @@ _mosh2_server() {
   case $prev in
     -i) COMPREPLY=($(compgen -W "$(command ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
     -c) COMPREPLY=($(compgen -W '8 256' -- "$cur")); return ;;
-    -p | -l | --idle-timeout | --name) return ;;
+    -p | -l | --idle-timeout | --name | --history) return ;;
   esac
   if ((cword == 1)); then
     COMPREPLY=($(compgen -W 'new attach --help --version' -- "$cur"))
   elif [[ ${words[1]} == new ]]; then
-    COMPREPLY=($(compgen -W '-s -v -i -p -c -l --idle-timeout --name --' -- "$cur"))
+    COMPREPLY=($(compgen -W '-s -v -i -p -c -l --idle-timeout --name --history --' -- "$cur"))
   fi
 }
 
@@ -91,7 +91,7 @@ _mosh2_client() {
   case $prev in
     -#) return ;;
   esac
-  [[ $cur == -* ]] && COMPREPLY=($(compgen -W '-v -c -# --help --version' -- "$cur"))
+  [[ $cur == -* ]] && COMPREPLY=($(compgen -W '-v -c -# --no-history --help --version' -- "$cur"))
 }
 
 _mosh2_status() {

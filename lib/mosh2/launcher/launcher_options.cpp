@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "mosh2/control/duration.hpp"
+#include "mosh2/os/options.hpp"
 
 namespace mosh2::launcher {
 namespace {
@@ -83,6 +84,10 @@ std::string apply_long(launcher_options& o, std::string_view name, const std::st
     auto d = control::parse_duration(value);
     if (!d) return fmt::format("--idle-timeout: {}", d.error());
     o.idle_timeout = value;
+  } else if (name == "history") {
+    auto n = os::parse_history_lines(value);
+    if (!n) return fmt::format("--history: {}", n.error());
+    o.history = value;
   } else if (name == "family") {
     auto f = parse_family(value);
     if (!f) return fmt::format("unknown --family \"{}\" (inet, inet6, auto, all, prefer-inet or prefer-inet6)", value);
@@ -105,6 +110,7 @@ bool apply_flag(launcher_options& o, std::string_view name) {
   else if (name == "no-detached-notice") o.detached_notice = false;
   else if (name == "allow-no-tty") o.allow_no_tty = true;
   else if (name == "fake-proxy") o.fake_proxy = true;
+  else if (name == "no-history") o.no_history = true;
   else return false;
   return true;
 }
@@ -112,7 +118,7 @@ bool apply_flag(launcher_options& o, std::string_view name) {
 bool takes_value(std::string_view name) {
   return name == "client" || name == "server" || name == "ssh" || name == "predict" || name == "port" ||
          name == "bind-server" || name == "family" || name == "experimental-remote-ip" || name == "idle-timeout" ||
-         name == "name";
+         name == "name" || name == "history";
 }
 
 }  // namespace

@@ -44,6 +44,8 @@ struct launcher_options {
   std::optional<std::string> attach_to;        ///< --attach=ID|NAME (else the only detached one)
   std::string name;                            ///< --name NAME for a new session
   bool detached_notice = true;                 ///< --no-detached-notice turns it off
+  std::optional<std::string> history;          ///< --history LINES (validated, passed on as typed)
+  bool no_history = false;                     ///< --no-history: the client does not ask for it
   bool no_init = false;                        ///< --no-init
   bool local = false;                          ///< --local
   bool allow_no_tty = false;                   ///< --allow-no-tty: run even without a terminal

@@ -28,7 +28,7 @@ using os::report_detached_variable;
 /// written as `'\''`).
 std::string shell_quote(const std::string& word);
 
-/// The server's arguments: `new -c COLORS [-s | -i IP] [-p PORTS] [--idle-timeout D]
+/// The server's arguments: `new -c COLORS [-s | -i IP] [-p PORTS] [--idle-timeout D] [--history N]
 /// [--name NAME] [-l NAME=VALUE]... [-- command...]`, or `attach [ID|NAME]` for --attach.
 /// `locale` holds the locale variables set here, in order.
 std::vector<std::string> server_arguments(const launcher_options& o, int colors,

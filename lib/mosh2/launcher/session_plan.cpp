@@ -61,6 +61,8 @@ client_launch client_launch_for(const launcher_options& o, const std::string& cl
   for (const auto& a : o.original_args) decoration += " " + a;
   decoration += " |";
   c.argv = {client, decoration, ip, connect.port};
+  // Only when asked: a stock mosh-client (--client) knows no such option.
+  if (o.no_history) c.argv.insert(c.argv.begin() + 1, "--no-history");
   c.setup.set = {{"MOSH_KEY", connect.key}, {"MOSH_PREDICTION_DISPLAY", predict}};
   if (o.predict_overwrite) c.setup.set.emplace_back("MOSH_PREDICTION_OVERWRITE", "yes");
   if (o.no_init) c.setup.set.emplace_back("MOSH_NO_TERM_INIT", "1");

@@ -180,6 +180,13 @@ result<port_range, std::string> parse_port_range(const std::string& text) {
   return port_range{static_cast<std::uint16_t>(*low), static_cast<std::uint16_t>(*high)};
 }
 
+result<std::size_t, std::string> parse_history_lines(std::string_view text) {
+  auto n = parse_decimal(std::string(text));
+  if (!n || *n < 0 || static_cast<unsigned long>(*n) > max_history_lines)
+    return failure{fmt::format("\"{}\" is not a number of lines from 0 to {}", text, max_history_lines)};
+  return static_cast<std::size_t>(*n);
+}
+
 result<std::variant<server_options, show_help, show_version>, std::string>
 parse_server_args(const std::vector<std::string>& all_args) {
   // The command after the first "--" belongs to the session, whatever it looks like.
@@ -188,6 +195,7 @@ parse_server_args(const std::vector<std::string>& all_args) {
   bool seen_separator = false;
   bool idle_timeout_next = false;  // the word after --idle-timeout is its duration
   bool name_next = false;          // the word after --name is the name
+  bool history_next = false;       // the word after --history is its line count
   for (const auto& a : all_args) {
     if (seen_separator) { opts.command.push_back(a); continue; }
     if (name_next || a.starts_with("--name=")) {
@@ -213,6 +221,17 @@ parse_server_args(const std::vector<std::string>& all_args) {
       continue;
     }
     if (a == "--idle-timeout") { idle_timeout_next = true; continue; }
+    // --history LINES, the same way.
+    if (!history_next && !after_new && a.starts_with("--history"))
+      return failure{std::string("expected \"new\" before --history: mosh2-server new [options] [-- command...]")};
+    if (history_next || a.starts_with("--history=")) {
+      auto n = parse_history_lines(history_next ? a : a.substr(10));
+      if (!n) return failure{"--history: " + n.error()};
+      opts.history_lines = *n;
+      history_next = false;
+      continue;
+    }
+    if (a == "--history") { history_next = true; continue; }
     if (a == "--") { seen_separator = true; continue; }
     if (a == "--help" || a == "-h") return show_help{};
     if (a == "--version") return show_version{};
@@ -220,6 +239,7 @@ parse_server_args(const std::vector<std::string>& all_args) {
   }
   if (idle_timeout_next) return failure{std::string("--idle-timeout needs a duration (e.g. 90s, 12h, 7d)")};
   if (name_next) return failure{std::string("--name needs a session name")};
+  if (history_next) return failure{std::string("--history needs a number of lines (0 turns it off)")};
 
   if (args.empty()) return opts;
   if (args[0] != "new" && args[0].size() > 1 && args[0][0] == '-')
@@ -306,12 +326,15 @@ result<std::variant<attach_options, show_help>, std::string> parse_attach_args(c
 }
 
 result<std::variant<client_options, show_help, show_version>, std::string>
-parse_client_args(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
+parse_client_args(const std::vector<std::string>& all_args) {
+  client_options opts;
+  std::vector<std::string> args;
+  for (const auto& a : all_args) {
     if (a == "--help" || a == "-h") return show_help{};
     if (a == "--version") return show_version{};
+    if (a == "--no-history") opts.history = false;
+    else args.push_back(a);
   }
-  client_options opts;
   auto end = scan_options(args, 0, "#:cv", [&](char letter, const std::string&) -> std::string {
     if (letter == 'c') opts.print_colors = true;
     if (letter == 'v') ++opts.verbosity;

@@ -29,6 +29,12 @@ struct port_range {
 /// Parses `N` or `LOW:HIGH` with the stock validation rules; the error is one line.
 result<port_range, std::string> parse_port_range(const std::string& text);
 
+/// Lines of history the server keeps unless told otherwise, and at most.
+inline constexpr std::size_t default_history_lines = 10000;
+inline constexpr std::size_t max_history_lines = 1000000;
+/// Parses --history's value: a decimal count from 0 to max_history_lines.
+result<std::size_t, std::string> parse_history_lines(std::string_view text);
+
 struct server_options {
   enum class bind_mode { any, ssh_connection, address };
   bind_mode bind = bind_mode::any;
@@ -41,6 +47,7 @@ struct server_options {
   std::vector<std::string> command;      ///< after --; empty = login shell
   std::optional<std::chrono::seconds> idle_timeout;  ///< --idle-timeout DURATION, after new
   std::string name;                      ///< --name NAME, after new (empty: none)
+  std::size_t history_lines = default_history_lines;  ///< --history LINES, after new; 0: off
 };
 
 /// A session name (--name): 1 to 32 of A-Z a-z 0-9 . _ -, not starting with '-', and
@@ -120,6 +127,7 @@ struct client_options {
   std::uint16_t port = 0;
   int verbosity = 0;
   bool print_colors = false;  ///< -c: print the terminal's colour count and exit
+  bool history = true;        ///< false with --no-history: the history is not asked for
 };
 
 /// Parses mosh-client's argv: `[-v] [-# ANY] IP PORT` or `-c`.

@@ -23,6 +23,7 @@ client_core::client_core(client_core_config config, time_point now)
                  config_.extensions),
       bar_(config_.escape.quit_hint()),
       display_(terminal::terminal_profile::from_term(config_.term)),
+      local_profile_(terminal::terminal_profile::from_term(config_.term)),
       predictor_(config_.predict, config_.predict_overwrite),
       started_(now) {
   bar_.server_heard(now);
@@ -71,7 +72,9 @@ void client_core::take_turn(client_actions& out, time_point now) {
   check_connecting(now);
   if (!out.datagrams.empty()) out.new_socket = transport_.take_port_hop(now);
   out.suspend = std::exchange(suspend_, false);
-  out.screen = take_screen(now);
+  // History lines go into the scrollback before the screen that follows them.
+  out.screen = take_history();
+  out.screen += take_screen(now);
   out.exit = finished(now);
   out.deadline = next_deadline(now);
 }
@@ -204,11 +207,31 @@ std::string client_core::take_screen(time_point now) {
   bar_.apply(frame, now);
   const bool full = repaint_ || !drawn_;
   std::string out;
-  if (full) out = display_.new_frame(false, terminal::framebuffer(frame.width(), frame.height()), frame);
+  // A full repaint starts with a full-screen erase, which some terminals (tmux) move
+  // into their scrollback: with the history there, the screen is blanked first.
+  if (full && history_screen_) out = history_writer::blank_screen();
+  if (full) out += display_.new_frame(false, terminal::framebuffer(frame.width(), frame.height()), frame);
   else if (!(frame == *drawn_)) out = display_.new_frame(true, *drawn_, frame);
   drawn_ = std::move(frame);
   repaint_ = false;
   return out;
+}
+
+std::string client_core::take_history() {
+  std::string out;
+  if (!history_screen_ && transport_.stream_open(extension::history)) {
+    // The alternate screen has no scrollback: the session moves to the main screen.
+    history_screen_ = true;
+    local_profile_.scroll_off_top = false;
+    display_ = terminal::display(local_profile_);
+    if (config_.term_init && !local_profile_.rmcup.empty()) out = local_profile_.rmcup;
+    repaint_ = true;
+  }
+  auto items = transport_.take_stream_items(extension::history);
+  if (items.items.empty()) return out;
+  auto lines = history_.take(items, local_profile_, config_.width, config_.height);
+  if (!lines.empty()) repaint_ = true;  // the screen was blanked to make room
+  return out + lines;
 }
 
 time_point client_core::next_deadline(time_point now) {

@@ -19,6 +19,7 @@
 #include "mosh2/session/escape_key.hpp"
 #include "mosh2/status/session_status.hpp"
 #include "mosh2/session/terminal_mode.hpp"
+#include "mosh2/session/history_stream.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/transport_core.hpp"
 #include "mosh2/ssp/user_stream.hpp"
@@ -90,7 +91,11 @@ public:
 
   /// What to write when the session takes over the terminal, and when it gives it back.
   std::string open_screen() const { return display_.open(config_.term_init); }
-  std::string close_screen() const { return display_.close(config_.term_init); }
+  /// Once history flows the session draws on the terminal's main screen (whose
+  /// scrollback gets the lines), and leaves its last screen there.
+  std::string close_screen() const { return display_.close(config_.term_init && !history_screen_); }
+  /// The history written into the local terminal so far.
+  const history_writer& history() const { return history_; }
 
   // -- state ----------------------------------------------------------------------------
 
@@ -118,6 +123,7 @@ private:
   void sent(int err, time_point now);
   void take_turn(client_actions& out, time_point now);
   std::string take_screen(time_point now);
+  std::string take_history();
   std::optional<int> finished(time_point now);
   time_point next_deadline(time_point now);
   void queue_keys(bytes_view keys);
@@ -129,6 +135,9 @@ private:
   transport_core<ssp::user_stream, terminal_state> transport_;
   overlay::notification_bar bar_;
   terminal::display display_;
+  terminal::terminal_profile local_profile_;  ///< the local terminal's, for history lines
+  history_writer history_;
+  bool history_screen_ = false;  ///< left the alternate screen for the history's sake
   overlay::prediction_engine predictor_;
   terminal_mode_receiver mode_;  ///< the program's modes, with the terminal_mode extension
   /// Typed bytes and sizes, in order, that do not fit in the input window yet.

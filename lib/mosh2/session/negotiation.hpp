@@ -26,6 +26,11 @@ inline constexpr std::uint32_t streams = 1;
 inline constexpr std::uint32_t attached_elsewhere = 2;
 /// A stream from server to client: the program's terminal modes (terminal_mode.hpp).
 inline constexpr std::uint32_t terminal_mode = 3;
+/// The server's history (lines that scrolled off the top of its main screen) as a
+/// stream to the client, which writes them into its terminal's own scrollback.
+inline constexpr std::uint32_t history = 4;
+/// The frame diff may carry underline styles and colours (SGR 4:n, 58, 59).
+inline constexpr std::uint32_t extended_styles = 5;
 /// Ids from here on are for tests only; no program announces them.
 inline constexpr std::uint32_t first_test_id = 0x7f000000;
 
@@ -35,6 +40,8 @@ inline std::string name(std::uint32_t id) {
     case streams: return "streams";
     case attached_elsewhere: return "attached_elsewhere";
     case terminal_mode: return "terminal_mode";
+    case history: return "history";
+    case extended_styles: return "extended_styles";
     default: return id >= first_test_id ? "test-" + std::to_string(id - first_test_id) : std::to_string(id);
   }
 }

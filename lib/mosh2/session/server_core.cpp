@@ -34,9 +34,13 @@ int signal_for(const tty_signal_chars& c, char b) {
 
 server_core::server_core(server_core_config config, time_point now)
     : config_(std::move(config)),
-      transport_(datagram::role::server, config_.key, terminal_state(config_.width, config_.height),
+      transport_(datagram::role::server, config_.key,
+                 terminal_state(config_.width, config_.height,
+                                terminal::emulator_options::server(config_.history_lines)),
                  ssp::user_stream{}, now, ssp::sender_options{ssp::server_send_mindelay, false, config_.random},
-                 std::nullopt, config_.extensions),
+                 std::nullopt,
+                 config_.history_lines ? config_.extensions
+                                       : without_extension(config_.extensions, extension::history)),
       to_program_(config_.program_input_cap),
       started_(now) {}
 
@@ -91,6 +95,9 @@ void server_core::take_turn(server_actions& out, time_point now) {
   }
   check_timeouts(now);
   report_program_mode(now);
+  local.set_extended_styles(transport_.extensions().agreed(extension::extended_styles));
+  transport_.next_deadline(now);  // trims what the client acknowledged from the history log
+  feed_history();
   out.datagrams = transport_.tick(now);
   if (!out.datagrams.empty()) send_error_logged_ = false;
   out.start_program = std::exchange(start_program_, false);
@@ -98,6 +105,21 @@ void server_core::take_turn(server_actions& out, time_point now) {
   out.next_op = next_program_op();
   out.exit = finished(now);
   out.deadline = next_deadline(now);
+}
+
+// The history goes to a client that agreed to it, from where that client is; a client
+// that is new since the stream last opened (an attach) starts with the newest lines.
+void server_core::feed_history() {
+  auto* log = transport_.stream_out(extension::history);
+  const auto* h = transport_.local().emulator().history();
+  if (!log || !h) {
+    history_open_ = false;
+    return;
+  }
+  if (!history_open_ || history_rekeys_ != transport_.rekeys()) history_.restart(*h, history_reattach_lines);
+  history_open_ = true;
+  history_rekeys_ = transport_.rekeys();
+  history_.pump(*h, *log);
 }
 
 datagram_outcome server_core::datagram(const incoming_datagram& d, time_point now) {

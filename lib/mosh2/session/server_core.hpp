@@ -15,6 +15,7 @@
 #include "mosh2/crypto/session_key.hpp"
 #include "mosh2/session/core_events.hpp"
 #include "mosh2/session/echo_ack.hpp"
+#include "mosh2/session/history_stream.hpp"
 #include "mosh2/session/program_input.hpp"
 #include "mosh2/status/session_status.hpp"
 #include "mosh2/session/terminal_mode.hpp"
@@ -42,6 +43,8 @@ struct server_core_config {
   ssp::random_source random{};                          ///< chaff; empty = the kernel's
   extension_config extensions;                          ///< what a mosh2 client may agree to
   std::string name;                                     ///< --name, for the status file (may be empty)
+  /// Lines of history kept (--history); 0 turns it off and the history stream with it.
+  std::size_t history_lines = terminal::default_history_lines;
 };
 
 /// The characters the program's terminal turns into signals (termios ISIG), as the
@@ -136,6 +139,7 @@ private:
   void send_failed(int err, time_point now);
   void rekey(const crypto::session_key& key, time_point now);
   void take_turn(server_actions& out, time_point now);
+  void feed_history();
   std::optional<program_op> next_program_op();
   std::optional<int> finished(time_point now);
   time_point next_deadline(time_point now);
@@ -151,6 +155,9 @@ private:
   server_core_config config_;
   transport_core<terminal_state, ssp::user_stream> transport_;
   echo_ack_tracker echo_;
+  history_sender history_;
+  bool history_open_ = false;  ///< the history stream was open at the last turn
+  std::uint64_t history_rekeys_ = 0;  ///< transport().rekeys() then
   program_input to_program_;
   tty_signal_chars signal_chars_;
   std::optional<terminal_mode> program_mode_;  ///< as the stage last read it

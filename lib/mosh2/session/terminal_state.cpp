@@ -22,7 +22,7 @@ bytes terminal_state::diff_from(const terminal_state& older) const {
   if (!(from == to)) {
     if (from.width() != to.width() || from.height() != to.height())
       m.instructions.emplace_back(transport::resize{to.width(), to.height()});
-    auto frame = terminal::new_frame(from, to, terminal::terminal_profile::wire(), true);
+    auto frame = terminal::new_frame(from, to, terminal::terminal_profile::wire(extended_styles_), true);
     if (!frame.empty()) m.instructions.emplace_back(transport::host_bytes{std::move(frame)});
   }
   return m.instructions.empty() ? bytes{} : transport::encode(m);

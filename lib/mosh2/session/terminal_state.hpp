@@ -24,7 +24,8 @@ std::uint64_t host_message_work_limit(std::uint64_t bytes, std::uint64_t cells, 
 
 class terminal_state {
 public:
-  terminal_state(int width, int height) : emulator_(width, height) {}
+  terminal_state(int width, int height, terminal::emulator_options options = {})
+      : emulator_(width, height, options) {}
 
   terminal::emulator& emulator() { return emulator_; }
   const terminal::emulator& emulator() const { return emulator_; }
@@ -33,6 +34,11 @@ public:
   /// Newest client state whose keystrokes reached the program at least 50 ms ago.
   std::uint64_t echo_ack() const { return echo_ack_; }
   void set_echo_ack(std::uint64_t n) { echo_ack_ = n; }
+
+  /// Whether the frame diff may use the extended styles (the client negotiated them);
+  /// not part of the state's equality.
+  void set_extended_styles(bool on) { extended_styles_ = on; }
+  bool extended_styles() const { return extended_styles_; }
 
   /// HostMessage: echoack if it changed, resize if the size changed, then the frame
   /// diff (wire profile) if the screens differ. Empty when nothing changed.
@@ -61,6 +67,7 @@ private:
   terminal::emulator emulator_;
   std::uint64_t echo_ack_ = 0;
   std::uint64_t last_apply_work_ = 0;
+  bool extended_styles_ = false;
 };
 
 }  // namespace mosh2::session

@@ -42,11 +42,23 @@ struct path_traits {
 /// The MTU of a framed byte-stream path: large, because nothing fragments it below us.
 inline constexpr std::size_t stream_path_mtu = 16 * 1024;
 
+/// Stream frames up to this many bytes ride in the main object's instruction; more go
+/// in an instruction of their own (see transport_core::tick).
+inline constexpr std::size_t stream_piggyback_bytes = 512;
+
 /// Which extensions an end offers, and which of them are streams it opens once agreed.
 struct extension_config {
-  std::vector<std::uint32_t> supported{extension::streams, extension::attached_elsewhere};
-  std::vector<std::uint32_t> streams;  ///< stream ids, each also in `supported`
+  std::vector<std::uint32_t> supported{extension::streams, extension::attached_elsewhere, extension::history,
+                                        extension::extended_styles};
+  std::vector<std::uint32_t> streams{extension::history};  ///< stream ids, each also in `supported`
 };
+
+/// `c` without extension `id` (and its stream): what an end that turned it off announces.
+inline extension_config without_extension(extension_config c, std::uint32_t id) {
+  std::erase(c.supported, id);
+  std::erase(c.streams, id);
+  return c;
+}
 
 /// What one datagram did to the transport.
 struct datagram_outcome {
@@ -170,9 +182,23 @@ public:
     }
     std::vector<bytes> out;
     if (!inst) return out;
-    inst->ext.streams = std::move(frames);
+    // An instruction arrives whole or not at all: a stream's bulk rides in its own, so
+    // that losing one of its fragments never costs the screen its frame.
+    std::size_t stream_bytes = 0;
+    for (const auto& f : frames) stream_bytes += f.diff.size();
+    std::optional<transport::instruction> bulk;
+    if (!inst->ext.no_state && stream_bytes > stream_piggyback_bytes) {
+      bulk.emplace();
+      bulk->ext.no_state = true;
+      bulk->ext.streams = std::move(frames);
+    } else {
+      inst->ext.streams = std::move(frames);
+    }
     negotiation_.stamp(inst->ext);
-    if (peer_) out = link_.datagrams_for(*inst, now);
+    if (!peer_) return out;
+    out = link_.datagrams_for(*inst, now);
+    if (bulk)
+      for (auto& d : link_.datagrams_for(*bulk, now)) out.push_back(std::move(d));
     return out;
   }
 
@@ -347,7 +373,11 @@ private:
       }
       auto& s = it->second;
       const auto outcome = s.ep.receive(instruction_of(f), now);
-      if (outcome == ssp::receive_outcome::duplicate) s.ep.outgoing().request_ack();
+      // No heartbeat repeats a stream's acknowledgement: a state heard again, or one
+      // built on a state we never got, is answered, so the sender learns where we are.
+      if (!f.diff.empty() &&
+          (outcome == ssp::receive_outcome::duplicate || outcome == ssp::receive_outcome::unknown_base))
+        s.ep.outgoing().ack_soon();
       if (outcome != ssp::receive_outcome::newest) continue;
       for (auto& item : ssp::take_new_items(s.ep.incoming(), s.delivered).items) s.inbox.items.push_back(std::move(item));
     }

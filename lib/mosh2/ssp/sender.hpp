@@ -123,11 +123,9 @@ public:
   /// The peer is alive although none of its states was taken in (see
   /// endpoint::receive_ack): keep retransmitting to it.
   void peer_heard(time_point now) { last_heard_ = now; }
-
-  /// Acknowledge within the ack delay even without new data: the peer resent a state
-  /// we hold (its copy of our ack was lost). Main objects need not, their heartbeats
-  /// carry the ack; a stream without heartbeats would otherwise never repeat it.
-  void request_ack() { pending_data_ack_ = true; }
+  /// Acknowledge within 100 ms although no new state came: a stream without heartbeats
+  /// whose ack was lost hears its state again, and would otherwise never answer.
+  void ack_soon() { pending_data_ack_ = true; }
 
   /// When tick() next has something to do; `never` while there is no peer address.
   time_point next_deadline(time_point now) {

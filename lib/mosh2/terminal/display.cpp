@@ -854,6 +854,7 @@ std::string diff(const framebuffer& last, const framebuffer& target,
   // Scrolled candidates first: when one is short, drawing without a scroll stops early.
   std::vector<scroll_plan> plans;
   if (initialized && same_size) plans = scroll_candidates(last, target);
+  if (!profile.scroll_off_top) std::erase_if(plans, [](const scroll_plan& p) { return p.top == 0; });
   plans.push_back({});
   for (const scroll_plan& plan : plans) {
     const std::size_t budget = have && best_exact ? best.size() : std::string::npos;

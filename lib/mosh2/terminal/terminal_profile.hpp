@@ -17,6 +17,9 @@ struct terminal_profile {
   bool has_title = true;
   /// SU/SD (`CSI n S`, `CSI n T`) scroll the region without moving the cursor.
   bool has_scroll = true;
+  /// Rows may be scrolled off the top of the screen. False for a local terminal whose
+  /// scrollback gets the session's history: screen rows must not land there too.
+  bool scroll_off_top = true;
   /// The receiver is a Mosh 1.4 emulator, not a screen. Its state must end exactly equal
   /// to the target framebuffer (erased and printed-space cells differ, combining marks
   /// without a base keep their fallback flag), and every sequence §9.3 lists may be

@@ -10,6 +10,8 @@ namespace {
 constexpr std::uint16_t final_flag = 0x8000;
 
 // The fields that decide whether an instruction gets a new id: everything but the diff.
+// The extensions count: instructions that carry only stream frames all have the same
+// main fields, and the receiver would take a new one for the last one again.
 bool same_header(const instruction& a, const instruction& b) {
   return a.protocol_version == b.protocol_version && a.old_num == b.old_num &&
          a.new_num == b.new_num && a.ack_num == b.ack_num &&
