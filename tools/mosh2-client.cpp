@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "mosh2/control/duration.hpp"
 #include "mosh2/session/client_session.hpp"
 #include "mosh2/os/locale_setup.hpp"
 #include "mosh2/os/environment.hpp"
@@ -34,7 +35,9 @@ constexpr const char* usage =
     "  -v          verbose\n"
     "  -h, --help  this message\n"
     "  --version   version and licence\n"
-    "Standard input and output must be a terminal (MOSH2_ALLOW_NO_TTY=1: run without one).\n";
+    "Standard input and output must be a terminal (MOSH2_ALLOW_NO_TTY=1: run without one).\n"
+    "MOSH2_UDP_TIMEOUT=DURATION: say what is wrong after that long without an answer (default 5s);\n"
+    "MOSH2_SSH_HOST=NAME: the host ssh reached to start the server (the advice says so).\n";
 
 void print_version() {
   std::printf("mosh2-client (mosh2 %s), wire-compatible with mosh 1.4\n"
@@ -90,6 +93,12 @@ client_config session_config(const client_options& opts, const std::string& key_
   config.core.term = env("TERM").value_or("");
   config.core.predict = predict;
   config.core.predict_overwrite = env("MOSH_PREDICTION_OVERWRITE") == "yes";
+  if (const auto t = env(udp_timeout_variable)) {
+    auto d = mosh2::control::parse_duration(*t);
+    if (!d) throw fatal_error(1, fmt::format("mosh2-client: {}: {}", udp_timeout_variable, d.error()));
+    config.core.udp_timeout = *d;
+  }
+  config.core.ssh_host = env(ssh_host_variable).value_or("");
   return config;
 }
 

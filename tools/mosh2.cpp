@@ -64,6 +64,8 @@ constexpr const char* usage =
     "        --experimental-remote-ip={proxy|local|remote}   how the server's address is learned\n"
     "        --idle-timeout=DURATION   the server ends the session once the client has been\n"
     "                             gone that long (90s, 12h, 7d; needs mosh2-server)\n"
+    "        --udp-timeout=DURATION   say what is wrong when UDP gets no answer that long\n"
+    "                             from the start (default: 5s)\n"
     "        --no-init            do not send the terminal initialisation string\n"
     "        --local              run the server on this machine without ssh (default 127.0.0.1)\n"
     "        --allow-no-tty       run even when standard input or output is not a terminal\n"

@@ -86,6 +86,13 @@ TEST_CASE("--idle-timeout is checked here and passed on as typed") {
   CHECK(launcher_error({"h", "--idle-timeout"}) == "option --idle-timeout needs a value");
 }
 
+TEST_CASE("--udp-timeout is checked here and passed on as typed") {
+  CHECK(launcher({"--udp-timeout=3s", "h"}).udp_timeout == "3s");
+  CHECK_FALSE(launcher({"h"}).udp_timeout);
+  CHECK(launcher_error({"--udp-timeout=0", "h"}).rfind("--udp-timeout: ", 0) == 0);
+  CHECK(launcher_error({"h", "--udp-timeout"}) == "option --udp-timeout needs a value");
+}
+
 TEST_CASE("--family, --predict and --bind-server words") {
   CHECK(launcher({"--family=inet6", "h"}).family == address_family::inet6);
   CHECK(launcher({"-6", "h"}).family == address_family::inet6);

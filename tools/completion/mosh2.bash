@@ -8,9 +8,9 @@
 # after =).
 _mosh2_launcher_options='--client= --server= --ssh= --ssh-pty --no-ssh-pty --predict= -a -n -o
   --predict-overwrite --no-predict-overwrite -4 -6 --family= -p --port= --bind-server=
-  --experimental-remote-ip= --idle-timeout= --no-init --local --allow-no-tty --help --version'
+  --experimental-remote-ip= --idle-timeout= --udp-timeout= --no-init --local --allow-no-tty --help --version'
 _mosh2_launcher_takes_value='-p --port --client --server --ssh --predict --family --bind-server
-  --experimental-remote-ip --idle-timeout'
+  --experimental-remote-ip --idle-timeout --udp-timeout'
 
 _mosh2_launcher() {
   local cur prev words cword split
@@ -48,7 +48,7 @@ _mosh2_launcher() {
     --experimental-remote-ip)
       COMPREPLY=($(compgen -W 'proxy local remote' -- "$cur")); return ;;
     --client) _filedir; return ;;
-    -p | --port | --server | --ssh | --idle-timeout) return ;;
+    -p | --port | --server | --ssh | --idle-timeout | --udp-timeout) return ;;
   esac
   if ((!ended)) && [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$_mosh2_launcher_options" -- "$cur"))

@@ -80,6 +80,11 @@ pty_spec session_program(const server_options& opts, const std::string& login_sh
 /// The variable that lets mosh2-client run without a terminal (the launcher sets it for
 /// --allow-no-tty).
 inline constexpr const char* client_allow_no_tty_variable = "MOSH2_ALLOW_NO_TTY";
+/// How long mosh2-client waits for a first answer over UDP before it says what is wrong
+/// (a duration such as `5s`), and the host ssh reached to start the server: both set by
+/// the launcher (--udp-timeout, the destination).
+inline constexpr const char* udp_timeout_variable = "MOSH2_UDP_TIMEOUT";
+inline constexpr const char* ssh_host_variable = "MOSH2_SSH_HOST";
 
 /// Why mosh2-client must not start a session, or nothing. Without a terminal on standard
 /// input and output it would draw into a file and end the session at the end of its

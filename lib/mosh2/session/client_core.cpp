@@ -156,8 +156,13 @@ void client_core::sent(int err, time_point now) {
 
 void client_core::check_connecting(time_point now) {
   if (ever_heard_) return;
-  if (now - started_ >= connect_give_up_after) {
+  // A longer --udp-timeout still gets its advice read before the client gives up.
+  const steady::duration give_up = std::max<steady::duration>(connect_give_up_after, config_.udp_timeout + std::chrono::seconds(10));
+  if (now - started_ >= give_up) {
     begin_shutdown(now, "Timed out waiting for server...");
+  } else if (now - started_ >= config_.udp_timeout && !transport_.shutting_down()) {
+    advising_ = true;
+    bar_.set_message(fmt::format("No answer on UDP port {}: see below.", config_.server.port), now, true);
   } else if (now - started_ >= connecting_notice_after && !transport_.shutting_down()) {
     bar_.set_message(fmt::format("Nothing received from server on UDP port {}.", config_.server.port), now, true);
   }
@@ -185,6 +190,7 @@ std::string client_core::take_screen(time_point now) {
     if (same) frame.set_icon_name(frame.title());
   }
   bar_.apply(frame, now);
+  if (const auto advice = udp_advice()) draw_paragraph(frame, 2, *advice);
   const bool full = repaint_ || !drawn_;
   std::string out;
   if (full) out = display_.new_frame(false, terminal::framebuffer(frame.width(), frame.height()), frame);
@@ -198,6 +204,11 @@ time_point client_core::next_deadline(time_point now) {
   time_point t = std::min({transport_.next_deadline(now), bar_.next_change(now), predictor_.next_deadline(now)});
   if (!ever_heard_) t = std::min(t, now + connecting_notice_after);
   return std::max(t, now);
+}
+
+std::optional<std::string> client_core::udp_advice() const {
+  if (!advising_ || ever_heard_) return std::nullopt;
+  return udp_silence_paragraph({config_.server.ip, config_.server.port, config_.ssh_host, config_.udp_timeout});
 }
 
 session_status client_core::status(time_point now) const {

@@ -17,6 +17,7 @@
 #include "mosh2/session/core_events.hpp"
 #include "mosh2/overlay/prediction.hpp"
 #include "mosh2/session/escape_key.hpp"
+#include "mosh2/session/reach_advice.hpp"
 #include "mosh2/session/status_report.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/transport_core.hpp"
@@ -52,6 +53,9 @@ struct client_core_config {
   bool predict_overwrite = false;
   ssp::random_source random{};  ///< chaff; empty = the kernel's
   extension_config extensions;  ///< what this client announces
+  /// Silence over UDP for this long from the start: say what is wrong (reach_advice).
+  std::chrono::seconds udp_timeout = default_udp_timeout;
+  std::string ssh_host;  ///< what ssh reached to start the server (the launcher says); empty = unknown
 };
 
 /// Bytes read from the keyboard.
@@ -93,6 +97,8 @@ public:
   // -- state ----------------------------------------------------------------------------
 
   bool ever_heard() const { return ever_heard_; }
+  /// The paragraph about UDP once the client has waited udp_timeout and heard nothing.
+  std::optional<std::string> udp_advice() const;
   const peer_address& server() const { return config_.server; }
   session_status status(time_point now) const;
   /// The server's newest screen (without overlays).
@@ -132,6 +138,7 @@ private:
   bool repaint_ = true;
   bool suspend_ = false;
   bool ever_heard_ = false;
+  bool advising_ = false;  ///< udp_timeout passed without a word: the advice is on screen
 };
 
 }  // namespace mosh2::session

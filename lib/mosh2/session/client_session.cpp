@@ -236,6 +236,7 @@ public:
   }
 
   bool ever_heard() const { return core_.ever_heard(); }
+  std::optional<std::string> udp_advice() const { return core_.udp_advice(); }
 
 private:
   static client_core_config core_config(const client_config& c, const asio::ip::udp::endpoint& server,
@@ -313,7 +314,12 @@ int run_client_session(asio::io_context& ctx, client_config config) {
   client_program program(ctx, std::move(config), server, size);
   const int status = run_session(ctx, program);
   std::fputs("\n[mosh is exiting.]\n", stdout);
-  if (!program.ever_heard())
+  if (const auto advice = program.udp_advice()) {
+    const auto width = os::query_window_size(STDERR_FILENO).value_or(os::window_size{80, 24}).width;
+    for (const auto& line : wrap_words(*advice, static_cast<std::size_t>(std::max(20, width))))
+      std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  else if (!program.ever_heard())
     std::fprintf(stderr,
                  "mosh did not make a successful connection to %s:%u.\n"
                  "Please verify that UDP port %u is not firewalled and can reach the server.\n\n"
