@@ -37,7 +37,8 @@ constexpr const char* usage =
     "  --version   version and licence\n"
     "Standard input and output must be a terminal (MOSH2_ALLOW_NO_TTY=1: run without one).\n"
     "MOSH2_UDP_TIMEOUT=DURATION: say what is wrong after that long without an answer (default 5s);\n"
-    "MOSH2_SSH_HOST=NAME: the host ssh reached to start the server (the advice says so).\n";
+    "MOSH2_SSH_HOST=NAME: the host ssh reached to start the server (the advice says so).\n"
+    "MOSH2_TRANSPORT=udp|tcp|auto, MOSH2_STREAM_COMMAND=JSON-ARGV: the byte-stream path through ssh.\n";
 
 void print_version() {
   std::printf("mosh2-client (mosh2 %s), wire-compatible with mosh 1.4\n"
@@ -86,7 +87,7 @@ client_config session_config(const client_options& opts, const std::string& key_
   if (auto refusal = client_terminal_refusal(::isatty(STDIN_FILENO) == 1, ::isatty(STDOUT_FILENO) == 1, env))
     throw fatal_error(1, fmt::format("mosh2-client: {}", *refusal));
 
-  client_config config{opts.host, opts.port, opts.verbosity, client_core_config(*key)};
+  client_config config{opts.host, opts.port, opts.verbosity, client_core_config(*key), {}};
   config.core.escape = escape_key::from_environment(std::getenv("MOSH_ESCAPE_KEY"));
   config.core.term_init = !env("MOSH_NO_TERM_INIT");
   config.core.title_prefix = !env("MOSH_TITLE_NOPREFIX");
@@ -99,6 +100,17 @@ client_config session_config(const client_options& opts, const std::string& key_
     config.core.udp_timeout = *d;
   }
   config.core.ssh_host = env(ssh_host_variable).value_or("");
+  if (const auto t = env(transport_variable)) {
+    auto mode = parse_transport_mode(*t);
+    if (!mode) throw fatal_error(1, fmt::format("mosh2-client: {} must be udp, tcp or auto, not \"{}\"",
+                                                transport_variable, *t));
+    config.core.transport = *mode;
+  }
+  if (const auto c = env(stream_command_variable)) {
+    auto argv = parse_stream_command(*c);
+    if (!argv) throw fatal_error(1, fmt::format("mosh2-client: {}: {}", stream_command_variable, argv.error()));
+    config.stream_command = std::move(*argv);
+  }
   return config;
 }
 

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "mosh2/os/options.hpp"
 #include "mosh2/os/process.hpp"
 #include "mosh2/os/program_lookup.hpp"
+#include "mosh2/os/stream_relay.hpp"
 #include "mosh2/session/server_session.hpp"
 #include "mosh2/os/udp_socket.hpp"
 
@@ -39,6 +41,9 @@ constexpr const char* usage =
     "  -l NAME=VALUE      locale variable to try when this locale is not UTF-8 (repeatable)\n"
     "  --idle-timeout DURATION  end the session once the client has not been heard for DURATION (90s, 12h, 7d)\n"
     "  -v                 verbose: stay attached and log session events to stderr\n"
+    "       mosh2-server stream-relay PORT [ADDRESS]\n"
+    "  stream-relay       bridge framed datagrams on stdin/stdout (ssh's) to UDP PORT on this host\n"
+    "                     (ADDRESS, default the local address of $SSH_CONNECTION, else 127.0.0.1)\n"
     "  -h, --help         this message\n"
     "  --version          version and licence\n";
 
@@ -154,8 +159,32 @@ int serve(const server_options& opts) {
 
 }  // namespace
 
+/// `stream-relay PORT [ADDRESS]`: the host's end of the client's byte-stream path.
+int stream_relay(const std::vector<std::string>& args) {
+  if (args.size() < 2 || args.size() > 3) {
+    std::fputs("mosh2-server: stream-relay needs PORT [ADDRESS] (see mosh2-server --help)\n", stderr);
+    return 2;
+  }
+  char* end = nullptr;
+  const long port = std::strtol(args[1].c_str(), &end, 10);
+  if (args[1].empty() || *end != '\0' || port < 1 || port > 65535) {
+    std::fprintf(stderr, "mosh2-server: stream-relay: bad port \"%s\" (see mosh2-server --help)\n", args[1].c_str());
+    return 2;
+  }
+  const auto env = process_environment();
+  const auto target = stream_relay_target(args.size() == 3 ? std::optional(args[2]) : std::nullopt,
+                                          env("SSH_CONNECTION"));
+  auto r = run_stream_relay(STDIN_FILENO, STDOUT_FILENO, target, static_cast<std::uint16_t>(port));
+  if (!r) {
+    warn(r.error());
+    return 1;
+  }
+  return *r;
+}
+
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "stream-relay") return stream_relay(args);
   auto parsed = parse_server_args(args);
   if (!parsed) {
     std::fprintf(stderr, "mosh2-server: %s (see mosh2-server --help)\n", parsed.error().c_str());

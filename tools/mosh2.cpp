@@ -66,6 +66,8 @@ constexpr const char* usage =
     "                             gone that long (90s, 12h, 7d; needs mosh2-server)\n"
     "        --udp-timeout=DURATION   say what is wrong when UDP gets no answer that long\n"
     "                             from the start (default: 5s)\n"
+    "        --transport=udp|tcp|auto   udp only; tcp: through ssh from the start; auto (the\n"
+    "                             default): through ssh when UDP gets no answer, back when it does\n"
     "        --no-init            do not send the terminal initialisation string\n"
     "        --local              run the server on this machine without ssh (default 127.0.0.1)\n"
     "        --allow-no-tty       run even when standard input or output is not a terminal\n"
@@ -221,7 +223,11 @@ std::pair<std::string, connect_line> read_connect(const launcher_options& o, con
 /// Step 4: become the client; the key goes into its environment only.
 [[noreturn]] void exec_client(const launcher_options& o, const session_plan& plan, const std::string& ip,
                               const connect_line& connect) {
-  const auto launch = client_launch_for(o, plan.client, plan.predict, ip, connect, static_cast<long>(::getpid()));
+  auto launch = client_launch_for(o, plan.client, plan.predict, ip, connect, static_cast<long>(::getpid()));
+  // Over ssh the session can fall back to a byte stream through a second ssh connection.
+  if (!o.local && o.transport != "udp")
+    if (auto text = mosh2::os::stream_command_text(stream_ssh_argv(o, plan.destination, connect.port)))
+      launch.setup.set.emplace_back(mosh2::os::stream_command_variable, *text);
   const int e = mosh2::os::exec_program(launch.argv, launch.setup);
   ::unsetenv("MOSH_KEY");
   throw fatal_error(1, mosh2::os::cannot_run_message(plan.client, e));

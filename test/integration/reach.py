@@ -1,24 +1,33 @@
 #!/usr/bin/env python3
-"""Getting through where UDP is blocked, end to end over a real sshd, inside a network
-namespace the test makes itself: it re-runs itself under `unshare -n` (a fresh network
-namespace with only lo, which it brings up), starts its own sshd on 127.0.0.1 there
-(ssh_bootstrap.start_sshd) and blocks the session's UDP port with nftables, in that
-namespace only. The host's own network is never touched.
+"""Getting through where UDP is blocked, end to end over a real sshd, in network
+namespaces the test makes itself: it re-runs itself under `unshare -n` (the client's
+namespace), makes the server's namespace beside it (a `unshare -n sleep` that holds it),
+joins them with a veth pair (client 10.201.0.1, server 10.201.0.2), starts its own sshd
+in the server's namespace (ssh_bootstrap.start_sshd under nsenter) and drops the
+session's UDP port arriving on the server's veth with nftables there. The host's own
+network is never touched; both namespaces go when the test's processes end.
 
---mode blocked-udp:
- 1. `mosh2 --udp-timeout=3s -p PORT testhost` with PORT dropped by nftables: the client
-    shows the bar line "No answer on UDP port PORT" and, below it, the paragraph that
-    names UDP port PORT on 127.0.0.1, says ssh to testhost worked, and what to allow.
-    Then the rule is deleted: the session comes up, the paragraph is gone from the
-    screen, a typed command runs, `exit` ends it with status 0.
+--mode blocked-udp (--transport=udp, so no fallback):
+ 1. `mosh2 --udp-timeout=3s -p PORT testhost` with PORT dropped: the client shows the
+    bar line "No answer on UDP port PORT" and, below it, the paragraph that names UDP
+    port PORT on 10.201.0.2, says ssh to testhost worked, and what to allow. Then the
+    rule is deleted: the session comes up, the paragraph is gone, a typed command runs,
+    `exit` ends it with status 0.
  2. The same with the port left blocked: the client gives up, mosh2 exits non-zero and
     the paragraph is left on the terminal (stderr) after the session's screen is gone.
+--mode fallback (the default --transport=auto):
+    UDP blocked: the session comes up over the byte stream through ssh (the client's
+    status file says transport.in_use "stream", switched for "udp-timeout"); typing and
+    output work and `seq 1 100000` finishes with the prompt back. Then UDP is unblocked
+    while a sequence is being typed into `cat > FILE`: the status file shows the move
+    back to UDP ("udp-answered"), and FILE holds exactly what was typed, byte by byte.
 
-Usage: reach.py --build DIR --mode blocked-udp
+Usage: reach.py --build DIR --mode blocked-udp|fallback
 Exits 0 on success, 1 with a reason. Every wait is bounded; sshd, tmux and the servers
-started in the namespace are killed whatever happens."""
+started in the namespaces are killed whatever happens."""
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -27,48 +36,79 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 from interop import Failure, Tmux, alive, need, wait_for
 from ssh_bootstrap import start_sshd, stop_sshd
 
 TABLE = "mosh2_reach"
+CLIENT_IP, SERVER_IP = "10.201.0.1", "10.201.0.2"
 
 
-def nft(*words):
-    subprocess.run([need("nft"), *words], check=True, capture_output=True, text=True, timeout=10)
+class Net:
+    """The server's namespace beside ours, joined by a veth pair."""
 
+    def __init__(self):
+        self.holder = subprocess.Popen([need("unshare"), "-n", "sleep", "600"], stdin=subprocess.DEVNULL)
+        mine = os.readlink("/proc/self/ns/net")
+        wait_for("the server's namespace", lambda: self.ns() not in (None, mine), 10)
+        self.prefix = [need("nsenter"), "-t", str(self.holder.pid), "-n"]
+        ip = need("ip")
+        subprocess.run([ip, "link", "set", "lo", "up"], check=True, timeout=10)
+        subprocess.run([ip, "link", "add", "vc", "type", "veth", "peer", "name", "vs", "netns", str(self.holder.pid)],
+                       check=True, timeout=10)
+        subprocess.run([ip, "addr", "add", f"{CLIENT_IP}/24", "dev", "vc"], check=True, timeout=10)
+        subprocess.run([ip, "link", "set", "vc", "up"], check=True, timeout=10)
+        for words in (["link", "set", "lo", "up"], ["addr", "add", f"{SERVER_IP}/24", "dev", "vs"],
+                      ["link", "set", "vs", "up"]):
+            subprocess.run([*self.prefix, ip, *words], check=True, timeout=10)
 
-def block_udp(port):
-    """Drops datagrams to `port` on this namespace's input hook (lo carries both ways)."""
-    nft("add", "table", "inet", TABLE)
-    nft("add", "chain", "inet", TABLE, "input", "{ type filter hook input priority 0 ; policy accept ; }")
-    nft("add", "rule", "inet", TABLE, "input", "udp", "dport", str(port), "drop")
-
-
-def unblock_udp():
-    nft("delete", "table", "inet", TABLE)
-
-
-def namespace_servers():
-    """mosh2-server processes in this test's own network namespace (so only ours)."""
-    mine = os.readlink("/proc/self/ns/net")
-    found = []
-    for p in filter(str.isdigit, os.listdir("/proc")):
+    def ns(self):
         try:
-            if os.readlink(f"/proc/{p}/ns/net") != mine:
-                continue
-            if os.path.basename(os.readlink(f"/proc/{p}/exe")) == "mosh2-server":
-                found.append(int(p))
+            return os.readlink(f"/proc/{self.holder.pid}/ns/net")
         except OSError:
-            continue
-    return found
+            return None
+
+    def nft(self, *words, check=True):
+        return subprocess.run([*self.prefix, need("nft"), *words], check=check, capture_output=True, text=True,
+                              timeout=10)
+
+    def block_udp(self, port):
+        """Drops datagrams to `port` arriving on the server's veth; the relay's, over its
+        own lo, still pass."""
+        self.nft("add", "table", "inet", TABLE)
+        self.nft("add", "chain", "inet", TABLE, "input", "{ type filter hook input priority 0 ; policy accept ; }")
+        self.nft("add", "rule", "inet", TABLE, "input", "iifname", "vs", "udp", "dport", str(port), "drop")
+
+    def unblock_udp(self):
+        self.nft("delete", "table", "inet", TABLE, check=False)
+
+    def servers(self):
+        """mosh2-server processes in the server's namespace (so only ours)."""
+        ns = self.ns()
+        found = []
+        for p in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink(f"/proc/{p}/ns/net") == ns and \
+                        os.path.basename(os.readlink(f"/proc/{p}/exe")) == "mosh2-server":
+                    found.append(int(p))
+            except OSError:
+                continue
+        return found
+
+    def close(self):
+        for pid in self.servers():
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        self.holder.kill()
+        self.holder.wait(timeout=10)
 
 
 def advice_problems(screen, port, host):
     text = " ".join(screen.split())  # the paragraph is wrapped to the pane's width
-    want = [f"nothing came back from UDP port {port} on 127.0.0.1",
+    want = [f"nothing came back from UDP port {port} on {SERVER_IP}",
             f"ssh to {host} worked, so the host is up",
-            f"Allow UDP {port} on 127.0.0.1 in the host's firewall or cloud security group"]
+            f"Allow UDP {port} on {SERVER_IP} in the host's firewall or cloud security group"]
     return [w for w in want if w not in text]
 
 
@@ -77,26 +117,47 @@ def launch_line(build, ssh_config, port, tmp, status_file, extra=()):
     server = os.path.join(build, "tools", "mosh2-server")
     launch = [mosh2, f"--ssh=ssh -F {ssh_config}", f"--server={server}", f"--port={port}", "--udp-timeout=3s",
               *extra, "testhost", "--", "/bin/sh"]
-    return (f"env HOME={tmp} LANG=C.UTF-8 TERM=xterm-256color PS1='$ ' "
+    return (f"env HOME={tmp} LANG=C.UTF-8 TERM=xterm-256color PS1='$ ' MOSH2_STATUS_DIR={tmp}/status "
             f"{shlex.join(launch)}; echo $? > {status_file}")
 
 
-def blocked_then_opened(build, ssh_config, tmp, timeout):
+def client_status(tmp):
+    """The client's status file (docs/status.md), or None."""
+    d = os.path.join(tmp, "status")
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return None
+    for n in names:
+        try:
+            with open(os.path.join(d, n)) as f:
+                doc = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if doc.get("role") == "client":
+            return doc
+    return None
+
+
+def prompt_back(tmux):
+    return re.search(r"^[$#] ?$", tmux.screen(), re.M)
+
+
+def blocked_then_opened(net, build, ssh_config, tmp, timeout):
     port = 60123
-    block_udp(port)
+    net.block_udp(port)
     tmux = Tmux(80, 24)
     try:
         status_file = os.path.join(tmp, "status-1")
-        tmux.start(launch_line(build, ssh_config, port, tmp, status_file))
+        tmux.start(launch_line(build, ssh_config, port, tmp, status_file, ["--transport=udp"]))
         wait_for("the bar's line about the UDP port",
                  lambda: f"No answer on UDP port {port}" in tmux.screen(), timeout)
         screen = wait_for("the paragraph about UDP", lambda: (lambda s: s if not advice_problems(s, port, "testhost")
                                                               else None)(tmux.screen()), timeout)
         print("ok: blocked: the client says what is wrong:\n  " + "\n  ".join(
             line for line in screen.splitlines() if line.strip()))
-        unblock_udp()
-        wait_for("the session's prompt once UDP is open",
-                 lambda: re.search(r"^[$#] ?$", tmux.screen(), re.M), timeout)
+        net.unblock_udp()
+        wait_for("the session's prompt once UDP is open", lambda: prompt_back(tmux), timeout)
         if "nothing came back" in tmux.screen():
             raise Failure(f"the session came up but the paragraph is still shown:\n{tmux.screen()}")
         tmux.keys("echo reach-$((6*7))", "Enter")
@@ -110,16 +171,16 @@ def blocked_then_opened(build, ssh_config, tmp, timeout):
         print("ok: `exit` ended the session with status 0")
     finally:
         tmux.kill()
-        subprocess.run([need("nft"), "delete", "table", "inet", TABLE], capture_output=True, timeout=10)
+        net.unblock_udp()
 
 
-def blocked_throughout(build, ssh_config, tmp, timeout):
+def blocked_throughout(net, build, ssh_config, tmp, timeout):
     port = 60124
-    block_udp(port)
+    net.block_udp(port)
     tmux = Tmux(80, 24)
     try:
         status_file = os.path.join(tmp, "status-2")
-        tmux.start(launch_line(build, ssh_config, port, tmp, status_file))
+        tmux.start(launch_line(build, ssh_config, port, tmp, status_file, ["--transport=udp"]))
         status = wait_for("mosh2 to give up", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
                           timeout)
         screen = tmux.screen()
@@ -133,20 +194,86 @@ def blocked_throughout(build, ssh_config, tmp, timeout):
         print(f"ok: blocked throughout: mosh2 exited {status} and left the paragraph on the terminal")
     finally:
         tmux.kill()
-        unblock_udp()
+        net.unblock_udp()
+
+
+def fallback(net, build, ssh_config, tmp, timeout):
+    port = 60125
+    net.block_udp(port)
+    tmux = Tmux(80, 24)
+    try:
+        status_file = os.path.join(tmp, "status-3")
+        tmux.start(launch_line(build, ssh_config, port, tmp, status_file))
+        wait_for("the session's prompt over the stream", lambda: prompt_back(tmux), timeout)
+        doc = wait_for("the client's status to show the stream",
+                       lambda: (lambda d: d if d and d.get("transport", {}).get("in_use") == "stream" else None)(
+                           client_status(tmp)), timeout)
+        switches = doc["transport"]["switches"]
+        if [(w["to"], w["why"]) for w in switches] != [("stream", "udp-timeout")]:
+            raise Failure(f"the client's switches are {switches}, expected one to the stream for udp-timeout")
+        print(f"ok: UDP blocked: the session came up over the stream ({doc['transport']})")
+        tmux.keys("echo stream-$((6*7))", "Enter")
+        wait_for("the command's output over the stream",
+                 lambda: re.search(r"^stream-42\s*$", tmux.screen(), re.M), timeout)
+        tmux.keys("clear; seq 1 100000; echo seq-done", "Enter")
+        wait_for("seq 1 100000 to finish with the prompt back",
+                 lambda: re.search(r"^100000\s*\nseq-done\s*\n[$#] ?$", tmux.screen(), re.M), timeout * 3)
+        print("ok: over the stream, typing and output work and `seq 1 100000` finished with the prompt back")
+
+        typed_file = os.path.join(tmp, "typed")
+        tmux.keys(f"stty -echo; cat > {typed_file}", "Enter")
+        time.sleep(0.5)  # cat is reading before the first key (the session delivers in order anyway)
+        typed = ""
+        for i in range(60):  # bounded: 60 keys, the unblock a third of the way in
+            c = "abcdefghijklmnopqrstuvwxyz0123456789"[i % 36]
+            tmux.keys("-l", c)
+            typed += c
+            if i == 20:
+                net.unblock_udp()
+            time.sleep(0.1)
+        doc = wait_for("the client's status to show the move back to UDP",
+                       lambda: (lambda d: d if d and d.get("transport", {}).get("in_use") == "udp" else None)(
+                           client_status(tmp)), timeout)
+        whys = [(w["to"], w["why"]) for w in doc["transport"]["switches"]]
+        if whys != [("stream", "udp-timeout"), ("udp", "udp-answered")]:
+            raise Failure(f"the client's switches are {whys}, expected to the stream and back")
+        tmux.keys("Enter")
+        tmux.hex(0x04)
+        wait_for("cat to end", lambda: os.path.exists(typed_file) and open(typed_file).read().endswith("\n"), timeout)
+        got = open(typed_file).read()
+        if got != typed + "\n":
+            raise Failure(f"typed {typed!r} across the move back to UDP, the file holds {got!r}")
+        print(f"ok: UDP unblocked mid-typing: back on UDP ({doc['transport']['switches'][-1]}), "
+              f"all {len(typed)} keys arrived in order")
+        tmux.keys("stty echo; exit", "Enter")
+        status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
+                          timeout)
+        if status != "0":
+            raise Failure(f"mosh2 exited with status {status} after `exit`:\n{tmux.screen()}")
+        print("ok: `exit` ended the session with status 0")
+    except Failure:
+        print("screen:\n" + tmux.screen())
+        print("status: " + json.dumps(client_status(tmp)))
+        raise
+    finally:
+        tmux.kill()
+        net.unblock_udp()
 
 
 def inside(build, mode, timeout):
-    subprocess.run([need("ip"), "link", "set", "lo", "up"], check=True, timeout=10)
     need("tmux")
     tmp = tempfile.mkdtemp(prefix="mosh2-reach-")
     sshd = None
     log = None
+    net = None
     try:
-        sshd, ssh_config, log = start_sshd(tmp)
+        net = Net()
+        sshd, ssh_config, log = start_sshd(tmp, SERVER_IP, net.prefix)
         if mode == "blocked-udp":
-            blocked_then_opened(build, ssh_config, tmp, timeout)
-            blocked_throughout(build, ssh_config, tmp, timeout)
+            blocked_then_opened(net, build, ssh_config, tmp, timeout)
+            blocked_throughout(net, build, ssh_config, tmp, timeout)
+        elif mode == "fallback":
+            fallback(net, build, ssh_config, tmp, timeout)
         return 0
     except (Failure, subprocess.SubprocessError, OSError) as e:
         print(f"FAIL: {mode}: {e}")
@@ -155,16 +282,15 @@ def inside(build, mode, timeout):
         return 1
     finally:
         stop_sshd(sshd)
-        for pid in namespace_servers():
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        if net:
+            net.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
-    ap.add_argument("--mode", choices=["blocked-udp"], required=True)
+    ap.add_argument("--mode", choices=["blocked-udp", "fallback"], required=True)
     ap.add_argument("--timeout", type=float, default=40.0)
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -172,9 +298,9 @@ def main():
     if args.inside:
         return inside(build, args.mode, args.timeout)
     if os.geteuid() != 0:
-        print("FAIL: this test makes a network namespace and runs sshd: it needs root")
+        print("FAIL: this test makes network namespaces and runs sshd: it needs root")
         return 1
-    for tool in ("unshare", "ip", "nft", "tmux"):
+    for tool in ("unshare", "nsenter", "ip", "nft", "tmux"):
         if not shutil.which(tool):
             print(f"FAIL: {tool} is missing (tools/install-deps installs util-linux, iproute2, nftables, tmux)")
             return 1

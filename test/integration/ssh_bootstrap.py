@@ -45,8 +45,9 @@ def keygen(path):
                    capture_output=True, timeout=20)
 
 
-def start_sshd(tmp):
-    """Our own sshd on 127.0.0.1; returns (process, ssh client config path, log path)."""
+def start_sshd(tmp, address="127.0.0.1", prefix=()):
+    """Our own sshd on `address` (127.0.0.1), run under `prefix` (e.g. nsenter into a test's
+    namespace); returns (process, ssh client config path, log path)."""
     if not os.access(SSHD, os.X_OK):
         raise Failure(f"{SSHD} is missing: install Debian's openssh-server (tools/install-deps lists it)")
     if os.geteuid() != 0:
@@ -61,7 +62,7 @@ def start_sshd(tmp):
     sshd_config = os.path.join(tmp, "sshd_config")
     with open(sshd_config, "w") as f:
         f.write(f"""Port {port}
-ListenAddress 127.0.0.1
+ListenAddress {address}
 HostKey {tmp}/host_key
 PidFile {tmp}/sshd.pid
 AuthorizedKeysFile {authorized}
@@ -75,22 +76,22 @@ PrintMotd no
 PrintLastLog no
 """)
     log = os.path.join(tmp, "sshd.log")
-    sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", sshd_config], stdin=subprocess.DEVNULL,
+    sshd = subprocess.Popen([*prefix, SSHD, "-D", "-e", "-f", sshd_config], stdin=subprocess.DEVNULL,
                             stdout=open(log, "w"), stderr=subprocess.STDOUT)
 
     def listening():
         if sshd.poll() is not None:
             raise Failure(f"sshd exited with status {sshd.returncode}: {open(log).read().strip()}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            with socket.create_connection((address, port), timeout=1):
                 return True
         except OSError:
             return False
-    wait_for(f"sshd to listen on 127.0.0.1:{port}", listening, 15)
+    wait_for(f"sshd to listen on {address}:{port}", listening, 15)
     ssh_config = os.path.join(tmp, "ssh_config")
     with open(ssh_config, "w") as f:
         f.write(f"""Host testhost
-  HostName 127.0.0.1
+  HostName {address}
   Port {port}
   User root
   IdentityFile {tmp}/client_key

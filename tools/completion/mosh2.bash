@@ -8,9 +8,9 @@
 # after =).
 _mosh2_launcher_options='--client= --server= --ssh= --ssh-pty --no-ssh-pty --predict= -a -n -o
   --predict-overwrite --no-predict-overwrite -4 -6 --family= -p --port= --bind-server=
-  --experimental-remote-ip= --idle-timeout= --udp-timeout= --no-init --local --allow-no-tty --help --version'
+  --experimental-remote-ip= --idle-timeout= --udp-timeout= --transport= --no-init --local --allow-no-tty --help --version'
 _mosh2_launcher_takes_value='-p --port --client --server --ssh --predict --family --bind-server
-  --experimental-remote-ip --idle-timeout --udp-timeout'
+  --experimental-remote-ip --idle-timeout --udp-timeout --transport'
 
 _mosh2_launcher() {
   local cur prev words cword split
@@ -43,6 +43,8 @@ _mosh2_launcher() {
       COMPREPLY=($(compgen -W 'adaptive always never experimental' -- "$cur")); return ;;
     --family)
       COMPREPLY=($(compgen -W 'inet inet6 auto all prefer-inet prefer-inet6' -- "$cur")); return ;;
+    --transport)
+      COMPREPLY=($(compgen -W 'udp tcp auto' -- "$cur")); return ;;
     --bind-server)
       COMPREPLY=($(compgen -W 'ssh any' -- "$cur")); return ;;
     --experimental-remote-ip)

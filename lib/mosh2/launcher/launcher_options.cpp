@@ -77,6 +77,10 @@ std::string apply_long(launcher_options& o, std::string_view name, const std::st
     auto d = control::parse_duration(value);
     if (!d) return fmt::format("--udp-timeout: {}", d.error());
     o.udp_timeout = value;
+  } else if (name == "transport") {
+    if (value != "udp" && value != "tcp" && value != "auto")
+      return fmt::format("unknown --transport \"{}\" (udp, tcp or auto)", value);
+    o.transport = value;
   } else if (name == "family") {
     auto f = parse_family(value);
     if (!f) return fmt::format("unknown --family \"{}\" (inet, inet6, auto, all, prefer-inet or prefer-inet6)", value);
@@ -104,7 +108,7 @@ bool apply_flag(launcher_options& o, std::string_view name) {
 bool takes_value(std::string_view name) {
   return name == "client" || name == "server" || name == "ssh" || name == "predict" || name == "port" ||
          name == "bind-server" || name == "family" || name == "experimental-remote-ip" || name == "idle-timeout" ||
-         name == "udp-timeout";
+         name == "udp-timeout" || name == "transport";
 }
 
 }  // namespace

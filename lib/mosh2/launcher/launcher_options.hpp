@@ -41,6 +41,7 @@ struct launcher_options {
   remote_ip_mode remote_ip = remote_ip_mode::proxy;  ///< --experimental-remote-ip
   std::optional<std::string> idle_timeout;     ///< --idle-timeout (validated, passed on as typed)
   std::optional<std::string> udp_timeout;      ///< --udp-timeout (validated, for the client's advice)
+  std::string transport = "auto";              ///< --transport: udp, tcp or auto (the stream through ssh)
   bool no_init = false;                        ///< --no-init
   bool local = false;                          ///< --local
   bool allow_no_tty = false;                   ///< --allow-no-tty: run even without a terminal

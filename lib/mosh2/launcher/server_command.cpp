@@ -70,6 +70,23 @@ std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& 
   return argv;
 }
 
+std::vector<std::string> stream_ssh_argv(const launcher_options& o, const std::string& destination,
+                                         const std::string& port) {
+  std::vector<std::string> argv = o.ssh;
+  // No pseudo-terminal (it would mangle the frames) and no questions: the terminal is the
+  // session's by then, so ssh must log in by itself (agent, key, ControlMaster).
+  argv.insert(argv.end(), {"-T", "-o", "BatchMode=yes"});
+  if (o.family == address_family::inet) argv.push_back("-4");
+  if (o.family == address_family::inet6) argv.push_back("-6");
+  std::string remote = fmt::format("{} stream-relay {}", o.server.value_or("mosh2-server"), shell_quote(port));
+  if (o.bind == launcher_options::bind_mode::address) {
+    remote += ' ';
+    remote += shell_quote(o.bind_address);
+  }
+  argv.insert(argv.end(), {destination, "--", remote});
+  return argv;
+}
+
 std::string shell_word(const std::string& word) {
   constexpr std::string_view plain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-";
   if (!word.empty() && word.find_first_not_of(plain) == std::string::npos) return word;

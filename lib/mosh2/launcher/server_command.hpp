@@ -43,6 +43,12 @@ std::string remote_command(const launcher_options& o, const std::vector<std::str
 std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& self,
                                   const std::string& destination, const std::string& remote);
 
+/// ssh's argv for the byte-stream path: `ssh -T -o BatchMode=yes [-4|-6] DESTINATION --
+/// SERVER stream-relay PORT [ADDRESS]` (ADDRESS only with --bind-server=IP; otherwise the
+/// relay finds the server's address in $SSH_CONNECTION, as `new -s` does).
+std::vector<std::string> stream_ssh_argv(const launcher_options& o, const std::string& destination,
+                                         const std::string& port);
+
 /// The ssh command a user can run by hand to check what the bootstrap's ssh did: the
 /// --ssh words (quoted where a shell needs it), -4 or -6 for --family=inet or inet6
 /// (which our ProxyCommand applies), and the destination ssh was given, user included.

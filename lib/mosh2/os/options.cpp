@@ -294,4 +294,27 @@ parse_client_args(const std::vector<std::string>& args) {
   return opts;
 }
 
+result<std::vector<std::string>, std::string> parse_stream_command(const std::string& text) {
+  std::vector<std::string> argv;
+  std::size_t start = 0;
+  for (;;) {
+    const auto end = text.find('\x1f', start);
+    argv.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  if (argv.front().empty()) return failure{std::string("the command is empty")};
+  return argv;
+}
+
+std::optional<std::string> stream_command_text(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (a.find('\x1f') != std::string::npos) return std::nullopt;
+    if (!out.empty() || &a != &argv.front()) out += '\x1f';
+    out += a;
+  }
+  return out;
+}
+
 }  // namespace mosh2::os

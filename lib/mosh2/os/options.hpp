@@ -85,6 +85,15 @@ inline constexpr const char* client_allow_no_tty_variable = "MOSH2_ALLOW_NO_TTY"
 /// the launcher (--udp-timeout, the destination).
 inline constexpr const char* udp_timeout_variable = "MOSH2_UDP_TIMEOUT";
 inline constexpr const char* ssh_host_variable = "MOSH2_SSH_HOST";
+/// --transport (udp, tcp or auto), and the command that carries the byte-stream path: its
+/// words separated by the ASCII unit separator (0x1f), so that an argv needs no quoting.
+inline constexpr const char* transport_variable = "MOSH2_TRANSPORT";
+inline constexpr const char* stream_command_variable = "MOSH2_STREAM_COMMAND";
+
+/// The argv in MOSH2_STREAM_COMMAND (no empty command, no empty first word).
+result<std::vector<std::string>, std::string> parse_stream_command(const std::string& json);
+/// The text of `argv` for MOSH2_STREAM_COMMAND; nothing when a word holds the separator.
+std::optional<std::string> stream_command_text(const std::vector<std::string>& argv);
 
 /// Why mosh2-client must not start a session, or nothing. Without a terminal on standard
 /// input and output it would draw into a file and end the session at the end of its

@@ -22,7 +22,8 @@ client_core::client_core(client_core_config config, time_point now)
       bar_(config_.escape.quit_hint()),
       display_(terminal::terminal_profile::from_term(config_.term)),
       predictor_(config_.predict, config_.predict_overwrite),
-      started_(now) {
+      started_(now),
+      paths_(config_.transport, config_.stream_possible, now, config_.udp_timeout) {
   bar_.server_heard(now);
   bar_.server_acked(now);
   // The server learns our size from the first instruction (protocol §7.6).
@@ -52,6 +53,15 @@ client_actions client_core::handle(const client_event& event, time_point now) {
           repaint_ = true;
         } else if constexpr (std::is_same_v<E, send_result>) {
           sent(e.err, now);
+        } else if constexpr (std::is_same_v<E, stream_datagram>) {
+          datagram(e.d, now, true);
+        } else if constexpr (std::is_same_v<E, stream_ended>) {
+          if (!paths_.stream_ended(now)) {
+            path_failure_ = "mosh2: the ssh stream ended and could not be started again (can ssh log in without "
+                            "a password? an agent, a key or ControlMaster lets it)";
+            begin_shutdown(now, "The ssh stream ended.");
+          }
+          out.news = true;
         } else {
           take_turn(out, now);
         }
@@ -67,6 +77,12 @@ void client_core::take_turn(client_actions& out, time_point now) {
   predictor_.set_send_interval(transport_.send_interval());
   out.datagrams = transport_.tick(now);
   check_connecting(now);
+  paths_.turn(now, ever_heard_);
+  out.start_stream = paths_.take_stream_start();
+  out.stop_stream = paths_.take_stream_stop();
+  if (out.start_stream || out.stop_stream) out.news = true;
+  out.to_stream = paths_.on_stream();
+  if (out.to_stream && !out.datagrams.empty()) out.also_udp = paths_.probe_now(now);
   if (!out.datagrams.empty()) out.new_socket = transport_.take_port_hop(now);
   out.suspend = std::exchange(suspend_, false);
   out.screen = take_screen(now);
@@ -125,8 +141,9 @@ void client_core::fill_input_window() {
   if (waiting_.empty()) urgent_ = false;
 }
 
-void client_core::datagram(const incoming_datagram& d, time_point now) {
+void client_core::datagram(const incoming_datagram& d, time_point now, bool via_stream) {
   auto out = transport_.receive(d.wire, config_.server, now, d.truncated, d.congestion);
+  if (out.authentic && !via_stream) paths_.heard_udp(now);
   if (auto rt = transport_.last_roundtrip_success()) bar_.server_acked(*rt);
   if (out.instruction != ssp::receive_outcome::newest) return;
   if (!ever_heard_) bar_.clear_message();
@@ -158,11 +175,14 @@ void client_core::check_connecting(time_point now) {
   if (ever_heard_) return;
   // A longer --udp-timeout still gets its advice read before the client gives up.
   const steady::duration give_up = std::max<steady::duration>(connect_give_up_after, config_.udp_timeout + std::chrono::seconds(10));
-  if (now - started_ >= give_up) {
+  if (now - started_ >= give_up + (paths_.on_stream() ? stream_give_up_after : steady::duration{})) {
     begin_shutdown(now, "Timed out waiting for server...");
   } else if (now - started_ >= config_.udp_timeout && !transport_.shutting_down()) {
     advising_ = true;
-    bar_.set_message(fmt::format("No answer on UDP port {}: see below.", config_.server.port), now, true);
+    bar_.set_message(paths_.on_stream()
+                         ? fmt::format("No answer on UDP port {}: trying through ssh. See below.", config_.server.port)
+                         : fmt::format("No answer on UDP port {}: see below.", config_.server.port),
+                     now, true);
   } else if (now - started_ >= connecting_notice_after && !transport_.shutting_down()) {
     bar_.set_message(fmt::format("Nothing received from server on UDP port {}.", config_.server.port), now, true);
   }
@@ -203,6 +223,7 @@ std::string client_core::take_screen(time_point now) {
 time_point client_core::next_deadline(time_point now) {
   time_point t = std::min({transport_.next_deadline(now), bar_.next_change(now), predictor_.next_deadline(now)});
   if (!ever_heard_) t = std::min(t, now + connecting_notice_after);
+  t = std::min(t, paths_.next_deadline());
   return std::max(t, now);
 }
 
@@ -228,6 +249,12 @@ session_status client_core::status(time_point now) const {
   s.predictions_shown = predictor_.stats().made;
   s.predictions_confirmed = predictor_.stats().confirmed;
   s.predictions_wrong = predictor_.stats().wrong;
+  session_status::transport_status path;
+  path.mode = paths_.mode() == transport_mode::udp ? "udp" : paths_.mode() == transport_mode::tcp ? "tcp" : "auto";
+  path.in_use = paths_.on_stream() ? "stream" : "udp";
+  path.probes = paths_.probes();
+  for (const auto& w : paths_.switches()) path.switches.push_back({w.at, w.to, w.why});
+  s.transport_path = std::move(path);
   return s;
 }
 

@@ -17,6 +17,7 @@
 #include "mosh2/session/core_events.hpp"
 #include "mosh2/overlay/prediction.hpp"
 #include "mosh2/session/escape_key.hpp"
+#include "mosh2/session/path_choice.hpp"
 #include "mosh2/session/reach_advice.hpp"
 #include "mosh2/session/status_report.hpp"
 #include "mosh2/session/terminal_state.hpp"
@@ -38,6 +39,8 @@ inline constexpr std::size_t client_urgent_window = 2 * 1024 * 1024;
 inline constexpr auto connecting_notice_after = 250ms;
 /// ...and after this long the client gives up.
 inline constexpr auto connect_give_up_after = std::chrono::seconds(15);
+/// ...later when the byte stream through ssh is being tried, which is slower to start.
+inline constexpr auto stream_give_up_after = std::chrono::seconds(30);
 
 struct client_core_config {
   explicit client_core_config(crypto::session_key k) : key(std::move(k)) {}
@@ -56,6 +59,8 @@ struct client_core_config {
   /// Silence over UDP for this long from the start: say what is wrong (reach_advice).
   std::chrono::seconds udp_timeout = default_udp_timeout;
   std::string ssh_host;  ///< what ssh reached to start the server (the launcher says); empty = unknown
+  transport_mode transport = transport_mode::automatic;  ///< --transport (see path_choice)
+  bool stream_possible = false;  ///< the stages can start the byte-stream path (over ssh)
 };
 
 /// Bytes read from the keyboard.
@@ -64,6 +69,12 @@ struct keyboard_input {
 };
 /// The keyboard closed (end of file or a read error).
 struct keyboard_ended {};
+/// A datagram that came over the byte-stream path rather than UDP.
+struct stream_datagram {
+  incoming_datagram d;
+};
+/// The byte-stream path ended (its ssh exited or the connection broke).
+struct stream_ended {};
 /// The local terminal changed size.
 struct window_resized {
   int width = 80;
@@ -73,13 +84,17 @@ struct window_resized {
 struct screen_resumed {};
 
 using client_event = std::variant<incoming_datagram, keyboard_input, keyboard_ended, window_resized, signal_received,
-                                  screen_resumed, send_result, turn>;
+                                  screen_resumed, send_result, turn, stream_datagram, stream_ended>;
 
 /// What the client must do after an event.
 struct client_actions : common_actions {
   bool new_socket = false;  ///< open a fresh socket before sending (port hop, §4.5)
   std::string screen;       ///< bytes that bring the terminal up to date
   bool suspend = false;     ///< the user pressed the escape key and Ctrl-Z
+  bool start_stream = false;  ///< start the byte-stream path (again)
+  bool stop_stream = false;   ///< stop it: the session is back on UDP
+  bool to_stream = false;     ///< the datagrams go over the stream...
+  bool also_udp = false;      ///< ...and, as a probe, over UDP too
 };
 
 class client_core {
@@ -99,6 +114,10 @@ public:
   bool ever_heard() const { return ever_heard_; }
   /// The paragraph about UDP once the client has waited udp_timeout and heard nothing.
   std::optional<std::string> udp_advice() const;
+  /// Which path the datagrams take, and its history.
+  const path_choice& paths() const { return paths_; }
+  /// Why the session ended, when it was the paths' fault (one line), else empty.
+  const std::string& path_failure() const { return path_failure_; }
   const peer_address& server() const { return config_.server; }
   session_status status(time_point now) const;
   /// The server's newest screen (without overlays).
@@ -111,7 +130,7 @@ public:
 
 private:
   void keyboard(bytes_view data, time_point now);
-  void datagram(const incoming_datagram& d, time_point now);
+  void datagram(const incoming_datagram& d, time_point now, bool via_stream = false);
   void resized(int width, int height);
   void sent(int err, time_point now);
   void take_turn(client_actions& out, time_point now);
@@ -139,6 +158,8 @@ private:
   bool suspend_ = false;
   bool ever_heard_ = false;
   bool advising_ = false;  ///< udp_timeout passed without a word: the advice is on screen
+  path_choice paths_;
+  std::string path_failure_;
 };
 
 }  // namespace mosh2::session
