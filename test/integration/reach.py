@@ -22,7 +22,13 @@ network is never touched; both namespaces go when the test's processes end.
     while a sequence is being typed into `cat > FILE`: the status file shows the move
     back to UDP ("udp-answered"), and FILE holds exactly what was typed, byte by byte.
 
-Usage: reach.py --build DIR --mode blocked-udp|fallback
+--mode stream-cut (auto, UDP blocked, on the stream):
+    the stream's ssh is killed: the client starts another and the session goes on.
+    Then the client's key is taken out of authorized_keys and the ssh killed again: the
+    client cannot start the stream again and exits non-zero with one line that says ssh
+    could not log in without asking, naming the UDP port that does not answer.
+
+Usage: reach.py --build DIR --mode blocked-udp|fallback|stream-cut
 Exits 0 on success, 1 with a reason. Every wait is bounded; sshd, tmux and the servers
 started in the namespaces are killed whatever happens."""
 
@@ -260,6 +266,55 @@ def fallback(net, build, ssh_config, tmp, timeout):
         net.unblock_udp()
 
 
+def stream_ssh(client_pid):
+    """The client's stream command (an ssh child of mosh2-client), or None."""
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid == client_pid and os.path.basename(os.readlink(f"/proc/{p}/exe")) == "ssh":
+                return int(p)
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
+
+
+def stream_cut(net, build, ssh_config, tmp, timeout):
+    port = 60126
+    net.block_udp(port)
+    tmux = Tmux(80, 24)
+    try:
+        status_file = os.path.join(tmp, "status-4")
+        tmux.start(launch_line(build, ssh_config, port, tmp, status_file))
+        wait_for("the session's prompt over the stream", lambda: prompt_back(tmux), timeout)
+        client_pid = wait_for("the client's status file", lambda: (client_status(tmp) or {}).get("pid"), timeout)
+        first = wait_for("the stream's ssh", lambda: stream_ssh(client_pid), timeout)
+        os.kill(first, signal.SIGKILL)
+        second = wait_for("a new stream's ssh", lambda: (lambda p: p if p and p != first else None)(
+            stream_ssh(client_pid)), timeout)
+        tmux.keys("echo again-$((6*7))", "Enter")
+        wait_for("output over the new stream", lambda: re.search(r"^again-42\s*$", tmux.screen(), re.M), timeout)
+        print(f"ok: the stream's ssh killed (pid {first}): the client started another ({second}), the session goes on")
+        os.rename(os.path.join(tmp, "authorized_keys"), os.path.join(tmp, "authorized_keys.off"))
+        os.kill(second, signal.SIGKILL)
+        status = wait_for("mosh2 to give up", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
+                          timeout * 2)
+        screen = tmux.screen()
+        if status == "0":
+            raise Failure(f"mosh2 exited 0 with no path left:\n{screen}")
+        want = f"mosh2: ssh could not connect or log in again without asking"
+        lines = [line for line in screen.splitlines() if line.startswith("mosh2: ")]
+        if len(lines) != 1 or not lines[0].startswith(want) or not screen.count(f"UDP port {port} on {SERVER_IP}"):
+            raise Failure(f"expected one line starting {want!r} naming the UDP port; the terminal shows:\n{screen}")
+        print(f"ok: with no way to log in again: mosh2 exited {status} with {lines[0]!r}")
+    except Failure:
+        print("screen:\n" + tmux.screen())
+        raise
+    finally:
+        tmux.kill()
+        net.unblock_udp()
+
+
 def inside(build, mode, timeout):
     need("tmux")
     tmp = tempfile.mkdtemp(prefix="mosh2-reach-")
@@ -274,6 +329,8 @@ def inside(build, mode, timeout):
             blocked_throughout(net, build, ssh_config, tmp, timeout)
         elif mode == "fallback":
             fallback(net, build, ssh_config, tmp, timeout)
+        elif mode == "stream-cut":
+            stream_cut(net, build, ssh_config, tmp, timeout)
         return 0
     except (Failure, subprocess.SubprocessError, OSError) as e:
         print(f"FAIL: {mode}: {e}")
@@ -290,7 +347,7 @@ def inside(build, mode, timeout):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
-    ap.add_argument("--mode", choices=["blocked-udp", "fallback"], required=True)
+    ap.add_argument("--mode", choices=["blocked-udp", "fallback", "stream-cut"], required=True)
     ap.add_argument("--timeout", type=float, default=40.0)
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()

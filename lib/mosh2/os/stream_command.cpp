@@ -42,12 +42,29 @@ result<stream_child, std::string> start_stream_command(const std::vector<std::st
   return stream_child{pid, pair[0]};
 }
 
-void stop_stream_command(pid_t pid) {
-  if (pid <= 0) return;
-  ::kill(pid, SIGTERM);
+int stop_stream_command(pid_t pid, int grace_tenths) {
+  if (pid <= 0) return 0;
   int status = 0;
+  for (int i = 0; i < grace_tenths; ++i) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) return status;
+    ::usleep(100 * 1000);
+  }
+  ::kill(pid, SIGTERM);
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  return status;
+}
+
+std::string stream_end_reason(int status, const std::string& server) {
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 255)
+    return "ssh could not connect or log in again without asking (an agent, a key without a passphrase or "
+           "ControlMaster lets it)";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    return fmt::format("the host has no \"{} stream-relay\" (a stock mosh-server has none)", server);
+  if (WIFEXITED(status)) return fmt::format("the ssh stream ended with status {}", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return fmt::format("the ssh stream ended by signal {}", WTERMSIG(status));
+  return "the ssh stream ended";
 }
 
 }  // namespace mosh2::os

@@ -22,7 +22,12 @@ struct stream_child {
 /// middle of the session's screen). Errors: one line.
 result<stream_child, std::string> start_stream_command(const std::vector<std::string>& argv);
 
-/// SIGTERM to the command and reaps it (it is ssh: it ends at once).
-void stop_stream_command(pid_t pid);
+/// Reaps the command: given `grace` (tenths of a second) to end by itself (its stream
+/// has closed), then SIGTERM. Returns its wait status.
+int stop_stream_command(pid_t pid, int grace_tenths = 0);
+
+/// One line on why a stream command that ended with wait status `status` cannot carry
+/// the session (ssh's 255: it could not connect or log in; 127: no such program).
+std::string stream_end_reason(int status, const std::string& server);
 
 }  // namespace mosh2::os

@@ -57,8 +57,8 @@ client_actions client_core::handle(const client_event& event, time_point now) {
           datagram(e.d, now, true);
         } else if constexpr (std::is_same_v<E, stream_ended>) {
           if (!paths_.stream_ended(now)) {
-            path_failure_ = "mosh2: the ssh stream ended and could not be started again (can ssh log in without "
-                            "a password? an agent, a key or ControlMaster lets it)";
+            path_failure_ = fmt::format("mosh2: {}, and UDP port {} on {} does not answer", e.reason,
+                                        config_.server.port, config_.server.ip);
             begin_shutdown(now, "The ssh stream ended.");
           }
           out.news = true;
@@ -143,7 +143,10 @@ void client_core::fill_input_window() {
 
 void client_core::datagram(const incoming_datagram& d, time_point now, bool via_stream) {
   auto out = transport_.receive(d.wire, config_.server, now, d.truncated, d.congestion);
-  if (out.authentic && !via_stream) paths_.heard_udp(now);
+  if (out.authentic) {
+    if (via_stream) paths_.heard_stream();
+    else paths_.heard_udp(now);
+  }
   if (auto rt = transport_.last_roundtrip_success()) bar_.server_acked(*rt);
   if (out.instruction != ssp::receive_outcome::newest) return;
   if (!ever_heard_) bar_.clear_message();

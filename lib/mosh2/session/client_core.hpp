@@ -73,8 +73,10 @@ struct keyboard_ended {};
 struct stream_datagram {
   incoming_datagram d;
 };
-/// The byte-stream path ended (its ssh exited or the connection broke).
-struct stream_ended {};
+/// The byte-stream path ended (its ssh exited or the connection broke), and why.
+struct stream_ended {
+  std::string reason;
+};
 /// The local terminal changed size.
 struct window_resized {
   int width = 80;

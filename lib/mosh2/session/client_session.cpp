@@ -309,8 +309,8 @@ private:
   }
   bool on(stream_closed& e, time_point now) {
     if (e.generation != generation_ || !stream_) return false;
-    stop_stream();
-    (void)core_.handle(stream_ended{}, now);
+    const int status = stop_stream(5);  // its stream closed: ssh is ending by itself
+    (void)core_.handle(stream_ended{os::stream_end_reason(status, "mosh2-server")}, now);
     return true;
   }
   bool on(tick&, time_point) { return false; }
@@ -322,7 +322,7 @@ private:
     ++generation_;
     auto child = os::start_stream_command(stream_command_);
     if (!child) {
-      events_->try_send(asio::error_code{}, event{stream_closed(generation_)});
+      (void)core_.handle(stream_ended{child.error()}, steady::now());
       return;
     }
     stream_pid_ = child->pid;
@@ -336,17 +336,18 @@ private:
   }
 
   /// Ends the stream's stages (they return once their descriptor and pipe are closed) and its command.
-  void stop_stream() {
-    if (!stream_) return;
+  int stop_stream(int grace_tenths = 0) {
+    if (!stream_) return 0;
     asio::error_code ignored;
     stream_->close(ignored);
     stream_out_->close();
-    os::stop_stream_command(stream_pid_);
+    const int status = os::stop_stream_command(stream_pid_, grace_tenths);
     stream_pid_ = -1;
     retired_streams_.push_back(std::move(*stream_));  // the stages may still hold them until they return
     retired_pipes_.push_back(std::move(*stream_out_));
     stream_.reset();
     stream_out_.reset();
+    return status;
   }
 
   void suspend() {

@@ -13,7 +13,9 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mosh2/util/clock.hpp"
@@ -74,6 +76,10 @@ public:
     stop_stream_ = true;
     switches_.push_back({now, "udp", "udp-answered"});
   }
+
+  /// A datagram from the server arrived over the stream: it works, so a later end of it
+  /// gets its restarts afresh.
+  void heard_stream() { restarts_ = 0; }
 
   /// The stream ended (ssh exited, the connection broke). Returns false when it cannot
   /// be started again: the session has no path left but UDP, which did not answer.
