@@ -23,6 +23,7 @@
 #include "mosh2/os/process.hpp"
 #include "mosh2/os/program_lookup.hpp"
 #include "mosh2/os/stream_relay.hpp"
+#include "mosh2/os/udp_relay.hpp"
 #include "mosh2/session/server_session.hpp"
 #include "mosh2/os/udp_socket.hpp"
 
@@ -42,6 +43,10 @@ constexpr const char* usage =
     "  --idle-timeout DURATION  end the session once the client has not been heard for DURATION (90s, 12h, 7d)\n"
     "  -v                 verbose: stay attached and log session events to stderr\n"
     "       mosh2-server stream-relay PORT [ADDRESS]\n"
+    "       mosh2-server relay NEXT_ADDRESS NEXT_PORT [-i BIND] [-p PORT[:PORT2]] [--idle-timeout DURATION] [-f]\n"
+    "  relay              forward the session's UDP between its client and NEXT_ADDRESS:NEXT_PORT (a jump\n"
+    "                     host; binds the local address of $SSH_CONNECTION, prints MOSH RELAY PORT,\n"
+    "                     detaches unless -f, ends after DURATION (default 1h) without a word from the next hop)\n"
     "  stream-relay       bridge framed datagrams on stdin/stdout (ssh's) to UDP PORT on this host\n"
     "                     (ADDRESS, default the local address of $SSH_CONNECTION, else 127.0.0.1)\n"
     "  -h, --help         this message\n"
@@ -182,9 +187,56 @@ int stream_relay(const std::vector<std::string>& args) {
   return *r;
 }
 
+/// `relay NEXT_ADDRESS NEXT_PORT ...`: a UDP forwarder for a client behind this jump host.
+int relay(const std::vector<std::string>& args) {
+  auto o = parse_relay_args(args);
+  if (!o) {
+    std::fprintf(stderr, "mosh2-server: %s (see mosh2-server --help)\n", o.error().c_str());
+    return 2;
+  }
+  relay_config c;
+  if (o->bind) c.bind_address = *o->bind;
+  else if (auto ssh = ssh_connection_address()) c.bind_address = ssh->to_string();
+  else c.bind_address = "127.0.0.1";
+  c.port_low = o->port_low;
+  c.port_high = o->port_high;
+  c.next_address = o->next_address;
+  c.next_port = o->next_port;
+  c.idle_timeout = o->idle_timeout;
+  auto bound = bind_relay(c);
+  if (!bound) {
+    warn(bound.error());
+    return 1;
+  }
+  std::printf("MOSH RELAY %u\n", static_cast<unsigned>(bound->port));
+  std::fflush(stdout);
+  if (!o->foreground) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      std::perror("mosh2-server: fork");
+      return 1;
+    }
+    if (pid > 0) return 0;
+    ::setsid();
+    const int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(null, STDERR_FILENO);
+    }
+  }
+  auto r = run_relay(c, *bound);
+  if (!r) {
+    warn(r.error());
+    return 1;
+  }
+  return *r;
+}
+
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "stream-relay") return stream_relay(args);
+  if (!args.empty() && args[0] == "relay") return relay(args);
   auto parsed = parse_server_args(args);
   if (!parsed) {
     std::fprintf(stderr, "mosh2-server: %s (see mosh2-server --help)\n", parsed.error().c_str());

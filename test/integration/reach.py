@@ -28,7 +28,14 @@ network is never touched; both namespaces go when the test's processes end.
     client cannot start the stream again and exits non-zero with one line that says ssh
     could not log in without asking, naming the UDP port that does not answer.
 
-Usage: reach.py --build DIR --mode blocked-udp|fallback|stream-cut
+--mode relay (no ssh): three namespaces, client -- jump -- server, the jump not routing.
+    `mosh2-server relay` on the jump forwards a session between mosh2-client and
+    mosh2-server (no key in its argv); a second relay on its port exits 1 with one line;
+    the client's address changes (roam) and the session goes on; after `exit` the relay
+    exits 0 once the server has been silent for its idle timeout. (`mosh2 -J`, which would
+    start the relay over ssh, is not built yet.)
+
+Usage: reach.py --build DIR --mode blocked-udp|fallback|stream-cut|relay
 Exits 0 on success, 1 with a reason. Every wait is bounded; sshd, tmux and the servers
 started in the namespaces are killed whatever happens."""
 
@@ -315,6 +322,122 @@ def stream_cut(net, build, ssh_config, tmp, timeout):
         net.unblock_udp()
 
 
+def server_peer(tmp):
+    """(address, port) the server's status file says it replies to, or None."""
+    d = os.path.join(tmp, "status")
+    for n in (os.listdir(d) if os.path.isdir(d) else []):
+        try:
+            with open(os.path.join(d, n)) as f:
+                doc = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if doc.get("role") == "server" and doc.get("peer"):
+            return doc["peer"]["address"], doc["peer"]["port"]
+    return None
+
+
+def relay(build, tmp, timeout):
+    """client (ours, 10.201.0.1) -- jump (10.201.0.2 | 10.202.0.1) -- server (10.202.0.2);
+    the jump does not route, so only the relay joins the client to the server."""
+    ip = need("ip")
+    holders = [subprocess.Popen([need("unshare"), "-n", "sleep", "600"], stdin=subprocess.DEVNULL) for _ in range(2)]
+    jump, server = ([need("nsenter"), "-t", str(h.pid), "-n"] for h in holders)
+    mine = os.readlink("/proc/self/ns/net")
+    for h in holders:
+        wait_for("a namespace", lambda: os.readlink(f"/proc/{h.pid}/ns/net") != mine, 10)
+    tmux = Tmux(80, 24)
+    procs = []
+    try:
+        def run(prefix, *words):
+            subprocess.run([*prefix, ip, *words], check=True, timeout=10)
+        run([], "link", "set", "lo", "up")
+        run([], "link", "add", "ca", "type", "veth", "peer", "name", "ja", "netns", str(holders[0].pid))
+        run([], "addr", "add", "10.201.0.1/24", "dev", "ca")
+        run([], "link", "set", "ca", "up")
+        run(jump, "link", "add", "jb", "type", "veth", "peer", "name", "sb", "netns", str(holders[1].pid))
+        for prefix, words in ((jump, ["link", "set", "lo", "up"]), (jump, ["addr", "add", "10.201.0.2/24", "dev", "ja"]),
+                              (jump, ["link", "set", "ja", "up"]), (jump, ["addr", "add", "10.202.0.1/24", "dev", "jb"]),
+                              (jump, ["link", "set", "jb", "up"]), (server, ["link", "set", "lo", "up"]),
+                              (server, ["addr", "add", "10.202.0.2/24", "dev", "sb"]), (server, ["link", "set", "sb", "up"])):
+            run(prefix, *words)
+        if subprocess.run([ip, "route", "get", "10.202.0.2"], capture_output=True, timeout=10).returncode == 0:
+            raise Failure("the client has a route to the server: the test's topology is wrong")
+        env = dict(os.environ, HOME=tmp, LANG="C.UTF-8", MOSH2_STATUS_DIR=os.path.join(tmp, "status"))
+        out = subprocess.run([*server, os.path.join(build, "tools", "mosh2-server"), "new", "-i", "10.202.0.2",
+                              "-p", "60130", "--", "/bin/sh"], capture_output=True, text=True, timeout=20, env=env,
+                             stdin=subprocess.DEVNULL)
+        m = re.search(r"MOSH CONNECT (\d+) (\S+)", out.stdout)
+        if not m:
+            raise Failure(f"the server did not start: {out.stdout!r} {out.stderr!r}")
+        key = m.group(2)
+        server_bin = os.path.join(build, "tools", "mosh2-server")
+        relay_cmd = [*jump, server_bin, "relay", "10.202.0.2", "60130", "-i", "10.201.0.2", "-p", "60200",
+                     "--idle-timeout", "5s", "-f"]
+        relay_proc = subprocess.Popen(relay_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                      stdin=subprocess.DEVNULL)
+        procs.append(relay_proc)
+        line = relay_proc.stdout.readline()
+        if line.strip() != "MOSH RELAY 60200":
+            raise Failure(f"the relay said {line!r}, not MOSH RELAY 60200")
+        if key in " ".join(relay_cmd):
+            raise Failure("the session key is in the relay's argv")
+        busy = subprocess.run(relay_cmd, capture_output=True, text=True, timeout=20)
+        lines = busy.stderr.strip().splitlines()
+        if busy.returncode != 1 or len(lines) != 1 or "cannot bind 10.201.0.2 port 60200" not in lines[0]:
+            raise Failure(f"a relay on a taken port gave status {busy.returncode}, stderr {busy.stderr!r}")
+        print(f"ok: a second relay on the same port: exit 1 with {lines[0]!r}")
+        client = os.path.join(build, "tools", "mosh2-client")
+        status_file = os.path.join(tmp, "status-relay")
+        tmux.start(f"env MOSH_KEY={key} HOME={tmp} LANG=C.UTF-8 TERM=xterm-256color MOSH2_STATUS_DIR={tmp}/status "
+                   f"{client} 10.201.0.2 60200; echo $? > {status_file}")
+        tmux.keys("PS1='$ '; echo relay-$((6*7))", "Enter")
+        wait_for("output through the relay", lambda: re.search(r"^relay-42\s*$", tmux.screen(), re.M), timeout)
+        print("ok: client -> relay on the jump -> server, with no route from client to server")
+        before = wait_for("the server's peer in its status file", lambda: server_peer(tmp), timeout)
+        # Roam: the client's address changes under its socket. (This namespace's own
+        # setting: the new address takes over the subnet's route when the old one goes.)
+        with open("/proc/sys/net/ipv4/conf/ca/promote_secondaries", "w") as f:
+            f.write("1")
+        run([], "addr", "add", "10.201.0.5/24", "dev", "ca")
+        run([], "addr", "del", "10.201.0.1/24", "dev", "ca")
+        tmux.keys("echo roamed-$((6*7))", "Enter")
+        wait_for("output after the client's roam", lambda: re.search(r"^roamed-42\s*$", tmux.screen(), re.M), timeout)
+        after = wait_for("the server's peer to change", lambda: (lambda p: p if p and p != before else None)(
+            server_peer(tmp)), timeout)
+        if before[0] != "10.202.0.1" or after[0] != "10.202.0.1":
+            raise Failure(f"the server's peer went {before} -> {after}; expected the jump's 10.202.0.1 both times")
+        print(f"ok: the client roamed to 10.201.0.5: the relay followed with a new upstream socket "
+              f"(the server's peer {before[0]}:{before[1]} -> {after[0]}:{after[1]}), the session goes on")
+        tmux.keys("exit", "Enter")
+        status = wait_for("the client to exit",
+                          lambda: os.path.exists(status_file) and open(status_file).read().strip(), timeout)
+        if status != "0":
+            raise Failure(f"the client exited {status}:\n{tmux.screen()}")
+        relay_proc.wait(timeout=timeout)
+        if relay_proc.returncode != 0:
+            raise Failure(f"the relay exited {relay_proc.returncode}: {relay_proc.stderr.read()!r}")
+        print("ok: the session ended; the relay exited 0 once the server had been silent for its idle timeout")
+    except Failure:
+        print("screen:\n" + tmux.screen())
+        raise
+    finally:
+        tmux.kill()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+        for h in holders:
+            ns = os.readlink(f"/proc/{h.pid}/ns/net")
+            for p in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    if os.readlink(f"/proc/{p}/ns/net") == ns and int(p) != h.pid:
+                        os.kill(int(p), signal.SIGKILL)
+                except OSError:
+                    continue
+            h.kill()
+            h.wait(timeout=10)
+
+
 def inside(build, mode, timeout):
     need("tmux")
     tmp = tempfile.mkdtemp(prefix="mosh2-reach-")
@@ -322,6 +445,9 @@ def inside(build, mode, timeout):
     log = None
     net = None
     try:
+        if mode == "relay":
+            relay(build, tmp, timeout)
+            return 0
         net = Net()
         sshd, ssh_config, log = start_sshd(tmp, SERVER_IP, net.prefix)
         if mode == "blocked-udp":
@@ -347,7 +473,7 @@ def inside(build, mode, timeout):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
-    ap.add_argument("--mode", choices=["blocked-udp", "fallback", "stream-cut"], required=True)
+    ap.add_argument("--mode", choices=["blocked-udp", "fallback", "stream-cut", "relay"], required=True)
     ap.add_argument("--timeout", type=float, default=40.0)
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()

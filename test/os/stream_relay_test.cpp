@@ -17,9 +17,11 @@
 #include "mosh2/os/options.hpp"
 #include "mosh2/os/stream_command.hpp"
 #include "mosh2/os/stream_relay.hpp"
+#include "mosh2/os/udp_relay.hpp"
 #include "mosh2/transport/stream_framing.hpp"
 
 using namespace mosh2;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -128,4 +130,36 @@ TEST_CASE("a stream command runs with its input and output on our socket") {
   CHECK(WEXITSTATUS(status) == 0);
   ::close(child->fd);
   CHECK_FALSE(os::start_stream_command({}));
+}
+
+TEST_CASE("the relay's sources: a new source gets a slot, a known one keeps it, an answer proves it") {
+  os::relay_sources s(3);
+  const time_point t0{};
+  auto a = s.from_client("10.0.0.1:5000", t0);
+  CHECK(a.fresh);
+  auto again = s.from_client("10.0.0.1:5000", t0 + 1s);
+  CHECK_FALSE(again.fresh);
+  CHECK(again.slot == a.slot);
+  CHECK_FALSE(s.last_answer());
+  CHECK(s.from_next_hop(a.slot, t0 + 2s) == "10.0.0.1:5000");
+  CHECK(s.last_answer() == t0 + 2s);
+  CHECK_FALSE(s.from_next_hop(7, t0 + 2s));  // a slot nobody holds goes nowhere
+  // A roam: a new source, a new slot; the old one stays until it is needed.
+  auto roamed = s.from_client("10.0.0.5:5000", t0 + 3s);
+  CHECK(roamed.fresh);
+  CHECK(roamed.slot != a.slot);
+  CHECK(s.size() == 2);
+}
+
+TEST_CASE("the relay's sources are bounded: a forger's flood takes unproven slots, never the proven client's") {
+  os::relay_sources s(3);
+  const time_point t0{};
+  auto client = s.from_client("10.0.0.1:5000", t0);
+  (void)s.from_next_hop(client.slot, t0);
+  for (int i = 0; i < 100; ++i) {
+    auto p = s.from_client("192.0.2.9:" + std::to_string(1000 + i), t0 + std::chrono::seconds(1 + i));
+    CHECK(p.slot != client.slot);
+  }
+  CHECK(s.size() == 3);
+  CHECK(s.from_next_hop(client.slot, t0 + 200s) == "10.0.0.1:5000");
 }

@@ -317,4 +317,44 @@ std::optional<std::string> stream_command_text(const std::vector<std::string>& a
   return out;
 }
 
+result<relay_options, std::string> parse_relay_args(const std::vector<std::string>& args) {
+  relay_options o;
+  std::vector<std::string> words;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const auto& a = args[i];
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= args.size()) return std::nullopt;
+      return args[++i];
+    };
+    if (a == "-f") {
+      o.foreground = true;
+    } else if (a == "-i" || a == "-p" || a == "--idle-timeout") {
+      auto v = value();
+      if (!v) return failure{fmt::format("relay: option {} needs a value", a)};
+      if (a == "-i") {
+        o.bind = *v;
+      } else if (a == "-p") {
+        auto ports = parse_port_range(*v);
+        if (!ports) return failure{fmt::format("relay: {}", ports.error())};
+        o.port_low = ports->low;
+        o.port_high = ports->high;
+      } else {
+        auto d = control::parse_duration(*v);
+        if (!d) return failure{fmt::format("relay: --idle-timeout: {}", d.error())};
+        o.idle_timeout = *d;
+      }
+    } else if (!a.empty() && a[0] == '-') {
+      return failure{fmt::format("relay: unknown option {}", a)};
+    } else {
+      words.push_back(a);
+    }
+  }
+  if (words.size() != 2) return failure{std::string("relay needs NEXT_ADDRESS NEXT_PORT")};
+  o.next_address = words[0];
+  auto port = parse_decimal(words[1]);
+  if (!port || *port < 1 || *port > 65535) return failure{fmt::format("relay: bad port \"{}\"", words[1])};
+  o.next_port = static_cast<std::uint16_t>(*port);
+  return o;
+}
+
 }  // namespace mosh2::os

@@ -90,6 +90,18 @@ inline constexpr const char* ssh_host_variable = "MOSH2_SSH_HOST";
 inline constexpr const char* transport_variable = "MOSH2_TRANSPORT";
 inline constexpr const char* stream_command_variable = "MOSH2_STREAM_COMMAND";
 
+/// `mosh2-server relay NEXT_ADDRESS NEXT_PORT [-i BIND] [-p PORT[:PORT2]]
+/// [--idle-timeout DURATION] [-f]`.
+struct relay_options {
+  std::string next_address;
+  std::uint16_t next_port = 0;
+  std::optional<std::string> bind;  ///< unset: the server side of $SSH_CONNECTION, else 127.0.0.1
+  std::uint16_t port_low = 60001, port_high = 60999;
+  std::chrono::seconds idle_timeout{3600};
+  bool foreground = false;  ///< -f: do not detach
+};
+result<relay_options, std::string> parse_relay_args(const std::vector<std::string>& args);
+
 /// The argv in MOSH2_STREAM_COMMAND (no empty command, no empty first word).
 result<std::vector<std::string>, std::string> parse_stream_command(const std::string& json);
 /// The text of `argv` for MOSH2_STREAM_COMMAND; nothing when a word holds the separator.
