@@ -64,6 +64,8 @@ constexpr const char* usage =
     "        --experimental-remote-ip={proxy|local|remote}   how the server's address is learned\n"
     "        --idle-timeout=DURATION   the server ends the session once the client has been\n"
     "                             gone that long (90s, 12h, 7d; needs mosh2-server)\n"
+"-J [user@]host[:port]  --jump=...   reach the host through this jump host: ssh -J, and\n"
+    "                             mosh2-server relay there carries the UDP datagrams\n"
     "        --udp-timeout=DURATION   say what is wrong when UDP gets no answer that long\n"
     "                             from the start (default: 5s)\n"
     "        --transport=udp|tcp|auto   udp only; tcp: through ssh from the start; auto (the\n"
@@ -222,22 +224,87 @@ std::pair<std::string, connect_line> read_connect(const launcher_options& o, con
 
 /// Step 4: become the client; the key goes into its environment only.
 [[noreturn]] void exec_client(const launcher_options& o, const session_plan& plan, const std::string& ip,
-                              const connect_line& connect) {
+                              const connect_line& connect, const std::string& server_port) {
   auto launch = client_launch_for(o, plan.client, plan.predict, ip, connect, static_cast<long>(::getpid()));
   // Over ssh the session can fall back to a byte stream through a second ssh connection.
   if (!o.local && o.transport != "udp")
-    if (auto text = mosh2::os::stream_command_text(stream_ssh_argv(o, plan.destination, connect.port)))
+    if (auto text = mosh2::os::stream_command_text(stream_ssh_argv(o, plan.destination, server_port)))
       launch.setup.set.emplace_back(mosh2::os::stream_command_variable, *text);
   const int e = mosh2::os::exec_program(launch.argv, launch.setup);
   ::unsetenv("MOSH_KEY");
   throw fatal_error(1, mosh2::os::cannot_run_message(plan.client, e));
 }
 
-int run_launcher(const launcher_options& o) {
+/// With -J: starts `mosh2-server relay HOST_IP PORT` on the jump host over ssh (our
+/// ProxyCommand reports the jump's address) and returns the address and port the client
+/// sends to. Failures: one line naming the jump host.
+std::pair<std::string, std::string> start_relay(const launcher_options& o, const std::string& host_ip,
+                                                const std::string& port) {
+  launcher_options jo = o;
+  jo.remote_ip = remote_ip_mode::proxy;
+  jo.ssh_pty = false;
+  std::string jump = o.jumps.front();
+  // [user@]host[:port]: ssh takes the port apart (an IPv6 jump needs brackets).
+  const auto colon = jump.rfind(':');
+  if (colon != std::string::npos && jump.find(']') == std::string::npos && jump.find(':') == colon) {
+    jo.ssh.insert(jo.ssh.end(), {"-p", jump.substr(colon + 1)});
+    jump.resize(colon);
+  }
+  const std::string self = mosh2::os::self_path();
+  const std::string remote =
+      fmt::format("{} relay {} {}", o.server.value_or("mosh2-server"), shell_quote(host_ip), shell_quote(port));
+  mosh2::os::child_process relay =
+      mosh2::os::spawn_with_output(ssh_argv(jo, self, jump, remote), bootstrap_setup(o, mosh2::os::process_environment()("HOME")));
+  std::string out;
+  (void)mosh2::os::read_until(relay.output, clock_type::now() + connect_timeout, [&](std::string_view bytes) {
+    out.append(bytes);
+    return out.find("MOSH RELAY ") == std::string::npos || out.find('\n', out.find("MOSH RELAY ")) == std::string::npos;
+  });
+  ::close(relay.output);
+  auto status = mosh2::os::reap_within(relay.pid, 50, 100);
+  if (!status) {
+    ::kill(relay.pid, SIGTERM);
+    status = mosh2::os::wait_for(relay.pid);
+  }
+  std::optional<std::string> jump_ip, relay_port;
+  std::string last;
+  std::size_t start = 0;
+  while (start < out.size()) {
+    auto end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    std::string line = out.substr(start, end - start);
+    while (!line.empty() && (line.back() == '\r')) line.pop_back();
+    if (line.rfind("MOSH IP ", 0) == 0) jump_ip = line.substr(8);
+    else if (line.rfind("MOSH RELAY ", 0) == 0) relay_port = line.substr(11);
+    else if (!line.empty()) last = line;
+    start = end + 1;
+  }
+  if (!relay_port || !jump_ip)
+    throw fatal_error(1, fmt::format("could not start the relay on jump host {}: {}", o.jumps.front(),
+                                     last.empty() ? std::string("ssh gave no reason") : last));
+  return {*jump_ip, *relay_port};
+}
+
+int run_launcher(const launcher_options& given) {
+  launcher_options o = given;
+  if (!o.jumps.empty()) {
+    if (o.local) throw fatal_error(2, "--local and -J do not go together");
+    if (o.jumps.size() > 1) throw fatal_error(2, "only one jump host (-J) is supported so far");
+    // The host is reached through the jump with ssh's own -J; its address as the jump sees
+    // it is the server's side of $SSH_CONNECTION there.
+    o.remote_ip = remote_ip_mode::remote;
+    o.ssh.insert(o.ssh.end(), {"-J", o.jumps.front()});
+  }
   const session_plan plan = plan_session(o);
   mosh2::os::child_process server = start_server(o, plan);
-  const auto [ip, connect] = read_connect(o, plan, server);
-  exec_client(o, plan, ip, connect);
+  auto [ip, connect] = read_connect(o, plan, server);
+  const std::string server_port = connect.port;  // the stream's relay on the host goes straight to it
+  if (!o.jumps.empty()) {
+    auto [jump_ip, relay_port] = start_relay(given, ip, connect.port);
+    ip = jump_ip;
+    connect.port = relay_port;
+  }
+  exec_client(o, plan, ip, connect, server_port);
 }
 
 }  // namespace

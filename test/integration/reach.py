@@ -32,10 +32,14 @@ network is never touched; both namespaces go when the test's processes end.
     `mosh2-server relay` on the jump forwards a session between mosh2-client and
     mosh2-server (no key in its argv); a second relay on its port exits 1 with one line;
     the client's address changes (roam) and the session goes on; after `exit` the relay
-    exits 0 once the server has been silent for its idle timeout. (`mosh2 -J`, which would
-    start the relay over ssh, is not built yet.)
+    exits 0 once the server has been silent for its idle timeout.
+--mode jump: the same three namespaces with an sshd on the jump and one on the server:
+    `mosh2 -J jumphost testhost` starts the server through `ssh -J` and a relay on the
+    jump over ssh; the session runs (the shell's $SSH_CONNECTION comes from the jump),
+    the client sends to the relay, `exit` ends it with 0; a -J to an address where no
+    jump answers: non-zero with one line.
 
-Usage: reach.py --build DIR --mode blocked-udp|fallback|stream-cut|relay
+Usage: reach.py --build DIR --mode blocked-udp|fallback|stream-cut|relay|jump
 Exits 0 on success, 1 with a reason. Every wait is bounded; sshd, tmux and the servers
 started in the namespaces are killed whatever happens."""
 
@@ -336,20 +340,24 @@ def server_peer(tmp):
     return None
 
 
-def relay(build, tmp, timeout):
+class Chain:
     """client (ours, 10.201.0.1) -- jump (10.201.0.2 | 10.202.0.1) -- server (10.202.0.2);
-    the jump does not route, so only the relay joins the client to the server."""
-    ip = need("ip")
-    holders = [subprocess.Popen([need("unshare"), "-n", "sleep", "600"], stdin=subprocess.DEVNULL) for _ in range(2)]
-    jump, server = ([need("nsenter"), "-t", str(h.pid), "-n"] for h in holders)
-    mine = os.readlink("/proc/self/ns/net")
-    for h in holders:
-        wait_for("a namespace", lambda: os.readlink(f"/proc/{h.pid}/ns/net") != mine, 10)
-    tmux = Tmux(80, 24)
-    procs = []
-    try:
+    the jump does not route, so nothing joins the client to the server but what runs on
+    the jump."""
+
+    def __init__(self):
+        ip = need("ip")
+        self.holders = [subprocess.Popen([need("unshare"), "-n", "sleep", "600"], stdin=subprocess.DEVNULL)
+                        for _ in range(2)]
+        self.jump, self.server = ([need("nsenter"), "-t", str(h.pid), "-n"] for h in self.holders)
+        mine = os.readlink("/proc/self/ns/net")
+        for h in self.holders:
+            wait_for("a namespace", lambda: os.readlink(f"/proc/{h.pid}/ns/net") != mine, 10)
+
         def run(prefix, *words):
             subprocess.run([*prefix, ip, *words], check=True, timeout=10)
+        self.run = run
+        jump, server, holders = self.jump, self.server, self.holders
         run([], "link", "set", "lo", "up")
         run([], "link", "add", "ca", "type", "veth", "peer", "name", "ja", "netns", str(holders[0].pid))
         run([], "addr", "add", "10.201.0.1/24", "dev", "ca")
@@ -362,6 +370,28 @@ def relay(build, tmp, timeout):
             run(prefix, *words)
         if subprocess.run([ip, "route", "get", "10.202.0.2"], capture_output=True, timeout=10).returncode == 0:
             raise Failure("the client has a route to the server: the test's topology is wrong")
+
+    def close(self):
+        for h in self.holders:
+            ns = os.readlink(f"/proc/{h.pid}/ns/net")
+            for p in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    if os.readlink(f"/proc/{p}/ns/net") == ns and int(p) != h.pid:
+                        os.kill(int(p), signal.SIGKILL)
+                except OSError:
+                    continue
+            h.kill()
+            h.wait(timeout=10)
+
+
+def relay(build, tmp, timeout):
+    """client (ours, 10.201.0.1) -- jump (10.201.0.2 | 10.202.0.1) -- server (10.202.0.2);
+    the jump does not route, so only the relay joins the client to the server."""
+    chain = Chain()
+    jump, server, run = chain.jump, chain.server, chain.run
+    tmux = Tmux(80, 24)
+    procs = []
+    try:
         env = dict(os.environ, HOME=tmp, LANG="C.UTF-8", MOSH2_STATUS_DIR=os.path.join(tmp, "status"))
         out = subprocess.run([*server, os.path.join(build, "tools", "mosh2-server"), "new", "-i", "10.202.0.2",
                               "-p", "60130", "--", "/bin/sh"], capture_output=True, text=True, timeout=20, env=env,
@@ -426,16 +456,66 @@ def relay(build, tmp, timeout):
             if p.poll() is None:
                 p.kill()
                 p.wait(timeout=10)
-        for h in holders:
-            ns = os.readlink(f"/proc/{h.pid}/ns/net")
-            for p in filter(str.isdigit, os.listdir("/proc")):
-                try:
-                    if os.readlink(f"/proc/{p}/ns/net") == ns and int(p) != h.pid:
-                        os.kill(int(p), signal.SIGKILL)
-                except OSError:
-                    continue
-            h.kill()
-            h.wait(timeout=10)
+        chain.close()
+
+
+def jump_host(build, tmp, timeout):
+    """`mosh2 -J jumphost testhost` across the Chain, with an sshd on the jump and one on
+    the host; then a -J to a jump with no sshd: one line, exit 1."""
+    chain = Chain()
+    tmux = Tmux(80, 24)
+    sshds = []
+    try:
+        configs = []
+        for name, address, prefix in (("jump", "10.201.0.2", chain.jump), ("host", "10.202.0.2", chain.server)):
+            d = os.path.join(tmp, name)
+            os.makedirs(d)
+            sshd, config, _ = start_sshd(d, address, prefix)
+            sshds.append(sshd)
+            configs.append(open(config).read().replace("Host testhost", "Host jumphost" if name == "jump"
+                                                       else "Host testhost"))
+        ssh_config = os.path.join(tmp, "ssh_config")
+        with open(ssh_config, "w") as f:
+            f.write("\n".join(configs))
+        mosh2 = os.path.join(build, "tools", "mosh2")
+        server = os.path.join(build, "tools", "mosh2-server")
+        status_file = os.path.join(tmp, "status-jump")
+        launch = [mosh2, f"--ssh=ssh -F {ssh_config}", f"--server={server}", "-J", "jumphost", "testhost",
+                  "--", "/bin/sh"]
+        tmux.start(f"env HOME={tmp} LANG=C.UTF-8 TERM=xterm-256color PS1='$ ' MOSH2_STATUS_DIR={tmp}/status "
+                   f"{shlex.join(launch)}; echo $? > {status_file}")
+        wait_for("the session's prompt through the jump", lambda: prompt_back(tmux), timeout)
+        tmux.keys("echo jumped-$((6*7)) $SSH_CONNECTION", "Enter")
+        wait_for("output through the jump", lambda: re.search(r"^jumped-42 10\.202\.0\.1 ", tmux.screen(), re.M),
+                 timeout)
+        doc = wait_for("the client's status", lambda: client_status(tmp), timeout)
+        if doc["peer"]["address"] != "10.201.0.2":
+            raise Failure(f"the client sends to {doc['peer']}, not to the relay on the jump (10.201.0.2)")
+        relays = [p for p in filter(str.isdigit, os.listdir("/proc"))
+                  if os.path.exists(f"/proc/{p}/cmdline") and b"\0relay\0" in open(f"/proc/{p}/cmdline", "rb").read()]
+        print(f"ok: mosh2 -J jumphost testhost: the session runs, the client sends to the relay "
+              f"{doc['peer']['address']}:{doc['peer']['port']} (relay pids {relays})")
+        tmux.keys("exit", "Enter")
+        status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
+                          timeout)
+        if status != "0":
+            raise Failure(f"mosh2 -J exited {status}:\n{tmux.screen()}")
+        print("ok: `exit` ended the session with status 0")
+        bad = subprocess.run([mosh2, "--allow-no-tty", f"--ssh=ssh -F {ssh_config}", f"--server={server}",
+                              "-J", "10.201.0.9", "testhost"], capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL, env=dict(os.environ, HOME=tmp))
+        last = bad.stderr.strip().splitlines()[-1:] or [""]
+        if bad.returncode == 0 or not last[0].startswith("mosh2: "):
+            raise Failure(f"-J to an unreachable jump gave status {bad.returncode}, stderr {bad.stderr!r}")
+        print(f"ok: an unreachable jump: status {bad.returncode}, {last[0]!r}")
+    except Failure:
+        print("screen:\n" + tmux.screen())
+        raise
+    finally:
+        tmux.kill()
+        for sshd in sshds:
+            stop_sshd(sshd)
+        chain.close()
 
 
 def inside(build, mode, timeout):
@@ -447,6 +527,9 @@ def inside(build, mode, timeout):
     try:
         if mode == "relay":
             relay(build, tmp, timeout)
+            return 0
+        if mode == "jump":
+            jump_host(build, tmp, timeout)
             return 0
         net = Net()
         sshd, ssh_config, log = start_sshd(tmp, SERVER_IP, net.prefix)
@@ -473,7 +556,7 @@ def inside(build, mode, timeout):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
-    ap.add_argument("--mode", choices=["blocked-udp", "fallback", "stream-cut", "relay"], required=True)
+    ap.add_argument("--mode", choices=["blocked-udp", "fallback", "stream-cut", "relay", "jump"], required=True)
     ap.add_argument("--timeout", type=float, default=40.0)
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()

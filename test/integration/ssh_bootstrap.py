@@ -82,6 +82,10 @@ PrintLastLog no
     def listening():
         if sshd.poll() is not None:
             raise Failure(f"sshd exited with status {sshd.returncode}: {open(log).read().strip()}")
+        if prefix:  # sshd's namespace may be out of our reach: ask from inside it
+            probe = f"import socket; socket.create_connection(({address!r}, {port}), timeout=1)"
+            return subprocess.run([*prefix, sys.executable, "-c", probe], capture_output=True,
+                                  timeout=10).returncode == 0
         try:
             with socket.create_connection((address, port), timeout=1):
                 return True

@@ -89,3 +89,12 @@ TEST_CASE("a failure's hint uses that command") {
                        "check that `ssh -o BatchMode=yes nosuchuser@box` works");
 }
 }
+
+TEST_CASE("the stream's ssh: no pty, no questions, the relay to the server's port") {
+  auto o = parse({"--ssh=ssh -F cfg", "-4", "me@h"});
+  CHECK(stream_ssh_argv(o, "me@h", "60001") ==
+        std::vector<std::string>{"ssh", "-F", "cfg", "-T", "-o", "BatchMode=yes", "-4", "me@h", "--",
+                                 "mosh2-server stream-relay '60001'"});
+  auto bound = parse({"--bind-server=10.0.0.5", "--server=/opt/m2s", "h"});
+  CHECK(stream_ssh_argv(bound, "h", "60002").back() == "/opt/m2s stream-relay '60002' '10.0.0.5'");
+}

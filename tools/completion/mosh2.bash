@@ -6,10 +6,10 @@
 
 # The launcher's options, and those of them that take a value (as a separate word or
 # after =).
-_mosh2_launcher_options='--client= --server= --ssh= --ssh-pty --no-ssh-pty --predict= -a -n -o
+_mosh2_launcher_options='-J --jump= --client= --server= --ssh= --ssh-pty --no-ssh-pty --predict= -a -n -o
   --predict-overwrite --no-predict-overwrite -4 -6 --family= -p --port= --bind-server=
   --experimental-remote-ip= --idle-timeout= --udp-timeout= --transport= --no-init --local --allow-no-tty --help --version'
-_mosh2_launcher_takes_value='-p --port --client --server --ssh --predict --family --bind-server
+_mosh2_launcher_takes_value='-p -J --jump --port --client --server --ssh --predict --family --bind-server
   --experimental-remote-ip --idle-timeout --udp-timeout --transport'
 
 _mosh2_launcher() {
@@ -50,7 +50,7 @@ _mosh2_launcher() {
     --experimental-remote-ip)
       COMPREPLY=($(compgen -W 'proxy local remote' -- "$cur")); return ;;
     --client) _filedir; return ;;
-    -p | --port | --server | --ssh | --idle-timeout | --udp-timeout) return ;;
+    -p | --port | -J | --jump | --server | --ssh | --idle-timeout | --udp-timeout) return ;;
   esac
   if ((!ended)) && [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$_mosh2_launcher_options" -- "$cur"))
@@ -80,9 +80,11 @@ _mosh2_server() {
     -p | -l | --idle-timeout) return ;;
   esac
   if ((cword == 1)); then
-    COMPREPLY=($(compgen -W 'new --help --version' -- "$cur"))
+    COMPREPLY=($(compgen -W 'new stream-relay relay --help --version' -- "$cur"))
   elif [[ ${words[1]} == new ]]; then
     COMPREPLY=($(compgen -W '-s -v -i -p -c -l --idle-timeout --' -- "$cur"))
+  elif [[ ${words[1]} == relay ]]; then
+    COMPREPLY=($(compgen -W '-i -p -f --idle-timeout' -- "$cur"))
   fi
 }
 

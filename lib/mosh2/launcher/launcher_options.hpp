@@ -42,6 +42,7 @@ struct launcher_options {
   std::optional<std::string> idle_timeout;     ///< --idle-timeout (validated, passed on as typed)
   std::optional<std::string> udp_timeout;      ///< --udp-timeout (validated, for the client's advice)
   std::string transport = "auto";              ///< --transport: udp, tcp or auto (the stream through ssh)
+  std::vector<std::string> jumps;              ///< -J, --jump: [user@]host[:port], in order
   bool no_init = false;                        ///< --no-init
   bool local = false;                          ///< --local
   bool allow_no_tty = false;                   ///< --allow-no-tty: run even without a terminal
