@@ -285,8 +285,27 @@ std::pair<std::string, std::string> start_relay(const launcher_options& o, const
   return {*jump_ip, *relay_port};
 }
 
+/// The ProxyJump ssh's configuration gives the host, as `ssh -G` reports it.
+std::optional<std::string> configured_jump(const launcher_options& o) {
+  std::vector<std::string> argv = o.ssh;
+  argv.insert(argv.end(), {"-G", o.host});
+  mosh2::os::child_process c = mosh2::os::spawn_with_output(argv, {});
+  const std::string out = mosh2::os::read_output(c.output, 256 * 1024);
+  ::close(c.output);
+  const int status = mosh2::os::wait_for(c.pid);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;  // the bootstrap will say why
+  return proxy_jump_of(out);
+}
+
 int run_launcher(const launcher_options& given) {
   launcher_options o = given;
+  if (o.jumps.empty() && !o.local && o.remote_ip == remote_ip_mode::proxy)
+    if (auto jump = configured_jump(o)) {
+      // Our ProxyCommand would replace the configured ProxyJump and go around the jump.
+      auto parsed = parse_launcher_args({"-J", *jump, "h"});
+      if (!parsed) throw fatal_error(2, fmt::format("the ProxyJump of {}: {}", o.host, parsed.error()));
+      o.jumps = std::get<launcher_options>(*parsed).jumps;
+    }
   if (!o.jumps.empty()) {
     if (o.local) throw fatal_error(2, "--local and -J do not go together");
     if (o.jumps.size() > 1) throw fatal_error(2, "only one jump host (-J) is supported so far");
@@ -300,7 +319,9 @@ int run_launcher(const launcher_options& given) {
   auto [ip, connect] = read_connect(o, plan, server);
   const std::string server_port = connect.port;  // the stream's relay on the host goes straight to it
   if (!o.jumps.empty()) {
-    auto [jump_ip, relay_port] = start_relay(given, ip, connect.port);
+    launcher_options relay_options = given;
+    relay_options.jumps = o.jumps;
+    auto [jump_ip, relay_port] = start_relay(relay_options, ip, connect.port);
     ip = jump_ip;
     connect.port = relay_port;
   }

@@ -36,8 +36,9 @@ network is never touched; both namespaces go when the test's processes end.
 --mode jump: the same three namespaces with an sshd on the jump and one on the server:
     `mosh2 -J jumphost testhost` starts the server through `ssh -J` and a relay on the
     jump over ssh; the session runs (the shell's $SSH_CONNECTION comes from the jump),
-    the client sends to the relay, `exit` ends it with 0; a -J to an address where no
-    jump answers: non-zero with one line.
+    the client sends to the relay, `exit` ends it with 0; the same with `ProxyJump
+    jumphost` in the ssh configuration instead of -J; a -J to an address where no jump
+    answers: non-zero with one line.
 
 Usage: reach.py --build DIR --mode blocked-udp|fallback|stream-cut|relay|jump
 Exits 0 on success, 1 with a reason. Every wait is bounded; sshd, tmux and the servers
@@ -501,6 +502,24 @@ def jump_host(build, tmp, timeout):
         if status != "0":
             raise Failure(f"mosh2 -J exited {status}:\n{tmux.screen()}")
         print("ok: `exit` ended the session with status 0")
+        # The same with the jump in ssh's configuration (ProxyJump) instead of -J.
+        proxied = os.path.join(tmp, "ssh_config_proxyjump")
+        with open(proxied, "w") as f:
+            f.write("\n".join(configs).replace("Host testhost\n", "Host testhost\n  ProxyJump jumphost\n"))
+        status_file = os.path.join(tmp, "status-proxyjump")
+        launch = [mosh2, f"--ssh=ssh -F {proxied}", f"--server={server}", "testhost", "--", "/bin/sh"]
+        tmux.kill()
+        tmux.start(f"env HOME={tmp} LANG=C.UTF-8 TERM=xterm-256color PS1='$ ' MOSH2_STATUS_DIR={tmp}/status2 "
+                   f"{shlex.join(launch)}; echo $? > {status_file}")
+        tmux.keys("echo proxyjump-$((6*7))", "Enter")
+        wait_for("output through the configured ProxyJump",
+                 lambda: re.search(r"^proxyjump-42\s*$", tmux.screen(), re.M), timeout)
+        tmux.keys("exit", "Enter")
+        status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
+                          timeout)
+        if status != "0":
+            raise Failure(f"mosh2 with a ProxyJump in its ssh configuration exited {status}:\n{tmux.screen()}")
+        print("ok: a ProxyJump in the ssh configuration (no -J): the session runs through the relay, exit 0")
         bad = subprocess.run([mosh2, "--allow-no-tty", f"--ssh=ssh -F {ssh_config}", f"--server={server}",
                               "-J", "10.201.0.9", "testhost"], capture_output=True, text=True, timeout=60,
                              stdin=subprocess.DEVNULL, env=dict(os.environ, HOME=tmp))

@@ -98,3 +98,11 @@ TEST_CASE("the stream's ssh: no pty, no questions, the relay to the server's por
   auto bound = parse({"--bind-server=10.0.0.5", "--server=/opt/m2s", "h"});
   CHECK(stream_ssh_argv(bound, "h", "60002").back() == "/opt/m2s stream-relay '60002' '10.0.0.5'");
 }
+
+TEST_CASE("the ProxyJump in ssh -G's output") {
+  CHECK(proxy_jump_of("user root\nproxyjump me@bastion:2222\nport 22\n") == "me@bastion:2222");
+  CHECK(proxy_jump_of("user root\r\nproxyjump a,b\r\n") == "a,b");
+  CHECK_FALSE(proxy_jump_of("user root\nport 22\n"));
+  CHECK_FALSE(proxy_jump_of("proxyjump none\n"));
+  CHECK_FALSE(proxy_jump_of(""));
+}

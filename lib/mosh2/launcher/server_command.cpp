@@ -87,6 +87,24 @@ std::vector<std::string> stream_ssh_argv(const launcher_options& o, const std::s
   return argv;
 }
 
+std::optional<std::string> proxy_jump_of(std::string_view out) {
+  std::size_t start = 0;
+  while (start < out.size()) {
+    auto end = out.find('\n', start);
+    if (end == std::string_view::npos) end = out.size();
+    std::string_view line = out.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    constexpr std::string_view key = "proxyjump ";
+    if (line.substr(0, key.size()) == key) {
+      std::string_view value = line.substr(key.size());
+      if (value.empty() || value == "none") return std::nullopt;
+      return std::string(value);
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
 std::string shell_word(const std::string& word) {
   constexpr std::string_view plain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-";
   if (!word.empty() && word.find_first_not_of(plain) == std::string::npos) return word;

@@ -4,7 +4,9 @@
 // command for --local. Pure: the caller gathers the environment and paths.
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -48,6 +50,9 @@ std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& 
 /// relay finds the server's address in $SSH_CONNECTION, as `new -s` does).
 std::vector<std::string> stream_ssh_argv(const launcher_options& o, const std::string& destination,
                                          const std::string& port);
+
+/// The ProxyJump that `ssh -G HOST` printed (its `proxyjump VALUE` line), unless none.
+std::optional<std::string> proxy_jump_of(std::string_view ssh_g_output);
 
 /// The ssh command a user can run by hand to check what the bootstrap's ssh did: the
 /// --ssh words (quoted where a shell needs it), -4 or -6 for --family=inet or inet6
