@@ -227,7 +227,7 @@ std::pair<std::string, connect_line> read_connect(const launcher_options& o, con
                               const connect_line& connect, const std::string& server_port) {
   auto launch = client_launch_for(o, plan.client, plan.predict, ip, connect, static_cast<long>(::getpid()));
   // Over ssh the session can fall back to a byte stream through a second ssh connection.
-  if (!o.local && o.transport != "udp")
+  if (!o.local && o.transport != "udp" && names_mosh2_server(plan.server_name))
     if (auto text = mosh2::os::stream_command_text(stream_ssh_argv(o, plan.destination, server_port)))
       launch.setup.set.emplace_back(mosh2::os::stream_command_variable, *text);
   const int e = mosh2::os::exec_program(launch.argv, launch.setup);
@@ -299,7 +299,8 @@ std::optional<std::string> configured_jump(const launcher_options& o) {
 
 int run_launcher(const launcher_options& given) {
   launcher_options o = given;
-  if (o.jumps.empty() && !o.local && o.remote_ip == remote_ip_mode::proxy)
+  if (o.jumps.empty() && !o.local && o.remote_ip == remote_ip_mode::proxy &&
+      names_mosh2_server(o.server.value_or("mosh2-server")))
     if (auto jump = configured_jump(o)) {
       // Our ProxyCommand would replace the configured ProxyJump and go around the jump.
       auto parsed = parse_launcher_args({"-J", *jump, "h"});
@@ -309,6 +310,8 @@ int run_launcher(const launcher_options& given) {
   if (!o.jumps.empty()) {
     if (o.local) throw fatal_error(2, "--local and -J do not go together");
     if (o.jumps.size() > 1) throw fatal_error(2, "only one jump host (-J) is supported so far");
+    if (!names_mosh2_server(o.server.value_or("mosh2-server")))
+      throw fatal_error(2, "-J needs mosh2-server on the jump host and the host (--server names it)");
     // The host is reached through the jump with ssh's own -J; its address as the jump sees
     // it is the server's side of $SSH_CONNECTION there.
     o.remote_ip = remote_ip_mode::remote;

@@ -106,3 +106,11 @@ TEST_CASE("the ProxyJump in ssh -G's output") {
   CHECK_FALSE(proxy_jump_of("proxyjump none\n"));
   CHECK_FALSE(proxy_jump_of(""));
 }
+
+TEST_CASE("only mosh2-server is given stream-relay and relay") {
+  CHECK(names_mosh2_server("mosh2-server"));
+  CHECK(names_mosh2_server("/opt/bin/mosh2-server -v"));
+  CHECK_FALSE(names_mosh2_server("mosh-server"));
+  CHECK_FALSE(names_mosh2_server("/usr/bin/mosh-server"));
+  CHECK_FALSE(names_mosh2_server("env X=1 mosh2-server"));  // unsure: keep to UDP
+}

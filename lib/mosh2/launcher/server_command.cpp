@@ -87,6 +87,13 @@ std::vector<std::string> stream_ssh_argv(const launcher_options& o, const std::s
   return argv;
 }
 
+bool names_mosh2_server(const std::string& server) {
+  std::string first = server.substr(0, server.find_first_of(" \t"));
+  const auto slash = first.rfind('/');
+  if (slash != std::string::npos) first.erase(0, slash + 1);
+  return first.rfind("mosh2-server", 0) == 0;
+}
+
 std::optional<std::string> proxy_jump_of(std::string_view out) {
   std::size_t start = 0;
   while (start < out.size()) {

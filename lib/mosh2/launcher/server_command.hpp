@@ -51,6 +51,11 @@ std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& 
 std::vector<std::string> stream_ssh_argv(const launcher_options& o, const std::string& destination,
                                          const std::string& port);
 
+/// Whether `server` (the --server command) is mosh2-server: only it has stream-relay
+/// and relay. A stock mosh-server takes those words for a new session's arguments and
+/// starts one, so it must never be given them.
+bool names_mosh2_server(const std::string& server);
+
 /// The ProxyJump that `ssh -G HOST` printed (its `proxyjump VALUE` line), unless none.
 std::optional<std::string> proxy_jump_of(std::string_view ssh_g_output);
 
