@@ -46,7 +46,7 @@ constexpr const char* usage =
     "       mosh2-server relay NEXT_ADDRESS NEXT_PORT [-i BIND] [-p PORT[:PORT2]] [--idle-timeout DURATION] [-f]\n"
     "  relay              forward the session's UDP between its client and NEXT_ADDRESS:NEXT_PORT (a jump\n"
     "                     host; binds the local address of $SSH_CONNECTION, prints MOSH RELAY PORT,\n"
-    "                     detaches unless -f, ends after DURATION (default 1h) without a word from the next hop)\n"
+    "                     detaches unless -f, ends after DURATION (default 2m) without a word from the next hop)\n"
     "  stream-relay       bridge framed datagrams on stdin/stdout (ssh's) to UDP PORT on this host\n"
     "                     (ADDRESS, default the local address of $SSH_CONNECTION, else 127.0.0.1)\n"
     "  -h, --help         this message\n"

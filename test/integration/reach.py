@@ -31,7 +31,8 @@ network is never touched; both namespaces go when the test's processes end.
 --mode relay (no ssh): three namespaces, client -- jump -- server, the jump not routing.
     `mosh2-server relay` on the jump forwards a session between mosh2-client and
     mosh2-server (no key in its argv); a second relay on its port exits 1 with one line;
-    the client's address changes (roam) and the session goes on; after `exit` the relay
+    the client's address changes (roam) and the session goes on; the client stopped for
+    longer than the relay's idle timeout does not end the relay; after `exit` the relay
     exits 0 once the server has been silent for its idle timeout.
 --mode jump: the same three namespaces with an sshd on the jump and one on the server:
     `mosh2 -J jumphost testhost` starts the server through `ssh -J` and a relay on the
@@ -439,6 +440,20 @@ def relay(build, tmp, timeout):
             raise Failure(f"the server's peer went {before} -> {after}; expected the jump's 10.202.0.1 both times")
         print(f"ok: the client roamed to 10.201.0.5: the relay followed with a new upstream socket "
               f"(the server's peer {before[0]}:{before[1]} -> {after[0]}:{after[1]}), the session goes on")
+        # A client that is away (stopped) leaves the server sending heartbeats: the relay
+        # outlives its idle timeout while the session lasts.
+        pane_pid = int(tmux.run("display-message", "-p", "#{pane_pid}").stdout.strip())
+        client_pid = next(int(p) for p in filter(str.isdigit, os.listdir("/proc"))
+                          if open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] == str(pane_pid))
+        os.kill(client_pid, signal.SIGSTOP)
+        time.sleep(8)  # longer than the relay's 5 s idle timeout
+        alive_during = relay_proc.poll() is None
+        os.kill(client_pid, signal.SIGCONT)
+        if not alive_during:
+            raise Failure("the relay ended while the session lasted (its client stopped for 8 s)")
+        tmux.keys("echo back-$((6*7))", "Enter")
+        wait_for("output after the client's pause", lambda: re.search(r"^back-42\s*$", tmux.screen(), re.M), timeout)
+        print("ok: with the client stopped for 8 s the server kept sending, so the relay (idle timeout 5 s) lived on")
         tmux.keys("exit", "Enter")
         status = wait_for("the client to exit",
                           lambda: os.path.exists(status_file) and open(status_file).read().strip(), timeout)

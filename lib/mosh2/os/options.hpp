@@ -97,7 +97,7 @@ struct relay_options {
   std::uint16_t next_port = 0;
   std::optional<std::string> bind;  ///< unset: the server side of $SSH_CONNECTION, else 127.0.0.1
   std::uint16_t port_low = 60001, port_high = 60999;
-  std::chrono::seconds idle_timeout{3600};
+  std::chrono::seconds idle_timeout{120};
   bool foreground = false;  ///< -f: do not detach
 };
 result<relay_options, std::string> parse_relay_args(const std::vector<std::string>& args);

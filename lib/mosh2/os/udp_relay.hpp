@@ -104,7 +104,9 @@ struct relay_config {
   std::uint16_t port_low = 60001, port_high = 60999;
   std::string next_address;  ///< numeric; the server (or the next relay)
   std::uint16_t next_port = 0;
-  std::chrono::seconds idle_timeout{3600};  ///< the next hop silent this long: the relay ends
+  /// The next hop silent this long: the relay ends. The server sends heartbeats every 3 s
+  /// for as long as its session lasts, client or no client, so silence means it ended.
+  std::chrono::seconds idle_timeout{120};
 };
 
 /// Binds the relay's port; returns the socket and the port, or a one-line reason.
