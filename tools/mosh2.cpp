@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -235,30 +236,44 @@ std::pair<std::string, connect_line> read_connect(const launcher_options& o, con
   throw fatal_error(1, mosh2::os::cannot_run_message(plan.client, e));
 }
 
-/// With -J: starts `mosh2-server relay HOST_IP PORT` on the jump host over ssh (our
-/// ProxyCommand reports the jump's address) and returns the address and port the client
-/// sends to. Failures: one line naming the jump host.
-std::pair<std::string, std::string> start_relay(const launcher_options& o, const std::string& host_ip,
-                                                const std::string& port) {
+/// With -J: starts `mosh2-server relay NEXT_IP NEXT_PORT` on jump host `k` over ssh and
+/// returns the address the previous hop (the client, for the first jump) sends to and
+/// the relay's port. The first jump's address is what our ProxyCommand connected to; a
+/// later jump is reached through the ones before it (ssh -J), and its address is the
+/// server's side of $SSH_CONNECTION there, which its relay binds. Failures: one line
+/// naming the jump host.
+std::pair<std::string, std::string> start_relay(const launcher_options& o, std::size_t k, const std::string& next_ip,
+                                                const std::string& next_port) {
   launcher_options jo = o;
-  jo.remote_ip = remote_ip_mode::proxy;
   jo.ssh_pty = false;
-  std::string jump = o.jumps.front();
+  std::string jump = o.jumps[k];
   // [user@]host[:port]: ssh takes the port apart (an IPv6 jump needs brackets).
   const auto colon = jump.rfind(':');
   if (colon != std::string::npos && jump.find(']') == std::string::npos && jump.find(':') == colon) {
     jo.ssh.insert(jo.ssh.end(), {"-p", jump.substr(colon + 1)});
     jump.resize(colon);
   }
+  std::string remote =
+      fmt::format("{} relay {} {}", o.server.value_or("mosh2-server"), shell_quote(next_ip), shell_quote(next_port));
+  if (k == 0) {
+    jo.remote_ip = remote_ip_mode::proxy;
+  } else {
+    jo.remote_ip = remote_ip_mode::remote;
+    std::string before;
+    for (std::size_t i = 0; i < k; ++i) before += (i ? "," : "") + o.jumps[i];
+    jo.ssh.insert(jo.ssh.end(), {"-J", before});
+    remote = shell_quote("sh") + " -c " +
+             shell_quote(R"([ -n "$SSH_CONNECTION" ] && printf '\nMOSH SSH_CONNECTION %s\n' "$SSH_CONNECTION")") +
+             " ; " + remote;
+  }
   const std::string self = mosh2::os::self_path();
-  const std::string remote =
-      fmt::format("{} relay {} {}", o.server.value_or("mosh2-server"), shell_quote(host_ip), shell_quote(port));
-  mosh2::os::child_process relay =
-      mosh2::os::spawn_with_output(ssh_argv(jo, self, jump, remote), bootstrap_setup(o, mosh2::os::process_environment()("HOME")));
+  mosh2::os::child_process relay = mosh2::os::spawn_with_output(
+      ssh_argv(jo, self, jump, remote), bootstrap_setup(o, mosh2::os::process_environment()("HOME")));
   std::string out;
   (void)mosh2::os::read_until(relay.output, clock_type::now() + connect_timeout, [&](std::string_view bytes) {
     out.append(bytes);
-    return out.find("MOSH RELAY ") == std::string::npos || out.find('\n', out.find("MOSH RELAY ")) == std::string::npos;
+    const auto at = out.find("MOSH RELAY ");
+    return at == std::string::npos || out.find('\n', at) == std::string::npos;
   });
   ::close(relay.output);
   auto status = mosh2::os::reap_within(relay.pid, 50, 100);
@@ -274,13 +289,21 @@ std::pair<std::string, std::string> start_relay(const launcher_options& o, const
     if (end == std::string::npos) end = out.size();
     std::string line = out.substr(start, end - start);
     while (!line.empty() && (line.back() == '\r')) line.pop_back();
-    if (line.rfind("MOSH IP ", 0) == 0) jump_ip = line.substr(8);
-    else if (line.rfind("MOSH RELAY ", 0) == 0) relay_port = line.substr(11);
-    else if (!line.empty()) last = line;
+    if (k == 0 && line.rfind("MOSH IP ", 0) == 0) {
+      jump_ip = line.substr(8);
+    } else if (k > 0 && line.rfind("MOSH SSH_CONNECTION ", 0) == 0) {
+      std::istringstream words(line.substr(20));
+      std::string client_ip, client_port, server_ip;
+      if (words >> client_ip >> client_port >> server_ip) jump_ip = server_ip;
+    } else if (line.rfind("MOSH RELAY ", 0) == 0) {
+      relay_port = line.substr(11);
+    } else if (!line.empty()) {
+      last = line;
+    }
     start = end + 1;
   }
   if (!relay_port || !jump_ip)
-    throw fatal_error(1, fmt::format("could not start the relay on jump host {}: {}", o.jumps.front(),
+    throw fatal_error(1, fmt::format("could not start the relay on jump host {}: {}", o.jumps[k],
                                      last.empty() ? std::string("ssh gave no reason") : last));
   return {*jump_ip, *relay_port};
 }
@@ -309,13 +332,14 @@ int run_launcher(const launcher_options& given) {
     }
   if (!o.jumps.empty()) {
     if (o.local) throw fatal_error(2, "--local and -J do not go together");
-    if (o.jumps.size() > 1) throw fatal_error(2, "only one jump host (-J) is supported so far");
     if (!names_mosh2_server(o.server.value_or("mosh2-server")))
       throw fatal_error(2, "-J needs mosh2-server on the jump host and the host (--server names it)");
     // The host is reached through the jump with ssh's own -J; its address as the jump sees
     // it is the server's side of $SSH_CONNECTION there.
     o.remote_ip = remote_ip_mode::remote;
-    o.ssh.insert(o.ssh.end(), {"-J", o.jumps.front()});
+    std::string all;
+    for (const auto& j : o.jumps) all += (all.empty() ? "" : ",") + j;
+    o.ssh.insert(o.ssh.end(), {"-J", all});
   }
   const session_plan plan = plan_session(o);
   mosh2::os::child_process server = start_server(o, plan);
@@ -324,9 +348,12 @@ int run_launcher(const launcher_options& given) {
   if (!o.jumps.empty()) {
     launcher_options relay_options = given;
     relay_options.jumps = o.jumps;
-    auto [jump_ip, relay_port] = start_relay(relay_options, ip, connect.port);
-    ip = jump_ip;
-    connect.port = relay_port;
+    // From the last jump back to the first: each relay forwards to the next hop's.
+    for (std::size_t k = o.jumps.size(); k-- > 0;) {
+      auto [jump_ip, relay_port] = start_relay(relay_options, k, ip, connect.port);
+      ip = jump_ip;
+      connect.port = relay_port;
+    }
   }
   exec_client(o, plan, ip, connect, server_port);
 }

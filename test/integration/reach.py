@@ -39,7 +39,8 @@ network is never touched; both namespaces go when the test's processes end.
     jump over ssh; the session runs (the shell's $SSH_CONNECTION comes from the jump),
     the client sends to the relay, `exit` ends it with 0; the same with `ProxyJump
     jumphost` in the ssh configuration instead of -J; a -J to an address where no jump
-    answers: non-zero with one line.
+    answers: non-zero with one line. Then four namespaces (two jumps, an sshd on each):
+    `mosh2 -J jump1,jump2 testhost` runs through a relay on each jump.
 
 Usage: reach.py --build DIR --mode blocked-udp|fallback|stream-cut|relay|jump
 Exits 0 on success, 1 with a reason. Every wait is bounded; sshd, tmux and the servers
@@ -343,15 +344,17 @@ def server_peer(tmp):
 
 
 class Chain:
-    """client (ours, 10.201.0.1) -- jump (10.201.0.2 | 10.202.0.1) -- server (10.202.0.2);
-    the jump does not route, so nothing joins the client to the server but what runs on
-    the jump."""
+    """client (ours, 10.201.0.1) -- jump 1 (10.201.0.2 | 10.202.0.1) -- ... -- server
+    (10.20N.0.2, N = jumps + 1); the jumps do not route, so nothing joins the client to the
+    server but what runs on the jumps."""
 
-    def __init__(self):
+    def __init__(self, jumps=1):
         ip = need("ip")
         self.holders = [subprocess.Popen([need("unshare"), "-n", "sleep", "600"], stdin=subprocess.DEVNULL)
-                        for _ in range(2)]
-        self.jump, self.server = ([need("nsenter"), "-t", str(h.pid), "-n"] for h in self.holders)
+                        for _ in range(jumps + 1)]
+        self.prefixes = [[]] + [[need("nsenter"), "-t", str(h.pid), "-n"] for h in self.holders]
+        self.jump, self.server = self.prefixes[1], self.prefixes[-1]
+        self.server_ip = f"10.{201 + jumps}.0.2"
         mine = os.readlink("/proc/self/ns/net")
         for h in self.holders:
             wait_for("a namespace", lambda: os.readlink(f"/proc/{h.pid}/ns/net") != mine, 10)
@@ -359,21 +362,23 @@ class Chain:
         def run(prefix, *words):
             subprocess.run([*prefix, ip, *words], check=True, timeout=10)
         self.run = run
-        jump, server, holders = self.jump, self.server, self.holders
-        run([], "link", "set", "lo", "up")
-        run([], "link", "add", "ca", "type", "veth", "peer", "name", "ja", "netns", str(holders[0].pid))
-        run([], "addr", "add", "10.201.0.1/24", "dev", "ca")
-        run([], "link", "set", "ca", "up")
-        run(jump, "link", "add", "jb", "type", "veth", "peer", "name", "sb", "netns", str(holders[1].pid))
-        for prefix, words in ((jump, ["link", "set", "lo", "up"]), (jump, ["addr", "add", "10.201.0.2/24", "dev", "ja"]),
-                              (jump, ["link", "set", "ja", "up"]), (jump, ["addr", "add", "10.202.0.1/24", "dev", "jb"]),
-                              (jump, ["link", "set", "jb", "up"]), (server, ["link", "set", "lo", "up"]),
-                              (server, ["addr", "add", "10.202.0.2/24", "dev", "sb"]), (server, ["link", "set", "sb", "up"])):
-            run(prefix, *words)
-        if subprocess.run([ip, "route", "get", "10.202.0.2"], capture_output=True, timeout=10).returncode == 0:
+        for prefix in self.prefixes:
+            run(prefix, "link", "set", "lo", "up")
+        for i in range(jumps + 1):  # link i joins node i and node i + 1
+            left, right = self.prefixes[i], self.prefixes[i + 1]
+            run(left, "link", "add", f"l{i}a", "type", "veth", "peer", "name", f"l{i}b", "netns",
+                str(self.holders[i].pid))
+            run(left, "addr", "add", f"10.{201 + i}.0.1/24", "dev", f"l{i}a")
+            run(left, "link", "set", f"l{i}a", "up")
+            run(right, "addr", "add", f"10.{201 + i}.0.2/24", "dev", f"l{i}b")
+            run(right, "link", "set", f"l{i}b", "up")
+        if subprocess.run([ip, "route", "get", self.server_ip], capture_output=True, timeout=10).returncode == 0:
             raise Failure("the client has a route to the server: the test's topology is wrong")
 
     def close(self):
+        # Our own end of the first link: the pair would go with the jump's namespace, but
+        # not before the next Chain wants the name.
+        subprocess.run([need("ip"), "link", "del", "l0a"], capture_output=True, timeout=10)
         for h in self.holders:
             ns = os.readlink(f"/proc/{h.pid}/ns/net")
             for p in filter(str.isdigit, os.listdir("/proc")):
@@ -428,10 +433,10 @@ def relay(build, tmp, timeout):
         before = wait_for("the server's peer in its status file", lambda: server_peer(tmp), timeout)
         # Roam: the client's address changes under its socket. (This namespace's own
         # setting: the new address takes over the subnet's route when the old one goes.)
-        with open("/proc/sys/net/ipv4/conf/ca/promote_secondaries", "w") as f:
+        with open("/proc/sys/net/ipv4/conf/l0a/promote_secondaries", "w") as f:
             f.write("1")
-        run([], "addr", "add", "10.201.0.5/24", "dev", "ca")
-        run([], "addr", "del", "10.201.0.1/24", "dev", "ca")
+        run([], "addr", "add", "10.201.0.5/24", "dev", "l0a")
+        run([], "addr", "del", "10.201.0.1/24", "dev", "l0a")
         tmux.keys("echo roamed-$((6*7))", "Enter")
         wait_for("output after the client's roam", lambda: re.search(r"^roamed-42\s*$", tmux.screen(), re.M), timeout)
         after = wait_for("the server's peer to change", lambda: (lambda p: p if p and p != before else None)(
@@ -472,6 +477,56 @@ def relay(build, tmp, timeout):
             if p.poll() is None:
                 p.kill()
                 p.wait(timeout=10)
+        chain.close()
+
+
+def two_jumps(build, tmp, timeout):
+    """`mosh2 -J jump1,jump2 testhost` across a Chain of two jumps, an sshd on each and
+    one on the host: a relay on each jump, the client sends to the first."""
+    chain = Chain(2)
+    tmux = Tmux(80, 24)
+    sshds = []
+    try:
+        configs = []
+        hosts = (("jump1", "10.201.0.2", chain.prefixes[1]), ("jump2", "10.202.0.2", chain.prefixes[2]),
+                 ("testhost", chain.server_ip, chain.server))
+        for name, address, prefix in hosts:
+            d = os.path.join(tmp, name)
+            os.makedirs(d)
+            sshd, config, _ = start_sshd(d, address, prefix)
+            sshds.append(sshd)
+            configs.append(open(config).read().replace("Host testhost", f"Host {name}"))
+        ssh_config = os.path.join(tmp, "ssh_config")
+        with open(ssh_config, "w") as f:
+            f.write("\n".join(configs))
+        mosh2 = os.path.join(build, "tools", "mosh2")
+        server = os.path.join(build, "tools", "mosh2-server")
+        status_file = os.path.join(tmp, "status-jumps")
+        launch = [mosh2, f"--ssh=ssh -F {ssh_config}", f"--server={server}", "-J", "jump1,jump2", "testhost",
+                  "--", "/bin/sh"]
+        tmux.start(f"env HOME={tmp} LANG=C.UTF-8 TERM=xterm-256color PS1='$ ' MOSH2_STATUS_DIR={tmp}/status "
+                   f"{shlex.join(launch)}; echo $? > {status_file}")
+        tmux.keys("echo chained-$((6*7)) $SSH_CONNECTION", "Enter")
+        wait_for("output through two jumps", lambda: re.search(r"^chained-42 10\.203\.0\.1 ", tmux.screen(), re.M),
+                 timeout)
+        doc = wait_for("the client's status", lambda: client_status(tmp), timeout)
+        if doc["peer"]["address"] != "10.201.0.2":
+            raise Failure(f"the client sends to {doc['peer']}, not to the relay on the first jump (10.201.0.2)")
+        print(f"ok: mosh2 -J jump1,jump2 testhost: the session runs through two relays "
+              f"(the client sends to {doc['peer']['address']}:{doc['peer']['port']})")
+        tmux.keys("exit", "Enter")
+        status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
+                          timeout)
+        if status != "0":
+            raise Failure(f"mosh2 -J with two jumps exited {status}:\n{tmux.screen()}")
+        print("ok: `exit` ended the session with status 0")
+    except Failure:
+        print("screen:\n" + tmux.screen())
+        raise
+    finally:
+        tmux.kill()
+        for sshd in sshds:
+            stop_sshd(sshd)
         chain.close()
 
 
@@ -564,6 +619,7 @@ def inside(build, mode, timeout):
             return 0
         if mode == "jump":
             jump_host(build, tmp, timeout)
+            two_jumps(build, os.path.join(tmp, "two"), timeout)
             return 0
         net = Net()
         sshd, ssh_config, log = start_sshd(tmp, SERVER_IP, net.prefix)
