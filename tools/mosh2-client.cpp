@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "mosh2/control/duration.hpp"
 #include "mosh2/session/client_session.hpp"
 #include "mosh2/os/locale_setup.hpp"
 #include "mosh2/os/environment.hpp"
@@ -35,7 +36,10 @@ constexpr const char* usage =
     "  --no-history  do not ask the server for its scrollback\n"
     "  -h, --help  this message\n"
     "  --version   version and licence\n"
-    "Standard input and output must be a terminal (MOSH2_ALLOW_NO_TTY=1: run without one).\n";
+    "Standard input and output must be a terminal (MOSH2_ALLOW_NO_TTY=1: run without one).\n"
+    "MOSH2_UDP_TIMEOUT=DURATION: say what is wrong after that long without an answer (default 5s);\n"
+    "MOSH2_SSH_HOST=NAME: the host ssh reached to start the server (the advice says so).\n"
+    "MOSH2_TRANSPORT=udp|tcp|auto, MOSH2_STREAM_COMMAND=JSON-ARGV: the byte-stream path through ssh.\n";
 
 void print_version() {
   std::printf("mosh2-client (mosh2 %s), wire-compatible with mosh 1.4\n"
@@ -84,7 +88,7 @@ client_config session_config(const client_options& opts, const std::string& key_
   if (auto refusal = client_terminal_refusal(::isatty(STDIN_FILENO) == 1, ::isatty(STDOUT_FILENO) == 1, env))
     throw fatal_error(1, fmt::format("mosh2-client: {}", *refusal));
 
-  client_config config{opts.host, opts.port, opts.verbosity, client_core_config(*key)};
+  client_config config{opts.host, opts.port, opts.verbosity, client_core_config(*key), {}};
   config.core.escape = escape_key::from_environment(std::getenv("MOSH_ESCAPE_KEY"));
   config.core.term_init = !env("MOSH_NO_TERM_INIT");
   config.core.title_prefix = !env("MOSH_TITLE_NOPREFIX");
@@ -92,6 +96,23 @@ client_config session_config(const client_options& opts, const std::string& key_
   config.core.predict = predict;
   config.core.predict_overwrite = env("MOSH_PREDICTION_OVERWRITE") == "yes";
   if (!opts.history) config.core.extensions = without_extension(config.core.extensions, extension::history);
+  if (const auto t = env(udp_timeout_variable)) {
+    auto d = mosh2::control::parse_duration(*t);
+    if (!d) throw fatal_error(1, fmt::format("mosh2-client: {}: {}", udp_timeout_variable, d.error()));
+    config.core.udp_timeout = *d;
+  }
+  config.core.ssh_host = env(ssh_host_variable).value_or("");
+  if (const auto t = env(transport_variable)) {
+    auto mode = parse_transport_mode(*t);
+    if (!mode) throw fatal_error(1, fmt::format("mosh2-client: {} must be udp, tcp or auto, not \"{}\"",
+                                                transport_variable, *t));
+    config.core.transport = *mode;
+  }
+  if (const auto c = env(stream_command_variable)) {
+    auto argv = parse_stream_command(*c);
+    if (!argv) throw fatal_error(1, fmt::format("mosh2-client: {}: {}", stream_command_variable, argv.error()));
+    config.stream_command = std::move(*argv);
+  }
   return config;
 }
 

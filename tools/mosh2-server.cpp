@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@
 #include "mosh2/os/process.hpp"
 #include "mosh2/os/program_lookup.hpp"
 #include "mosh2/session/attach.hpp"
+#include "mosh2/os/stream_relay.hpp"
+#include "mosh2/os/udp_relay.hpp"
 #include "mosh2/session/server_session.hpp"
 #include "mosh2/os/udp_socket.hpp"
 
@@ -38,6 +41,8 @@ constexpr const char* usage =
     "Usage: mosh2-server new [-s] [-v] [-i LOCALADDR|IFACE] [-p PORT[:PORT2]] [-c COLORS] [-l NAME=VALUE] "
     "[--idle-timeout DURATION] [--name NAME] [--history LINES] [-- COMMAND...]\n"
     "       mosh2-server attach [ID|NAME]\n"
+    "       mosh2-server stream-relay PORT [ADDRESS]\n"
+    "       mosh2-server relay NEXT_ADDRESS NEXT_PORT [-i BIND] [-p PORT[:PORT2]] [--idle-timeout DURATION] [-f]\n"
     "  -s                 bind to the local address of the ssh connection (SSH_CONNECTION)\n"
     "  -i LOCALADDR|IFACE bind to this address, or to the first address of this interface\n"
     "  -p PORT[:PORT2]    UDP port or range (default 60001:60999; 0: the kernel chooses)\n"
@@ -47,6 +52,11 @@ constexpr const char* usage =
     "  --name NAME        name the session (unique among your live sessions; letters, digits, . _ -)\n"
     "  --history LINES    lines of scrollback kept for a mosh2 client (default 10000, 0: none)\n"
     "  -v                 verbose: stay attached and log session events to stderr\n"
+    "  relay              forward the session's UDP between its client and NEXT_ADDRESS:NEXT_PORT (a jump\n"
+    "                     host; binds the local address of $SSH_CONNECTION, prints MOSH RELAY PORT,\n"
+    "                     detaches unless -f, ends after DURATION (default 2m) without a word from the next hop)\n"
+    "  stream-relay       bridge framed datagrams on stdin/stdout (ssh's) to UDP PORT on this host\n"
+    "                     (ADDRESS, default the local address of $SSH_CONNECTION, else 127.0.0.1)\n"
     "  attach [ID|NAME]   hand one of your running sessions to a new client: rotates its key and prints\n"
     "                     MOSH CONNECT like new (without ID or NAME: the only detached session)\n"
     "  -h, --help         this message\n"
@@ -204,8 +214,79 @@ int serve(const server_options& opts) {
 
 }  // namespace
 
+/// `stream-relay PORT [ADDRESS]`: the host's end of the client's byte-stream path.
+int stream_relay(const std::vector<std::string>& args) {
+  if (args.size() < 2 || args.size() > 3) {
+    std::fputs("mosh2-server: stream-relay needs PORT [ADDRESS] (see mosh2-server --help)\n", stderr);
+    return 2;
+  }
+  char* end = nullptr;
+  const long port = std::strtol(args[1].c_str(), &end, 10);
+  if (args[1].empty() || *end != '\0' || port < 1 || port > 65535) {
+    std::fprintf(stderr, "mosh2-server: stream-relay: bad port \"%s\" (see mosh2-server --help)\n", args[1].c_str());
+    return 2;
+  }
+  const auto env = process_environment();
+  const auto target = stream_relay_target(args.size() == 3 ? std::optional(args[2]) : std::nullopt,
+                                          env("SSH_CONNECTION"));
+  auto r = run_stream_relay(STDIN_FILENO, STDOUT_FILENO, target, static_cast<std::uint16_t>(port));
+  if (!r) {
+    warn(r.error());
+    return 1;
+  }
+  return *r;
+}
+
+/// `relay NEXT_ADDRESS NEXT_PORT ...`: a UDP forwarder for a client behind this jump host.
+int relay(const std::vector<std::string>& args) {
+  auto o = parse_relay_args(args);
+  if (!o) {
+    std::fprintf(stderr, "mosh2-server: %s (see mosh2-server --help)\n", o.error().c_str());
+    return 2;
+  }
+  relay_config c;
+  if (o->bind) c.bind_address = *o->bind;
+  else if (auto ssh = ssh_connection_address()) c.bind_address = ssh->to_string();
+  else c.bind_address = "127.0.0.1";
+  c.port_low = o->port_low;
+  c.port_high = o->port_high;
+  c.next_address = o->next_address;
+  c.next_port = o->next_port;
+  c.idle_timeout = o->idle_timeout;
+  auto bound = bind_relay(c);
+  if (!bound) {
+    warn(bound.error());
+    return 1;
+  }
+  std::printf("MOSH RELAY %u\n", static_cast<unsigned>(bound->port));
+  std::fflush(stdout);
+  if (!o->foreground) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      std::perror("mosh2-server: fork");
+      return 1;
+    }
+    if (pid > 0) return 0;
+    ::setsid();
+    const int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(null, STDERR_FILENO);
+    }
+  }
+  auto r = run_relay(c, *bound);
+  if (!r) {
+    warn(r.error());
+    return 1;
+  }
+  return *r;
+}
+
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "stream-relay") return stream_relay(args);
+  if (!args.empty() && args[0] == "relay") return relay(args);
   if (!args.empty() && args[0] == "attach") {
     auto a = parse_attach_args(std::vector<std::string>(args.begin() + 1, args.end()));
     if (!a) {

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,12 @@ constexpr const char* usage =
     "        --history=LINES      lines of scrollback the server keeps for the client\n"
     "                             (default 10000, 0: none; needs mosh2-server)\n"
     "        --no-history         the client does not ask for the server's scrollback\n"
+    "-J [user@]host[:port]  --jump=...   reach the host through this jump host: ssh -J, and\n"
+    "                             mosh2-server relay there carries the UDP datagrams\n"
+    "        --udp-timeout=DURATION   say what is wrong when UDP gets no answer that long\n"
+    "                             from the start (default: 5s)\n"
+    "        --transport=udp|tcp|auto   udp only; tcp: through ssh from the start; auto (the\n"
+    "                             default): through ssh when UDP gets no answer, back when it does\n"
     "        --no-init            do not send the terminal initialisation string\n"
     "        --local              run the server on this machine without ssh (default 127.0.0.1)\n"
     "        --allow-no-tty       run even when standard input or output is not a terminal\n"
@@ -227,18 +234,137 @@ std::pair<std::string, connect_line> read_connect(const launcher_options& o, con
 
 /// Step 4: become the client; the key goes into its environment only.
 [[noreturn]] void exec_client(const launcher_options& o, const session_plan& plan, const std::string& ip,
-                              const connect_line& connect) {
-  const auto launch = client_launch_for(o, plan.client, plan.predict, ip, connect, static_cast<long>(::getpid()));
+                              const connect_line& connect, const std::string& server_port) {
+  auto launch = client_launch_for(o, plan.client, plan.predict, ip, connect, static_cast<long>(::getpid()));
+  // Over ssh the session can fall back to a byte stream through a second ssh connection.
+  if (!o.local && o.transport != "udp" && names_mosh2_server(plan.server_name))
+    if (auto text = mosh2::os::stream_command_text(stream_ssh_argv(o, plan.destination, server_port)))
+      launch.setup.set.emplace_back(mosh2::os::stream_command_variable, *text);
   const int e = mosh2::os::exec_program(launch.argv, launch.setup);
   ::unsetenv("MOSH_KEY");
   throw fatal_error(1, mosh2::os::cannot_run_message(plan.client, e));
 }
 
-int run_launcher(const launcher_options& o) {
+/// With -J: starts `mosh2-server relay NEXT_IP NEXT_PORT` on jump host `k` over ssh and
+/// returns the address the previous hop (the client, for the first jump) sends to and
+/// the relay's port. The first jump's address is what our ProxyCommand connected to; a
+/// later jump is reached through the ones before it (ssh -J), and its address is the
+/// server's side of $SSH_CONNECTION there, which its relay binds. Failures: one line
+/// naming the jump host.
+std::pair<std::string, std::string> start_relay(const launcher_options& o, std::size_t k, const std::string& next_ip,
+                                                const std::string& next_port) {
+  launcher_options jo = o;
+  jo.ssh_pty = false;
+  std::string jump = o.jumps[k];
+  // [user@]host[:port]: ssh takes the port apart (an IPv6 jump needs brackets).
+  const auto colon = jump.rfind(':');
+  if (colon != std::string::npos && jump.find(']') == std::string::npos && jump.find(':') == colon) {
+    jo.ssh.insert(jo.ssh.end(), {"-p", jump.substr(colon + 1)});
+    jump.resize(colon);
+  }
+  std::string remote =
+      fmt::format("{} relay {} {}", o.server.value_or("mosh2-server"), shell_quote(next_ip), shell_quote(next_port));
+  if (k == 0) {
+    jo.remote_ip = remote_ip_mode::proxy;
+  } else {
+    jo.remote_ip = remote_ip_mode::remote;
+    std::string before;
+    for (std::size_t i = 0; i < k; ++i) before += (i ? "," : "") + o.jumps[i];
+    jo.ssh.insert(jo.ssh.end(), {"-J", before});
+    remote = shell_quote("sh") + " -c " +
+             shell_quote(R"([ -n "$SSH_CONNECTION" ] && printf '\nMOSH SSH_CONNECTION %s\n' "$SSH_CONNECTION")") +
+             " ; " + remote;
+  }
+  const std::string self = mosh2::os::self_path();
+  mosh2::os::child_process relay = mosh2::os::spawn_with_output(
+      ssh_argv(jo, self, jump, remote), bootstrap_setup(o, mosh2::os::process_environment()("HOME")));
+  std::string out;
+  (void)mosh2::os::read_until(relay.output, clock_type::now() + connect_timeout, [&](std::string_view bytes) {
+    out.append(bytes);
+    const auto at = out.find("MOSH RELAY ");
+    return at == std::string::npos || out.find('\n', at) == std::string::npos;
+  });
+  ::close(relay.output);
+  auto status = mosh2::os::reap_within(relay.pid, 50, 100);
+  if (!status) {
+    ::kill(relay.pid, SIGTERM);
+    status = mosh2::os::wait_for(relay.pid);
+  }
+  std::optional<std::string> jump_ip, relay_port;
+  std::string last;
+  std::size_t start = 0;
+  while (start < out.size()) {
+    auto end = out.find('\n', start);
+    if (end == std::string::npos) end = out.size();
+    std::string line = out.substr(start, end - start);
+    while (!line.empty() && (line.back() == '\r')) line.pop_back();
+    if (k == 0 && line.rfind("MOSH IP ", 0) == 0) {
+      jump_ip = line.substr(8);
+    } else if (k > 0 && line.rfind("MOSH SSH_CONNECTION ", 0) == 0) {
+      std::istringstream words(line.substr(20));
+      std::string client_ip, client_port, server_ip;
+      if (words >> client_ip >> client_port >> server_ip) jump_ip = server_ip;
+    } else if (line.rfind("MOSH RELAY ", 0) == 0) {
+      relay_port = line.substr(11);
+    } else if (!line.empty()) {
+      last = line;
+    }
+    start = end + 1;
+  }
+  if (!relay_port || !jump_ip)
+    throw fatal_error(1, fmt::format("could not start the relay on jump host {}: {}", o.jumps[k],
+                                     last.empty() ? std::string("ssh gave no reason") : last));
+  return {*jump_ip, *relay_port};
+}
+
+/// The ProxyJump ssh's configuration gives the host, as `ssh -G` reports it.
+std::optional<std::string> configured_jump(const launcher_options& o) {
+  std::vector<std::string> argv = o.ssh;
+  argv.insert(argv.end(), {"-G", o.host});
+  mosh2::os::child_process c = mosh2::os::spawn_with_output(argv, {});
+  const std::string out = mosh2::os::read_output(c.output, 256 * 1024);
+  ::close(c.output);
+  const int status = mosh2::os::wait_for(c.pid);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;  // the bootstrap will say why
+  return proxy_jump_of(out);
+}
+
+int run_launcher(const launcher_options& given) {
+  launcher_options o = given;
+  if (o.jumps.empty() && !o.local && o.remote_ip == remote_ip_mode::proxy &&
+      names_mosh2_server(o.server.value_or("mosh2-server")))
+    if (auto jump = configured_jump(o)) {
+      // Our ProxyCommand would replace the configured ProxyJump and go around the jump.
+      auto parsed = parse_launcher_args({"-J", *jump, "h"});
+      if (!parsed) throw fatal_error(2, fmt::format("the ProxyJump of {}: {}", o.host, parsed.error()));
+      o.jumps = std::get<launcher_options>(*parsed).jumps;
+    }
+  if (!o.jumps.empty()) {
+    if (o.local) throw fatal_error(2, "--local and -J do not go together");
+    if (!names_mosh2_server(o.server.value_or("mosh2-server")))
+      throw fatal_error(2, "-J needs mosh2-server on the jump host and the host (--server names it)");
+    // The host is reached through the jump with ssh's own -J; its address as the jump sees
+    // it is the server's side of $SSH_CONNECTION there.
+    o.remote_ip = remote_ip_mode::remote;
+    std::string all;
+    for (const auto& j : o.jumps) all += (all.empty() ? "" : ",") + j;
+    o.ssh.insert(o.ssh.end(), {"-J", all});
+  }
   const session_plan plan = plan_session(o);
   mosh2::os::child_process server = start_server(o, plan);
-  const auto [ip, connect] = read_connect(o, plan, server);
-  exec_client(o, plan, ip, connect);
+  auto [ip, connect] = read_connect(o, plan, server);
+  const std::string server_port = connect.port;  // the stream's relay on the host goes straight to it
+  if (!o.jumps.empty()) {
+    launcher_options relay_options = given;
+    relay_options.jumps = o.jumps;
+    // From the last jump back to the first: each relay forwards to the next hop's.
+    for (std::size_t k = o.jumps.size(); k-- > 0;) {
+      auto [jump_ip, relay_port] = start_relay(relay_options, k, ip, connect.port);
+      ip = jump_ip;
+      connect.port = relay_port;
+    }
+  }
+  exec_client(o, plan, ip, connect, server_port);
 }
 
 }  // namespace

@@ -114,7 +114,8 @@ def main():
 
         # Every option of each program's --help, and no other.
         compare("mosh2", offered_options(script, env, ["mosh2 -"]), help_options(help_text(args.build, "mosh2")))
-        compare("mosh2-server", offered_options(script, env, ["mosh2-server ", "mosh2-server new -"]) - {"new", "attach", "--"},
+        compare("mosh2-server", offered_options(script, env, ["mosh2-server ", "mosh2-server new -", "mosh2-server relay -"])
+                - {"new", "attach", "relay", "stream-relay", "--"},
                 help_options(help_text(args.build, "mosh2-server")))
         compare("mosh2-client", offered_options(script, env, ["mosh2-client -"]),
                 help_options(help_text(args.build, "mosh2-client")))
@@ -147,7 +148,8 @@ def main():
         expect(script, env, "mosh2 -- testbox-c", {"testbox-completion"})
 
         # The server's subcommand and options, the status tool's kill.
-        expect(script, env, "mosh2-server ", {"new", "attach", "--help", "--version"})
+        expect(script, env, "mosh2-server ", {"new", "attach", "relay", "stream-relay", "--help", "--version"})
+        expect(script, env, "mosh2-server relay -", {"-i", "-p", "-f", "--idle-timeout"})
         expect(script, env, "mosh2-server new --id", {"--idle-timeout"})
         expect(script, env, "mosh2-server new -i l", {"lo"}, exact=False)
         expect(script, env, "mosh2-server new --idle-timeout ", set())

@@ -51,33 +51,10 @@ def keygen(path):
                    capture_output=True, timeout=20)
 
 
-# The user's ProxyCommand for ssh-remote-ip: relays ssh's stdio to sshd on [::1]:PORT.
-PROXY = r'''
-import os, selectors, socket, sys
-s = socket.create_connection(("::1", int(sys.argv[1])))
-sel = selectors.DefaultSelector()
-sel.register(0, selectors.EVENT_READ)
-sel.register(s, selectors.EVENT_READ)
-while True:
-    for key, _ in sel.select():
-        if key.fileobj == 0:
-            data = os.read(0, 65536)
-            if not data:
-                s.shutdown(socket.SHUT_WR)
-                sel.unregister(0)
-                continue
-            s.sendall(data)
-        else:
-            data = s.recv(65536)
-            if not data:
-                sys.exit(0)
-            os.write(1, data)
-'''
-
-
-def start_sshd(tmp, via_ipv6=False):
-    """Our own sshd on 127.0.0.1 (and ::1 with via_ipv6, where the client config reaches
-    it through a ProxyCommand); returns (process, ssh client config path, log path)."""
+def start_sshd(tmp, via_ipv6=False, address="127.0.0.1", prefix=()):
+    """Our own sshd on `address` (127.0.0.1; and ::1 with via_ipv6, where the client
+    config reaches it through a ProxyCommand), run under `prefix` (e.g. nsenter into a
+    test's namespace); returns (process, ssh client config path, log path)."""
     if not os.access(SSHD, os.X_OK):
         raise Failure(f"{SSHD} is missing: install Debian's openssh-server (tools/install-deps lists it)")
     if os.geteuid() != 0:
@@ -92,7 +69,7 @@ def start_sshd(tmp, via_ipv6=False):
     sshd_config = os.path.join(tmp, "sshd_config")
     with open(sshd_config, "w") as f:
         f.write(f"""Port {port}
-ListenAddress 127.0.0.1
+ListenAddress {address}
 {"ListenAddress ::1" if via_ipv6 else ""}
 HostKey {tmp}/host_key
 PidFile {tmp}/sshd.pid
@@ -107,22 +84,26 @@ PrintMotd no
 PrintLastLog no
 """)
     log = os.path.join(tmp, "sshd.log")
-    sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", sshd_config], stdin=subprocess.DEVNULL,
+    sshd = subprocess.Popen([*prefix, SSHD, "-D", "-e", "-f", sshd_config], stdin=subprocess.DEVNULL,
                             stdout=open(log, "w"), stderr=subprocess.STDOUT)
 
     def listening():
         if sshd.poll() is not None:
             raise Failure(f"sshd exited with status {sshd.returncode}: {open(log).read().strip()}")
+        if prefix:  # sshd's namespace may be out of our reach: ask from inside it
+            probe = f"import socket; socket.create_connection(({address!r}, {port}), timeout=1)"
+            return subprocess.run([*prefix, sys.executable, "-c", probe], capture_output=True,
+                                  timeout=10).returncode == 0
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            with socket.create_connection((address, port), timeout=1):
                 return True
         except OSError:
             return False
-    wait_for(f"sshd to listen on 127.0.0.1:{port}", listening, 15)
+    wait_for(f"sshd to listen on {address}:{port}", listening, 15)
     ssh_config = os.path.join(tmp, "ssh_config")
     with open(ssh_config, "w") as f:
         f.write(f"""Host testhost
-  HostName 127.0.0.1
+  HostName {address}
   Port {port}
   User root
   IdentityFile {tmp}/client_key

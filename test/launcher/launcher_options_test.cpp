@@ -99,6 +99,29 @@ TEST_CASE("--history is checked here and passed on as typed; --no-history is the
         std::vector<std::string>{"new", "-c", "8", "-s", "--history", "20"});
 }
 
+TEST_CASE("-J and --jump take jump hosts, a comma list in order, each checked like a host") {
+  CHECK(launcher({"-J", "me@bastion:2222", "h"}).jumps == std::vector<std::string>{"me@bastion:2222"});
+  CHECK(launcher({"-Jbastion", "h"}).jumps == std::vector<std::string>{"bastion"});
+  CHECK(launcher({"--jump=a,b", "h"}).jumps == std::vector<std::string>{"a", "b"});
+  CHECK(launcher({"h"}).jumps.empty());
+  CHECK(launcher_error({"-J", "a,,b", "h"}) == "-J: empty jump host in \"a,,b\"");
+  CHECK(launcher_error({"-J", "-oProxyCommand=x", "h"}).rfind("-J: bad host", 0) == 0);
+  CHECK(launcher_error({"h", "-J"}) == "option -J needs a value");
+}
+
+TEST_CASE("--transport takes udp, tcp or auto (the default)") {
+  CHECK(launcher({"h"}).transport == "auto");
+  CHECK(launcher({"--transport=tcp", "h"}).transport == "tcp");
+  CHECK(launcher_error({"--transport=quic", "h"}) == "unknown --transport \"quic\" (udp, tcp or auto)");
+}
+
+TEST_CASE("--udp-timeout is checked here and passed on as typed") {
+  CHECK(launcher({"--udp-timeout=3s", "h"}).udp_timeout == "3s");
+  CHECK_FALSE(launcher({"h"}).udp_timeout);
+  CHECK(launcher_error({"--udp-timeout=0", "h"}).rfind("--udp-timeout: ", 0) == 0);
+  CHECK(launcher_error({"h", "--udp-timeout"}) == "option --udp-timeout needs a value");
+}
+
 TEST_CASE("--family, --predict and --bind-server words") {
   CHECK(launcher({"--family=inet6", "h"}).family == address_family::inet6);
   CHECK(launcher({"-6", "h"}).family == address_family::inet6);

@@ -89,3 +89,28 @@ TEST_CASE("a failure's hint uses that command") {
                        "check that `ssh -o BatchMode=yes nosuchuser@box` works");
 }
 }
+
+TEST_CASE("the stream's ssh: no pty, no questions, the relay to the server's port") {
+  auto o = parse({"--ssh=ssh -F cfg", "-4", "me@h"});
+  CHECK(stream_ssh_argv(o, "me@h", "60001") ==
+        std::vector<std::string>{"ssh", "-F", "cfg", "-T", "-o", "BatchMode=yes", "-4", "me@h", "--",
+                                 "mosh2-server stream-relay '60001'"});
+  auto bound = parse({"--bind-server=10.0.0.5", "--server=/opt/m2s", "h"});
+  CHECK(stream_ssh_argv(bound, "h", "60002").back() == "/opt/m2s stream-relay '60002' '10.0.0.5'");
+}
+
+TEST_CASE("the ProxyJump in ssh -G's output") {
+  CHECK(proxy_jump_of("user root\nproxyjump me@bastion:2222\nport 22\n") == "me@bastion:2222");
+  CHECK(proxy_jump_of("user root\r\nproxyjump a,b\r\n") == "a,b");
+  CHECK_FALSE(proxy_jump_of("user root\nport 22\n"));
+  CHECK_FALSE(proxy_jump_of("proxyjump none\n"));
+  CHECK_FALSE(proxy_jump_of(""));
+}
+
+TEST_CASE("only mosh2-server is given stream-relay and relay") {
+  CHECK(names_mosh2_server("mosh2-server"));
+  CHECK(names_mosh2_server("/opt/bin/mosh2-server -v"));
+  CHECK_FALSE(names_mosh2_server("mosh-server"));
+  CHECK_FALSE(names_mosh2_server("/usr/bin/mosh-server"));
+  CHECK_FALSE(names_mosh2_server("env X=1 mosh2-server"));  // unsure: keep to UDP
+}

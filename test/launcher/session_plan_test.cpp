@@ -87,6 +87,14 @@ TEST_CASE("the client's argv and environment follow the options") {
   // Only when asked: a stock mosh-client (--client) knows no --no-history.
   const auto no_history = client_launch_for(options({"--no-history", "h"}), "c", "never", "::1", c, 1);
   CHECK(no_history.argv == std::vector<std::string>{"c", "--no-history", "-# mosh2 --no-history h |", "::1", "60001"});
+  // Over ssh the client's advice about UDP may say ssh reached the host; --local says nothing.
+  CHECK(value_of(plain.setup, "MOSH2_SSH_HOST") == "h");
+  CHECK(value_of(plain.setup, "MOSH2_UDP_TIMEOUT") == "(unset)");
+  const auto timed = client_launch_for(options({"--udp-timeout=9s", "me@box"}), "c", "never", "::1", c, 1);
+  CHECK(value_of(timed.setup, "MOSH2_UDP_TIMEOUT") == "9s");
+  CHECK(value_of(timed.setup, "MOSH2_SSH_HOST") == "box");
+  const auto local = client_launch_for(options({"--local", "127.0.0.1"}), "c", "never", "127.0.0.1", c, 1);
+  CHECK(value_of(local.setup, "MOSH2_SSH_HOST") == "(unset)");
 }
 
 TEST_CASE("the server's address: known first, then the remote shell's in remote mode, then the proxy's") {

@@ -6,12 +6,12 @@
 
 # The launcher's options, and those of them that take a value (as a separate word or
 # after =).
-_mosh2_launcher_options='--client= --server= --ssh= --ssh-pty --no-ssh-pty --predict= -a -n -o
+_mosh2_launcher_options='-J --jump= --client= --server= --ssh= --ssh-pty --no-ssh-pty --predict= -a -n -o
   --predict-overwrite --no-predict-overwrite -4 -6 --family= -p --port= --bind-server=
-  --experimental-remote-ip= --idle-timeout= --attach --attach= --name= --no-detached-notice --history= --no-history --no-init --local
-  --allow-no-tty --help --version'
-_mosh2_launcher_takes_value='-p --port --client --server --ssh --predict --family --bind-server
-  --experimental-remote-ip --idle-timeout --name --history'
+  --experimental-remote-ip= --idle-timeout= --attach --attach= --name= --no-detached-notice --history= --no-history --udp-timeout= --transport= --no-init
+  --local --allow-no-tty --help --version'
+_mosh2_launcher_takes_value='-p -J --jump --port --client --server --ssh --predict --family --bind-server
+  --experimental-remote-ip --idle-timeout --name --history --udp-timeout --transport'
 
 _mosh2_launcher() {
   local cur prev words cword split
@@ -44,12 +44,14 @@ _mosh2_launcher() {
       COMPREPLY=($(compgen -W 'adaptive always never experimental' -- "$cur")); return ;;
     --family)
       COMPREPLY=($(compgen -W 'inet inet6 auto all prefer-inet prefer-inet6' -- "$cur")); return ;;
+    --transport)
+      COMPREPLY=($(compgen -W 'udp tcp auto' -- "$cur")); return ;;
     --bind-server)
       COMPREPLY=($(compgen -W 'ssh any' -- "$cur")); return ;;
     --experimental-remote-ip)
       COMPREPLY=($(compgen -W 'proxy local remote' -- "$cur")); return ;;
     --client) _filedir; return ;;
-    -p | --port | --server | --ssh | --idle-timeout | --name | --history) return ;;
+    -p | --port | -J | --jump | --server | --ssh | --idle-timeout | --name | --history | --udp-timeout) return ;;
   esac
   if ((!ended)) && [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$_mosh2_launcher_options" -- "$cur"))
@@ -79,9 +81,11 @@ _mosh2_server() {
     -p | -l | --idle-timeout | --name | --history) return ;;
   esac
   if ((cword == 1)); then
-    COMPREPLY=($(compgen -W 'new attach --help --version' -- "$cur"))
+    COMPREPLY=($(compgen -W 'new attach stream-relay relay --help --version' -- "$cur"))
   elif [[ ${words[1]} == new ]]; then
     COMPREPLY=($(compgen -W '-s -v -i -p -c -l --idle-timeout --name --history --' -- "$cur"))
+  elif [[ ${words[1]} == relay ]]; then
+    COMPREPLY=($(compgen -W '-i -p -f --idle-timeout' -- "$cur"))
   fi
 }
 

@@ -88,6 +88,26 @@ std::string apply_long(launcher_options& o, std::string_view name, const std::st
     auto n = os::parse_history_lines(value);
     if (!n) return fmt::format("--history: {}", n.error());
     o.history = value;
+  } else if (name == "udp-timeout") {
+    auto d = control::parse_duration(value);
+    if (!d) return fmt::format("--udp-timeout: {}", d.error());
+    o.udp_timeout = value;
+  } else if (name == "jump") {
+    // A comma list chains, as ssh's -J does; each hop is [user@]host[:port].
+    std::size_t start = 0;
+    for (;;) {
+      const auto end = value.find(',', start);
+      const std::string hop = value.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      if (hop.empty()) return fmt::format("-J: empty jump host in \"{}\"", value);
+      if (auto bad = check_destination(hop)) return fmt::format("-J: {}", *bad);
+      o.jumps.push_back(hop);
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  } else if (name == "transport") {
+    if (value != "udp" && value != "tcp" && value != "auto")
+      return fmt::format("unknown --transport \"{}\" (udp, tcp or auto)", value);
+    o.transport = value;
   } else if (name == "family") {
     auto f = parse_family(value);
     if (!f) return fmt::format("unknown --family \"{}\" (inet, inet6, auto, all, prefer-inet or prefer-inet6)", value);
@@ -118,7 +138,8 @@ bool apply_flag(launcher_options& o, std::string_view name) {
 bool takes_value(std::string_view name) {
   return name == "client" || name == "server" || name == "ssh" || name == "predict" || name == "port" ||
          name == "bind-server" || name == "family" || name == "experimental-remote-ip" || name == "idle-timeout" ||
-         name == "name" || name == "history";
+         name == "name" || name == "history" ||
+         name == "udp-timeout" || name == "transport" || name == "jump";
 }
 
 }  // namespace
@@ -242,12 +263,12 @@ result<std::variant<scan_end, show_help, show_version>, std::string> scan_option
       else if (letter == 'h') return show_help{};
       else if (letter == '4') o.family = address_family::inet;
       else if (letter == '6') o.family = address_family::inet6;
-      else if (letter == 'p') {
+      else if (letter == 'p' || letter == 'J') {
         std::string value;
         if (k + 1 < a.size()) value = a.substr(k + 1);
         else if (i + 1 < args.size()) value = args[++i];
-        else return failure{std::string("option -p needs a value")};
-        if (auto err = apply_long(o, "port", value); !err.empty()) return failure{err};
+        else return failure{fmt::format("option -{} needs a value", letter)};
+        if (auto err = apply_long(o, letter == 'p' ? "port" : "jump", value); !err.empty()) return failure{err};
         break;
       } else {
         return failure{fmt::format("unknown option -{}", letter)};

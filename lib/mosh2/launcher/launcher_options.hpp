@@ -46,6 +46,9 @@ struct launcher_options {
   bool detached_notice = true;                 ///< --no-detached-notice turns it off
   std::optional<std::string> history;          ///< --history LINES (validated, passed on as typed)
   bool no_history = false;                     ///< --no-history: the client does not ask for it
+  std::optional<std::string> udp_timeout;      ///< --udp-timeout (validated, for the client's advice)
+  std::string transport = "auto";              ///< --transport: udp, tcp or auto (the stream through ssh)
+  std::vector<std::string> jumps;              ///< -J, --jump: [user@]host[:port], in order
   bool no_init = false;                        ///< --no-init
   bool local = false;                          ///< --local
   bool allow_no_tty = false;                   ///< --allow-no-tty: run even without a terminal

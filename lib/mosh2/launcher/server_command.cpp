@@ -78,6 +78,48 @@ std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& 
   return argv;
 }
 
+std::vector<std::string> stream_ssh_argv(const launcher_options& o, const std::string& destination,
+                                         const std::string& port) {
+  std::vector<std::string> argv = o.ssh;
+  // No pseudo-terminal (it would mangle the frames) and no questions: the terminal is the
+  // session's by then, so ssh must log in by itself (agent, key, ControlMaster).
+  argv.insert(argv.end(), {"-T", "-o", "BatchMode=yes"});
+  if (o.family == address_family::inet) argv.push_back("-4");
+  if (o.family == address_family::inet6) argv.push_back("-6");
+  std::string remote = fmt::format("{} stream-relay {}", o.server.value_or("mosh2-server"), shell_quote(port));
+  if (o.bind == launcher_options::bind_mode::address) {
+    remote += ' ';
+    remote += shell_quote(o.bind_address);
+  }
+  argv.insert(argv.end(), {destination, "--", remote});
+  return argv;
+}
+
+bool names_mosh2_server(const std::string& server) {
+  std::string first = server.substr(0, server.find_first_of(" \t"));
+  const auto slash = first.rfind('/');
+  if (slash != std::string::npos) first.erase(0, slash + 1);
+  return first.rfind("mosh2-server", 0) == 0;
+}
+
+std::optional<std::string> proxy_jump_of(std::string_view out) {
+  std::size_t start = 0;
+  while (start < out.size()) {
+    auto end = out.find('\n', start);
+    if (end == std::string_view::npos) end = out.size();
+    std::string_view line = out.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    constexpr std::string_view key = "proxyjump ";
+    if (line.substr(0, key.size()) == key) {
+      std::string_view value = line.substr(key.size());
+      if (value.empty() || value == "none") return std::nullopt;
+      return std::string(value);
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
 std::string shell_word(const std::string& word) {
   constexpr std::string_view plain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-";
   if (!word.empty() && word.find_first_not_of(plain) == std::string::npos) return word;

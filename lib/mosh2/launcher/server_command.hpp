@@ -4,7 +4,9 @@
 // command for --local. Pure: the caller gathers the environment and paths.
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,6 +48,20 @@ std::string remote_command(const launcher_options& o, const std::vector<std::str
 /// host already replaced by its address for --experimental-remote-ip=local.
 std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& self,
                                   const std::string& destination, const std::string& remote);
+
+/// ssh's argv for the byte-stream path: `ssh -T -o BatchMode=yes [-4|-6] DESTINATION --
+/// SERVER stream-relay PORT [ADDRESS]` (ADDRESS only with --bind-server=IP; otherwise the
+/// relay finds the server's address in $SSH_CONNECTION, as `new -s` does).
+std::vector<std::string> stream_ssh_argv(const launcher_options& o, const std::string& destination,
+                                         const std::string& port);
+
+/// Whether `server` (the --server command) is mosh2-server: only it has stream-relay
+/// and relay. A stock mosh-server takes those words for a new session's arguments and
+/// starts one, so it must never be given them.
+bool names_mosh2_server(const std::string& server);
+
+/// The ProxyJump that `ssh -G HOST` printed (its `proxyjump VALUE` line), unless none.
+std::optional<std::string> proxy_jump_of(std::string_view ssh_g_output);
 
 /// The ssh command a user can run by hand to check what the bootstrap's ssh did: the
 /// --ssh words (quoted where a shell needs it), -4 or -6 for --family=inet or inet6

@@ -67,6 +67,10 @@ client_launch client_launch_for(const launcher_options& o, const std::string& cl
   if (o.predict_overwrite) c.setup.set.emplace_back("MOSH_PREDICTION_OVERWRITE", "yes");
   if (o.no_init) c.setup.set.emplace_back("MOSH_NO_TERM_INIT", "1");
   if (o.allow_no_tty) c.setup.set.emplace_back(os::client_allow_no_tty_variable, "1");
+  if (o.udp_timeout) c.setup.set.emplace_back(os::udp_timeout_variable, *o.udp_timeout);
+  c.setup.set.emplace_back(os::transport_variable, o.transport);
+  // Over ssh the host answered and the server started: the client's advice about UDP says so.
+  if (!o.local) c.setup.set.emplace_back(os::ssh_host_variable, host_part(o.host));
   c.setup.set.emplace_back("MOSH_CLIENT_PID", std::to_string(launcher_pid));
   return c;
 }

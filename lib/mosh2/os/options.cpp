@@ -357,4 +357,67 @@ parse_client_args(const std::vector<std::string>& all_args) {
   return opts;
 }
 
+result<std::vector<std::string>, std::string> parse_stream_command(const std::string& text) {
+  std::vector<std::string> argv;
+  std::size_t start = 0;
+  for (;;) {
+    const auto end = text.find('\x1f', start);
+    argv.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  if (argv.front().empty()) return failure{std::string("the command is empty")};
+  return argv;
+}
+
+std::optional<std::string> stream_command_text(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (a.find('\x1f') != std::string::npos) return std::nullopt;
+    if (!out.empty() || &a != &argv.front()) out += '\x1f';
+    out += a;
+  }
+  return out;
+}
+
+result<relay_options, std::string> parse_relay_args(const std::vector<std::string>& args) {
+  relay_options o;
+  std::vector<std::string> words;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const auto& a = args[i];
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= args.size()) return std::nullopt;
+      return args[++i];
+    };
+    if (a == "-f") {
+      o.foreground = true;
+    } else if (a == "-i" || a == "-p" || a == "--idle-timeout") {
+      auto v = value();
+      if (!v) return failure{fmt::format("relay: option {} needs a value", a)};
+      if (a == "-i") {
+        o.bind = *v;
+      } else if (a == "-p") {
+        auto ports = parse_port_range(*v);
+        if (!ports) return failure{fmt::format("relay: {}", ports.error())};
+        o.port_low = ports->low;
+        o.port_high = ports->high;
+      } else {
+        auto d = control::parse_duration(*v);
+        if (!d) return failure{fmt::format("relay: --idle-timeout: {}", d.error())};
+        o.idle_timeout = *d;
+      }
+    } else if (!a.empty() && a[0] == '-') {
+      return failure{fmt::format("relay: unknown option {}", a)};
+    } else {
+      words.push_back(a);
+    }
+  }
+  if (words.size() != 2) return failure{std::string("relay needs NEXT_ADDRESS NEXT_PORT")};
+  o.next_address = words[0];
+  auto port = parse_decimal(words[1]);
+  if (!port || *port < 1 || *port > 65535) return failure{fmt::format("relay: bad port \"{}\"", words[1])};
+  o.next_port = static_cast<std::uint16_t>(*port);
+  return o;
+}
+
 }  // namespace mosh2::os

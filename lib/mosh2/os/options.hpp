@@ -104,6 +104,32 @@ pty_spec session_program(const server_options& opts, const std::string& login_sh
 /// The variable that lets mosh2-client run without a terminal (the launcher sets it for
 /// --allow-no-tty).
 inline constexpr const char* client_allow_no_tty_variable = "MOSH2_ALLOW_NO_TTY";
+/// How long mosh2-client waits for a first answer over UDP before it says what is wrong
+/// (a duration such as `5s`), and the host ssh reached to start the server: both set by
+/// the launcher (--udp-timeout, the destination).
+inline constexpr const char* udp_timeout_variable = "MOSH2_UDP_TIMEOUT";
+inline constexpr const char* ssh_host_variable = "MOSH2_SSH_HOST";
+/// --transport (udp, tcp or auto), and the command that carries the byte-stream path: its
+/// words separated by the ASCII unit separator (0x1f), so that an argv needs no quoting.
+inline constexpr const char* transport_variable = "MOSH2_TRANSPORT";
+inline constexpr const char* stream_command_variable = "MOSH2_STREAM_COMMAND";
+
+/// `mosh2-server relay NEXT_ADDRESS NEXT_PORT [-i BIND] [-p PORT[:PORT2]]
+/// [--idle-timeout DURATION] [-f]`.
+struct relay_options {
+  std::string next_address;
+  std::uint16_t next_port = 0;
+  std::optional<std::string> bind;  ///< unset: the server side of $SSH_CONNECTION, else 127.0.0.1
+  std::uint16_t port_low = 60001, port_high = 60999;
+  std::chrono::seconds idle_timeout{120};
+  bool foreground = false;  ///< -f: do not detach
+};
+result<relay_options, std::string> parse_relay_args(const std::vector<std::string>& args);
+
+/// The argv in MOSH2_STREAM_COMMAND (no empty command, no empty first word).
+result<std::vector<std::string>, std::string> parse_stream_command(const std::string& json);
+/// The text of `argv` for MOSH2_STREAM_COMMAND; nothing when a word holds the separator.
+std::optional<std::string> stream_command_text(const std::vector<std::string>& argv);
 
 /// Why mosh2-client must not start a session, or nothing. Without a terminal on standard
 /// input and output it would draw into a file and end the session at the end of its

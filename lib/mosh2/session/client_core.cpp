@@ -25,7 +25,8 @@ client_core::client_core(client_core_config config, time_point now)
       display_(terminal::terminal_profile::from_term(config_.term)),
       local_profile_(terminal::terminal_profile::from_term(config_.term)),
       predictor_(config_.predict, config_.predict_overwrite),
-      started_(now) {
+      started_(now),
+      paths_(config_.transport, config_.stream_possible, now, config_.udp_timeout) {
   bar_.server_heard(now);
   bar_.server_acked(now);
   // The server learns our size from the first instruction (protocol §7.6).
@@ -55,6 +56,15 @@ client_actions client_core::handle(const client_event& event, time_point now) {
           repaint_ = true;
         } else if constexpr (std::is_same_v<E, send_result>) {
           sent(e.err, now);
+        } else if constexpr (std::is_same_v<E, stream_datagram>) {
+          datagram(e.d, now, true);
+        } else if constexpr (std::is_same_v<E, stream_ended>) {
+          if (!paths_.stream_ended(now)) {
+            path_failure_ = fmt::format("mosh2: {}, and UDP port {} on {} does not answer", e.reason,
+                                        config_.server.port, config_.server.ip);
+            begin_shutdown(now, "The ssh stream ended.");
+          }
+          out.news = true;
         } else {
           take_turn(out, now);
         }
@@ -70,6 +80,12 @@ void client_core::take_turn(client_actions& out, time_point now) {
   predictor_.set_send_interval(transport_.send_interval());
   out.datagrams = transport_.tick(now);
   check_connecting(now);
+  paths_.turn(now, ever_heard_);
+  out.start_stream = paths_.take_stream_start();
+  out.stop_stream = paths_.take_stream_stop();
+  if (out.start_stream || out.stop_stream) out.news = true;
+  out.to_stream = paths_.on_stream();
+  if (out.to_stream && !out.datagrams.empty()) out.also_udp = paths_.probe_now(now);
   if (!out.datagrams.empty()) out.new_socket = transport_.take_port_hop(now);
   out.suspend = std::exchange(suspend_, false);
   // History lines go into the scrollback before the screen that follows them.
@@ -130,13 +146,17 @@ void client_core::fill_input_window() {
   if (waiting_.empty()) urgent_ = false;
 }
 
-void client_core::datagram(const incoming_datagram& d, time_point now) {
+void client_core::datagram(const incoming_datagram& d, time_point now, bool via_stream) {
   if (displaced_) return;
   auto out = transport_.receive(d.wire, config_.server, now, d.truncated, d.congestion);
   if (out.displaced) {
     // Nobody is left to say goodbye to: the server serves another client now.
     displaced_ = true;
     return;
+  }
+  if (out.authentic) {
+    if (via_stream) paths_.heard_stream();
+    else paths_.heard_udp(now);
   }
   if (auto rt = transport_.last_roundtrip_success()) bar_.server_acked(*rt);
   if (out.instruction != ssp::receive_outcome::newest) return;
@@ -167,8 +187,16 @@ void client_core::sent(int err, time_point now) {
 
 void client_core::check_connecting(time_point now) {
   if (ever_heard_) return;
-  if (now - started_ >= connect_give_up_after) {
+  // A longer --udp-timeout still gets its advice read before the client gives up.
+  const steady::duration give_up = std::max<steady::duration>(connect_give_up_after, config_.udp_timeout + std::chrono::seconds(10));
+  if (now - started_ >= give_up + (paths_.on_stream() ? stream_give_up_after : steady::duration{})) {
     begin_shutdown(now, "Timed out waiting for server...");
+  } else if (now - started_ >= config_.udp_timeout && !transport_.shutting_down()) {
+    advising_ = true;
+    bar_.set_message(paths_.on_stream()
+                         ? fmt::format("No answer on UDP port {}: trying through ssh. See below.", config_.server.port)
+                         : fmt::format("No answer on UDP port {}: see below.", config_.server.port),
+                     now, true);
   } else if (now - started_ >= connecting_notice_after && !transport_.shutting_down()) {
     bar_.set_message(fmt::format("Nothing received from server on UDP port {}.", config_.server.port), now, true);
   }
@@ -205,6 +233,7 @@ std::string client_core::take_screen(time_point now) {
     if (same) frame.set_icon_name(frame.title());
   }
   bar_.apply(frame, now);
+  if (const auto advice = udp_advice()) draw_paragraph(frame, 2, *advice);
   const bool full = repaint_ || !drawn_;
   std::string out;
   // A full repaint starts with a full-screen erase, which some terminals (tmux) move
@@ -237,7 +266,13 @@ std::string client_core::take_history() {
 time_point client_core::next_deadline(time_point now) {
   time_point t = std::min({transport_.next_deadline(now), bar_.next_change(now), predictor_.next_deadline(now)});
   if (!ever_heard_) t = std::min(t, now + connecting_notice_after);
+  t = std::min(t, paths_.next_deadline());
   return std::max(t, now);
+}
+
+std::optional<std::string> client_core::udp_advice() const {
+  if (!advising_ || ever_heard_) return std::nullopt;
+  return udp_silence_paragraph({config_.server.ip, config_.server.port, config_.ssh_host, config_.udp_timeout});
 }
 
 status::session_status client_core::status(time_point now) const {
@@ -256,6 +291,12 @@ status::session_status client_core::status(time_point now) const {
   s.predictions_shown = predictor_.stats().made;
   s.predictions_confirmed = predictor_.stats().confirmed;
   s.predictions_wrong = predictor_.stats().wrong;
+  status::session_status::transport_status path;
+  path.mode = paths_.mode() == transport_mode::udp ? "udp" : paths_.mode() == transport_mode::tcp ? "tcp" : "auto";
+  path.in_use = paths_.on_stream() ? "stream" : "udp";
+  path.probes = paths_.probes();
+  for (const auto& w : paths_.switches()) path.switches.push_back({w.at, w.to, w.why});
+  s.transport_path = std::move(path);
   return s;
 }
 

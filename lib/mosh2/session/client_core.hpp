@@ -20,6 +20,8 @@
 #include "mosh2/status/session_status.hpp"
 #include "mosh2/session/terminal_mode.hpp"
 #include "mosh2/session/history_stream.hpp"
+#include "mosh2/session/path_choice.hpp"
+#include "mosh2/session/reach_advice.hpp"
 #include "mosh2/session/terminal_state.hpp"
 #include "mosh2/session/transport_core.hpp"
 #include "mosh2/ssp/user_stream.hpp"
@@ -40,6 +42,8 @@ inline constexpr std::size_t client_urgent_window = 2 * 1024 * 1024;
 inline constexpr auto connecting_notice_after = 250ms;
 /// ...and after this long the client gives up.
 inline constexpr auto connect_give_up_after = std::chrono::seconds(15);
+/// ...later when the byte stream through ssh is being tried, which is slower to start.
+inline constexpr auto stream_give_up_after = std::chrono::seconds(30);
 
 struct client_core_config {
   explicit client_core_config(crypto::session_key k) : key(std::move(k)) {}
@@ -55,6 +59,11 @@ struct client_core_config {
   bool predict_overwrite = false;
   ssp::random_source random{};  ///< chaff; empty = the kernel's
   extension_config extensions;  ///< what this client announces
+  /// Silence over UDP for this long from the start: say what is wrong (reach_advice).
+  std::chrono::seconds udp_timeout = default_udp_timeout;
+  std::string ssh_host;  ///< what ssh reached to start the server (the launcher says); empty = unknown
+  transport_mode transport = transport_mode::automatic;  ///< --transport (see path_choice)
+  bool stream_possible = false;  ///< the stages can start the byte-stream path (over ssh)
 };
 
 /// Bytes read from the keyboard.
@@ -63,6 +72,14 @@ struct keyboard_input {
 };
 /// The keyboard closed (end of file or a read error).
 struct keyboard_ended {};
+/// A datagram that came over the byte-stream path rather than UDP.
+struct stream_datagram {
+  incoming_datagram d;
+};
+/// The byte-stream path ended (its ssh exited or the connection broke), and why.
+struct stream_ended {
+  std::string reason;
+};
 /// The local terminal changed size.
 struct window_resized {
   int width = 80;
@@ -72,13 +89,17 @@ struct window_resized {
 struct screen_resumed {};
 
 using client_event = std::variant<incoming_datagram, keyboard_input, keyboard_ended, window_resized, signal_received,
-                                  screen_resumed, send_result, turn>;
+                                  screen_resumed, send_result, turn, stream_datagram, stream_ended>;
 
 /// What the client must do after an event.
 struct client_actions : common_actions {
   bool new_socket = false;  ///< open a fresh socket before sending (port hop, §4.5)
   std::string screen;       ///< bytes that bring the terminal up to date
   bool suspend = false;     ///< the user pressed the escape key and Ctrl-Z
+  bool start_stream = false;  ///< start the byte-stream path (again)
+  bool stop_stream = false;   ///< stop it: the session is back on UDP
+  bool to_stream = false;     ///< the datagrams go over the stream...
+  bool also_udp = false;      ///< ...and, as a probe, over UDP too
 };
 
 class client_core {
@@ -103,6 +124,12 @@ public:
   /// The server said the session was attached from elsewhere: the session is over
   /// (exit status 1) and the user should be told why.
   bool displaced() const { return displaced_; }
+  /// The paragraph about UDP once the client has waited udp_timeout and heard nothing.
+  std::optional<std::string> udp_advice() const;
+  /// Which path the datagrams take, and its history.
+  const path_choice& paths() const { return paths_; }
+  /// Why the session ended, when it was the paths' fault (one line), else empty.
+  const std::string& path_failure() const { return path_failure_; }
   const peer_address& server() const { return config_.server; }
   status::session_status status(time_point now) const;
   /// The server's newest screen (without overlays).
@@ -118,7 +145,7 @@ public:
 
 private:
   void keyboard(bytes_view data, time_point now);
-  void datagram(const incoming_datagram& d, time_point now);
+  void datagram(const incoming_datagram& d, time_point now, bool via_stream = false);
   void resized(int width, int height);
   void sent(int err, time_point now);
   void take_turn(client_actions& out, time_point now);
@@ -152,6 +179,9 @@ private:
   bool suspend_ = false;
   bool ever_heard_ = false;
   bool displaced_ = false;
+  bool advising_ = false;  ///< udp_timeout passed without a word: the advice is on screen
+  path_choice paths_;
+  std::string path_failure_;
 };
 
 }  // namespace mosh2::session

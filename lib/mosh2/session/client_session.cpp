@@ -31,7 +31,9 @@
 #include "mosh2/status/session_status.hpp"
 #include "mosh2/status/status_file.hpp"
 #include "mosh2/session/terminal_guard.hpp"
+#include "mosh2/os/stream_command.hpp"
 #include "mosh2/os/udp_socket.hpp"
+#include "mosh2/transport/stream_framing.hpp"
 #include "mosh2/util/io.hpp"
 
 namespace mosh2::session {
@@ -43,8 +45,15 @@ using asio::awaitable;
 inline constexpr auto max_old_socket_age = std::chrono::seconds(60);
 inline constexpr std::size_t max_sockets = 10;
 
+/// The byte-stream path with this number ended (a number per start, so that the end of
+/// an earlier one is not taken for the end of the one now running).
+struct stream_closed {
+  explicit stream_closed(unsigned g = 0) : generation(g) {}
+  unsigned generation;
+};
+
 using client_io_event = std::variant<std::monostate, datagram_in, byte_chunk, caught_signal, tick,
-                                     shutdown_request>;  // monostate: channels need a default
+                                     shutdown_request, stream_closed>;  // monostate: channels need a default
 using event_pipe = io::pipe<client_io_event>;
 
 /// What happened to the socket set: a socket opened, a receive loop ended (perhaps
@@ -183,11 +192,13 @@ public:
         stdin_(ctx, own_keyboard_descriptor()),
         signals_(ctx, SIGWINCH, SIGTERM, SIGINT),
         ctx_(ctx),
-        server_(server) {
+        server_(server),
+        stream_command_(config.stream_command) {
     for (int s : {SIGHUP, SIGPIPE, SIGCONT}) signals_.add(s);
   }
 
   awaitable<void> stages(event_pipe& events) {
+    events_ = &events;
     sockets_.emplace(ctx_, server_, events);
     sockets_->open(steady::now());
     co_await (read_bytes<event>(stdin_, events) && sockets_->run() && forward_signals<event>(signals_, events));
@@ -199,10 +210,17 @@ public:
 
   turn_outcome turn(time_point now) {
     auto a = core_.handle(session::turn{}, now);
+    if (a.stop_stream) stop_stream();
+    if (a.start_stream) start_stream();
     if (a.new_socket) sockets_->open(now);
     int err = 0;
-    for (auto& d : a.datagrams)
-      if (const int e = sockets_->send(d); e && !err) err = e;
+    for (auto& d : a.datagrams) {
+      if (a.to_stream && stream_) {
+        (void)stream_out_->try_send(asio::error_code{}, d);  // a full stream drops, as UDP would
+        if (!a.also_udp) continue;
+      }
+      if (const int e = sockets_->send(d); e && !err && !a.to_stream) err = e;
+    }
     if (!a.datagrams.empty()) (void)core_.handle(send_result{err}, now);
     if (a.suspend) suspend();
     if (!a.screen.empty()) os::write_all(STDOUT_FILENO, a.screen);
@@ -232,6 +250,7 @@ public:
   }
 
   void shut_down() {
+    stop_stream();
     asio::error_code ignored;
     stdin_.cancel(ignored);
     signals_.cancel(ignored);
@@ -240,6 +259,8 @@ public:
 
   bool ever_heard() const { return core_.ever_heard(); }
   bool displaced() const { return core_.displaced(); }
+  std::optional<std::string> udp_advice() const { return core_.udp_advice(); }
+  const std::string& path_failure() const { return core_.path_failure(); }
 
 private:
   static client_core_config core_config(const client_config& c, const asio::ip::udp::endpoint& server,
@@ -247,6 +268,7 @@ private:
     client_core_config s = c.core;
     add_terminal_mode(s.extensions);
     s.server = to_peer(server);
+    s.stream_possible = !c.stream_command.empty();
     s.width = size.width;
     s.height = size.height;
     return s;
@@ -255,6 +277,10 @@ private:
   // Datagrams and timer ticks move counters (the file catches up on its own); the rest
   // is news.
   bool on(datagram_in& e, time_point now) {
+    if (e.d.from == stream_label) {
+      (void)core_.handle(stream_datagram{incoming_datagram{e.d.payload, {}, e.d.truncated, e.d.congestion}}, now);
+      return false;
+    }
     (void)core_.handle(incoming_datagram{e.d.payload, {}, e.d.truncated, e.d.congestion}, now);
     sockets_->heard_on(e.socket, now);
     return false;
@@ -286,8 +312,48 @@ private:
     (void)core_.handle(signal_received{SIGTERM}, now);
     return true;
   }
+  bool on(stream_closed& e, time_point now) {
+    if (e.generation != generation_ || !stream_) return false;
+    const int status = stop_stream(5);  // its stream closed: ssh is ending by itself
+    (void)core_.handle(stream_ended{os::stream_end_reason(status, "mosh2-server")}, now);
+    return true;
+  }
   bool on(tick&, time_point) { return false; }
   bool on(std::monostate&, time_point) { return true; }
+
+  /// Starts the stream command and its two stages; a failure to start is the stream's end.
+  void start_stream() {
+    stop_stream();
+    ++generation_;
+    auto child = os::start_stream_command(stream_command_);
+    if (!child) {
+      (void)core_.handle(stream_ended{child.error()}, steady::now());
+      return;
+    }
+    stream_pid_ = child->pid;
+    stream_.emplace(ctx_, child->fd);
+    stream_out_.emplace(ctx_, 256);
+    frames_ = transport::deframer{};
+    const unsigned g = generation_;
+    asio::co_spawn(ctx_, [this]() { return receive_framed<event>(*stream_, frames_, stream_label, *events_); },
+                   [this, g](std::exception_ptr) { events_->try_send(asio::error_code{}, event{stream_closed(g)}); });
+    asio::co_spawn(ctx_, [this]() { return send_framed(*stream_, *stream_out_); }, [](std::exception_ptr) {});
+  }
+
+  /// Ends the stream's stages (they return once their descriptor and pipe are closed) and its command.
+  int stop_stream(int grace_tenths = 0) {
+    if (!stream_) return 0;
+    asio::error_code ignored;
+    stream_->close(ignored);
+    stream_out_->close();
+    const int status = os::stop_stream_command(stream_pid_, grace_tenths);
+    stream_pid_ = -1;
+    retired_streams_.push_back(std::move(*stream_));  // the stages may still hold them until they return
+    retired_pipes_.push_back(std::move(*stream_out_));
+    stream_.reset();
+    stream_out_.reset();
+    return status;
+  }
 
   void suspend() {
     terminal_->release();
@@ -304,6 +370,17 @@ private:
   asio::ip::udp::endpoint server_;
   std::optional<socket_set> sockets_;  // made with the runner's pipe, in stages()
   std::optional<terminal_guard> terminal_;
+  // The byte-stream path: the command's socket, what goes into it, and the frames out of it.
+  inline static const asio::ip::udp::endpoint stream_label{};  // no UDP datagram comes from 0.0.0.0:0
+  std::vector<std::string> stream_command_;
+  event_pipe* events_ = nullptr;
+  std::optional<asio::posix::stream_descriptor> stream_;
+  std::optional<io::pipe<bytes>> stream_out_;
+  std::list<asio::posix::stream_descriptor> retired_streams_;
+  std::list<io::pipe<bytes>> retired_pipes_;
+  transport::deframer frames_;
+  pid_t stream_pid_ = -1;
+  unsigned generation_ = 0;
 };
 
 }  // namespace
@@ -318,7 +395,14 @@ int run_client_session(asio::io_context& ctx, client_config config) {
   client_program program(ctx, std::move(config), server, size);
   const int status = run_session(ctx, program);
   std::fputs("\n[mosh is exiting.]\n", stdout);
-  if (!program.ever_heard())
+  if (!program.path_failure().empty()) {
+    std::fprintf(stderr, "%s\n", program.path_failure().c_str());
+  } else if (const auto advice = program.udp_advice()) {
+    const auto width = os::query_window_size(STDERR_FILENO).value_or(os::window_size{80, 24}).width;
+    for (const auto& line : wrap_words(*advice, static_cast<std::size_t>(std::max(20, width))))
+      std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  else if (!program.ever_heard())
     std::fprintf(stderr,
                  "mosh did not make a successful connection to %s:%u.\n"
                  "Please verify that UDP port %u is not firewalled and can reach the server.\n\n"

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <asio/io_context.hpp>
 
@@ -21,6 +22,9 @@ struct client_config {
   /// What the session decides with: key, escape key, terminal and prediction settings
   /// (see client_core); the server's address and the window size are filled in here.
   client_core_config core;
+  /// The command that carries the byte-stream path (ssh ... mosh2-server stream-relay
+  /// PORT); empty: UDP only.
+  std::vector<std::string> stream_command;
 };
 
 /// Runs the session until it ends; returns the exit status (0 after a clean shutdown).

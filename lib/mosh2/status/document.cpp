@@ -91,6 +91,13 @@ std::string to_json(const session_status& s, time_point now) {
         {"congestion_marks", c.congestion_marks},
         {"dropped", std::move(dropped)}}},
   };
+  if (s.transport_path) {
+    json switches = json::array();
+    for (const auto& w : s.transport_path->switches)
+      switches.push_back({{"unix_ms", to_unix_ms(w.at, now, now_unix)}, {"to", w.to}, {"why", w.why}});
+    doc["transport"] = {{"mode", s.transport_path->mode}, {"in_use", s.transport_path->in_use},
+                        {"udp_probes", s.transport_path->probes}, {"switches", std::move(switches)}};
+  }
   return doc.dump(2) + "\n";
 }
 

@@ -80,6 +80,19 @@ struct session_status {
   std::uint64_t predictions_shown = 0;      ///< client: predicted cells drawn
   std::uint64_t predictions_confirmed = 0;  ///< client: predictions the server's screen confirmed
   std::uint64_t predictions_wrong = 0;      ///< client: predictions the server's screen contradicted
+  /// Client: the path its datagrams take (UDP or the byte stream through ssh) and each change.
+  struct path_switch_status {
+    time_point at;
+    std::string to;
+    std::string why;
+  };
+  struct transport_status {
+    std::string mode;    ///< udp, tcp, auto
+    std::string in_use;  ///< udp, stream
+    std::uint64_t probes = 0;
+    std::vector<path_switch_status> switches;
+  };
+  std::optional<transport_status> transport_path;
   /// Server: typed input waiting for a program that is not reading (see program_input).
   struct program_input_status {
     std::uint64_t queued_bytes = 0;

@@ -1,0 +1,113 @@
+// Which path the client's datagrams take (path_choice): when it moves to the stream,
+// how it probes UDP, when it moves back, and when a stream that keeps ending is given up.
+
+#include <doctest/doctest.h>
+
+#include "mosh2/session/path_choice.hpp"
+
+using namespace mosh2;
+using namespace mosh2::session;
+using namespace std::chrono_literals;
+
+TEST_SUITE("session") {
+TEST_CASE("auto moves to the stream once udp_timeout passes without a word, and only then") {
+  const time_point t0{};
+  path_choice p(transport_mode::automatic, true, t0, std::chrono::seconds(5));
+  p.turn(t0 + 4900ms, false);
+  CHECK_FALSE(p.on_stream());
+  CHECK_FALSE(p.take_stream_start());
+  CHECK(p.next_deadline() == t0 + std::chrono::seconds(5));
+  p.turn(t0 + 5s, false);
+  CHECK(p.on_stream());
+  CHECK(p.take_stream_start());
+  CHECK_FALSE(p.take_stream_start());  // once
+  REQUIRE(p.switches().size() == 1);
+  CHECK(p.switches()[0].why == "udp-timeout");
+  // A session that heard the server in time never moves.
+  path_choice heard(transport_mode::automatic, true, t0, std::chrono::seconds(5));
+  heard.turn(t0 + 60s, true);
+  CHECK_FALSE(heard.on_stream());
+}
+
+TEST_CASE("udp stays on UDP, and so does auto when no stream can be started") {
+  const time_point t0{};
+  path_choice udp(transport_mode::udp, true, t0, std::chrono::seconds(5));
+  path_choice no_stream(transport_mode::automatic, false, t0, std::chrono::seconds(5));
+  udp.turn(t0 + 60s, false);
+  no_stream.turn(t0 + 60s, false);
+  CHECK_FALSE(udp.on_stream());
+  CHECK_FALSE(no_stream.on_stream());
+  CHECK(udp.next_deadline() == never);
+}
+
+TEST_CASE("tcp starts on the stream at once") {
+  const time_point t0{};
+  path_choice p(transport_mode::tcp, true, t0, std::chrono::seconds(5));
+  p.turn(t0, false);
+  CHECK(p.on_stream());
+  CHECK(p.take_stream_start());
+  CHECK(p.switches().at(0).why == "transport-tcp");
+}
+
+TEST_CASE("on the stream UDP is probed after 1 s, then with doubling gaps up to 30 s") {
+  const time_point t0{};
+  path_choice p(transport_mode::tcp, true, t0, std::chrono::seconds(5));
+  p.turn(t0, false);
+  CHECK_FALSE(p.probe_now(t0 + 999ms));
+  std::vector<long> gaps;
+  time_point last = t0;
+  for (time_point t = t0; t < t0 + 200s; t += 100ms)
+    if (p.probe_now(t)) {
+      gaps.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(t - last).count());
+      last = t;
+    }
+  REQUIRE(gaps.size() >= 7);
+  CHECK(gaps[0] == 1000);
+  CHECK(gaps[1] == 2000);
+  CHECK(gaps[2] == 4000);
+  CHECK(gaps[3] == 8000);
+  CHECK(gaps[4] == 16000);
+  CHECK(gaps[5] == 30000);
+  CHECK(gaps[6] == 30000);
+  CHECK(p.probes() == gaps.size());
+}
+
+TEST_CASE("an answer over UDP moves the session back and stops the stream") {
+  const time_point t0{};
+  path_choice p(transport_mode::automatic, true, t0, std::chrono::seconds(5));
+  p.turn(t0 + 5s, false);
+  (void)p.take_stream_start();
+  p.heard_udp(t0 + 9s);
+  CHECK_FALSE(p.on_stream());
+  CHECK(p.take_stream_stop());
+  REQUIRE(p.switches().size() == 2);
+  CHECK(p.switches()[1].to == "udp");
+  CHECK(p.switches()[1].why == "udp-answered");
+  CHECK_FALSE(p.probe_now(t0 + 100s));
+  p.turn(t0 + 100s, true);  // and stays there
+  CHECK_FALSE(p.on_stream());
+}
+
+TEST_CASE("a stream that ends is started again, three times in a row at most") {
+  const time_point t0{};
+  path_choice p(transport_mode::tcp, true, t0, std::chrono::seconds(5));
+  p.turn(t0, false);
+  (void)p.take_stream_start();
+  for (int i = 0; i < stream_restarts; ++i) {
+    CHECK(p.stream_ended(t0 + 1s));
+    CHECK(p.take_stream_start());
+  }
+  p.heard_stream();  // a stream that worked earns its restarts again
+  for (int i = 0; i < stream_restarts; ++i) CHECK(p.stream_ended(t0 + 2s));
+  CHECK_FALSE(p.stream_ended(t0 + 3s));
+  CHECK_FALSE(p.on_stream());
+  CHECK(p.switches().back().why == "stream-ended");
+}
+
+TEST_CASE("--transport words") {
+  CHECK(parse_transport_mode("udp") == transport_mode::udp);
+  CHECK(parse_transport_mode("tcp") == transport_mode::tcp);
+  CHECK(parse_transport_mode("auto") == transport_mode::automatic);
+  CHECK_FALSE(parse_transport_mode("quic"));
+}
+}
