@@ -246,3 +246,18 @@ TEST_CASE("the server reports a never-connected, connected and detached session"
   CHECK(sim.server().status(sim.now()).session_state == "detached");
 }
 }
+
+TEST_SUITE("session") {
+TEST_CASE("a client connecting is no keystroke: only typed bytes set the server's last keystroke") {
+  session_sim sim;
+  sim.run_for(2s);
+  REQUIRE(sim.server().peer());  // the client connected and sent its window size
+  CHECK_FALSE(sim.server().last_keystroke().has_value());
+  (void)sim.client().handle(window_resized{100, 30}, sim.now());
+  sim.run_for(1s);
+  CHECK_FALSE(sim.server().last_keystroke().has_value());
+  sim.type("x");
+  sim.run_for(1s);
+  CHECK(sim.server().last_keystroke().has_value());
+}
+}

@@ -187,7 +187,9 @@ void server_core::take_user_events(time_point now) {
       [](const ssp::user_stream& newest, const ssp::user_stream& consumed) { return newest.events_since(consumed); });
   if (events.empty()) return;
   apply_user_events(events);
-  last_keystroke_ = now;
+  // A window size is no keystroke: every client sends one when it connects.
+  if (std::any_of(events.begin(), events.end(), [](const auto& e) { return std::holds_alternative<ssp::user_byte>(e); }))
+    last_keystroke_ = now;
   echo_.record(transport_.remote_num(), now);
 }
 
