@@ -266,7 +266,6 @@ private:
   static client_core_config core_config(const client_config& c, const asio::ip::udp::endpoint& server,
                                         os::window_size size) {
     client_core_config s = c.core;
-    add_terminal_mode(s.extensions);
     s.server = to_peer(server);
     s.stream_possible = !c.stream_command.empty();
     s.width = size.width;

@@ -144,7 +144,6 @@ private:
   static server_core_config core_config(const server_config& c) {
     server_core_config s = c.core;
     s.command = c.program.argv;
-    add_terminal_mode(s.extensions);
     return s;
   }
 

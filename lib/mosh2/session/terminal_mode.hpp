@@ -50,14 +50,6 @@ overlay::echo_state echo_of(const terminal_mode& m);
 /// Whether `b` typed now becomes a signal at the server.
 bool is_signal_char(const terminal_mode& m, char b);
 
-/// Adds the extension to what an end announces, as both programs do; an end configured
-/// to announce nothing (a stock-like peer) stays so.
-inline void add_terminal_mode(extension_config& ext) {
-  if (ext.supported.empty()) return;
-  for (auto* v : {&ext.supported, &ext.streams})
-    if (std::find(v->begin(), v->end(), extension::terminal_mode) == v->end()) v->push_back(extension::terminal_mode);
-}
-
 /// The server's side: appends the mode to the stream whenever it differs from what
 /// was last appended, within terminal_mode_window.
 class terminal_mode_reporter {

@@ -47,10 +47,12 @@ inline constexpr std::size_t stream_path_mtu = 16 * 1024;
 inline constexpr std::size_t stream_piggyback_bytes = 512;
 
 /// Which extensions an end offers, and which of them are streams it opens once agreed.
+/// The default is what both programs announce (docs/protocol.md, "The extensions").
 struct extension_config {
-  std::vector<std::uint32_t> supported{extension::streams, extension::attached_elsewhere, extension::history,
-                                        extension::extended_styles};
-  std::vector<std::uint32_t> streams{extension::history};  ///< stream ids, each also in `supported`
+  std::vector<std::uint32_t> supported{extension::streams, extension::attached_elsewhere, extension::terminal_mode,
+                                        extension::history, extension::extended_styles};
+  /// Stream ids, each also in `supported`.
+  std::vector<std::uint32_t> streams{extension::terminal_mode, extension::history};
 };
 
 /// `c` without extension `id` (and its stream): what an end that turned it off announces.
