@@ -51,7 +51,31 @@ def keygen(path):
                    capture_output=True, timeout=20)
 
 
-def start_sshd(tmp, via_ipv6=False, address="127.0.0.1", prefix=()):
+# The user's ProxyCommand for ssh-remote-ip: relays ssh's stdio to sshd on [::1]:PORT.
+PROXY = r'''
+import os, selectors, socket, sys
+s = socket.create_connection(("::1", int(sys.argv[1])))
+sel = selectors.DefaultSelector()
+sel.register(0, selectors.EVENT_READ)
+sel.register(s, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        if key.fileobj == 0:
+            data = os.read(0, 65536)
+            if not data:
+                s.shutdown(socket.SHUT_WR)
+                sel.unregister(0)
+                continue
+            s.sendall(data)
+        else:
+            data = s.recv(65536)
+            if not data:
+                sys.exit(0)
+            os.write(1, data)
+'''
+
+
+def start_sshd(tmp, address="127.0.0.1", prefix=(), via_ipv6=False):
     """Our own sshd on `address` (127.0.0.1; and ::1 with via_ipv6, where the client
     config reaches it through a ProxyCommand), run under `prefix` (e.g. nsenter into a
     test's namespace); returns (process, ssh client config path, log path)."""
