@@ -18,6 +18,7 @@ Usage: package_deb.py --source DIR --build DIR --version VERSION
 Exits 0 on success, 1 with a reason, 77 when skipped. Every wait is bounded."""
 
 import argparse
+import configparser
 import io
 import json
 import os
@@ -34,8 +35,10 @@ from interop import Failure, Tmux, descends_from, expect_clean_exit, need, tear_
 
 PACKAGES = ["mosh2-server", "mosh2-client", "mosh2"]
 DOC = "/usr/share/doc/"
+UFW_PROFILE = "/etc/ufw/applications.d/mosh2-server"
 EXPECTED = {
     "mosh2-server": [
+        UFW_PROFILE,
         "/usr/bin/mosh2-server",
         "/usr/bin/mosh2-status",
         "/usr/share/bash-completion/completions/mosh2-server",
@@ -166,7 +169,25 @@ def check_contents(name, deb, version):
             path = os.path.join(control, script)
             if os.path.exists(path) and "update-alternatives" in open(path).read():
                 raise Failure(f"{deb}: its {script} calls update-alternatives")
+        if name == "mosh2-server":
+            check_ufw_profile(deb, control)
     return members
+
+
+def check_ufw_profile(deb, control):
+    """The ufw profile is a conffile (a user's edits survive upgrades) and opens exactly the
+    server's default port range (mosh2-server(1), -p)."""
+    conffiles = open(os.path.join(control, "conffiles")).read().split() \
+        if os.path.exists(os.path.join(control, "conffiles")) else []
+    if UFW_PROFILE not in conffiles:
+        raise Failure(f"{deb}: {UFW_PROFILE} is not a conffile (conffiles: {conffiles})")
+    data = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], capture_output=True, check=True, timeout=120).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        text = tar.extractfile("." + UFW_PROFILE).read().decode()
+    profile = configparser.ConfigParser()
+    profile.read_string(text)
+    if profile.sections() != ["mosh2-server"] or profile["mosh2-server"].get("ports") != "60001:60999/udp":
+        raise Failure(f"{deb}: {UFW_PROFILE} is not one [mosh2-server] section with ports=60001:60999/udp:\n{text}")
 
 
 def named_mosh2():
