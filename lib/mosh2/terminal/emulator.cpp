@@ -951,6 +951,8 @@ void emulator::sgr() {
       case 5: rend.set(renditions::blink, true); break;
       case 7: rend.set(renditions::inverse, true); break;
       case 8: rend.set(renditions::invisible, true); break;
+      // ECMA-48's "doubly underlined", as xterm and tmux read it (not "bold off").
+      case 21: rend.set_underline(underline_style::double_line); break;
       case 22: rend.set(renditions::bold, false); break;
       case 23: rend.set(renditions::italic, false); break;
       case 24: rend.set(renditions::underlined, false); break;
