@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -264,6 +266,42 @@ TEST_CASE("after an attach the new client gets the newest 1,000 history lines, n
   const auto lines = local_terminal_lines(sim);
   CHECK(numbers_in(lines) == expected(5000 - 23 - 1000 + 1, 5000));
   CHECK(std::none_of(lines.begin(), lines.end(), [](const std::string& l) { return l.starts_with("[mosh2: "); }));
+}
+
+TEST_CASE("a widened screen takes back no line the client was sent: its terminal holds each once") {
+  session_sim sim({}, {}, 1, {}, 10000);
+  sim.run_for(1s);
+  // 100 lines of 120 columns: two rows each at 80.
+  std::string out;
+  for (int i = 1; i <= 100; ++i) {
+    out += fmt::format("{:04}:", i);
+    out.append(115, static_cast<char>('a' + i % 26));
+    out += "\r\n";
+  }
+  (void)sim.server().handle(program_output{out}, sim.now());
+  sim.run_for(3s);
+  REQUIRE(sim.client().history().lines() == 200 + 1 - 24);
+  // The local terminal, as the client's output reaches it; then the window widens.
+  terminal::emulator local(80, 24, terminal::emulator_options{200000, false});
+  local.write(sim.client().open_screen());
+  local.write(sim.client_output);
+  sim.client_output.clear();
+  local.resize(200, 24);
+  (void)sim.client().handle(window_resized{200, 24}, sim.now());
+  sim.run_for(3s);
+  REQUIRE(sim.server().transport().local().emulator().fb().width() == 200);
+  local.write(sim.client_output);
+  // Every numbered line once, in order, in the scrollback and screen together.
+  std::vector<std::string> numbers;
+  auto take = [&](const std::string& text) {
+    if (text.size() > 5 && text[4] == ':' && text.substr(0, 4).find_first_not_of("0123456789") == std::string::npos)
+      numbers.push_back(text.substr(0, 4));
+  };
+  for (auto n = local.history()->first(); n < local.history()->end(); ++n) take(line_text(local.history()->line(n)));
+  for (int r = 0; r < local.fb().height(); ++r) take(row_text(local.fb(), r));
+  std::vector<std::string> want;
+  for (int i = 1; i <= 100; ++i) want.push_back(fmt::format("{:04}", i));
+  CHECK(numbers == want);
 }
 
 }  // TEST_SUITE
