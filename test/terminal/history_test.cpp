@@ -127,6 +127,32 @@ TEST_CASE("the history is bounded and says how many lines a consumer missed") {
   CHECK(h.from(100).first == 19);  // nothing yet
 }
 
+TEST_CASE("drop_newest takes back unsettled lines of a wrapped-around ring; their numbers are reused") {
+  history h(4);
+  row r(8, renditions{});
+  auto push = [&](char c) {
+    r.cells[0].set_ascii(c, renditions{});
+    h.push(r);
+  };
+  for (char c : std::string("abcdef")) push(c);  // the ring wrapped: c d e f
+  REQUIRE(texts(h) == std::vector<std::string>{"c", "d", "e", "f"});
+  h.settle(3);  // a..c went to a consumer
+  CHECK(h.withdrawable_from() == 3);
+  h.drop_newest(10);  // only d..f may go
+  CHECK(texts(h) == std::vector<std::string>{"c"});
+  CHECK(h.end() == 3);
+  for (char c : std::string("xyzw")) push(c);
+  CHECK(texts(h) == std::vector<std::string>{"x", "y", "z", "w"});
+  CHECK(h.first() == 3);
+  CHECK(h.end() == 7);
+  h.drop_newest(1);
+  CHECK(texts(h) == std::vector<std::string>{"x", "y", "z"});
+  h.settle(2);  // the mark never goes back
+  CHECK(h.withdrawable_from() == 3);
+  h.drop_newest(0);
+  CHECK(h.end() == 6);
+}
+
 TEST_CASE("a full ring reuses its storage and set_limit keeps the newest lines in order") {
   history h(3);
   row r(8, renditions{});
