@@ -443,7 +443,12 @@ TEST_CASE("reflow: widening pulls unsent lines back onto the screen, nothing dup
   CHECK(e.fb().ds().cursor_row == 3);
   CHECK(e.fb().ds().cursor_col == 1);
   CHECK(logical_lines(e) == want);
-  for (std::uint64_t n = e.history()->first(); n < e.history()->end(); ++n) CHECK(!e.history()->line(n).wrap);
+  // What came back and left again is whole; the deeper rows keep their width.
+  const history& h = *e.history();
+  CHECK(text_of(h.line(h.end() - 1)) == want[8]);
+  CHECK(text_of(h.line(h.end() - 2)) == want[7]);
+  CHECK(!h.line(h.end() - 2).wrap);
+  CHECK(h.line(h.end() - 5).wrap);  // want[5], still in its two rows of 10
   // Any sequence of widths keeps every line once, in order, with some settled midway.
   for (int w : {7, 13, 5, 40, 9, 26, 3, 80}) {
     CAPTURE(w);
@@ -456,24 +461,27 @@ TEST_CASE("reflow: widening pulls unsent lines back onto the screen, nothing dup
   }
 }
 
-TEST_CASE("reflow: at most reflow_history_lines are taken back, up to the start of a line") {
+TEST_CASE("reflow: only what can come back onto the screen is taken back, from a line's start") {
   emulator e(10, 3, emulator_options::server(5000));
   std::string bytes;
   for (int i = 0; i < 1500; ++i) bytes += "line " + std::to_string(i + 10000) + "-----\r\n";  // 2 rows
   e.write(bytes + "$");
   const history& h = *e.history();
-  REQUIRE(h.line(h.first()).wrap);  // 2 rows a line
+  REQUIRE(h.end() == 2998);  // lines 10000..11498, two rows each; 11499 and "$" on screen
   const auto before = logical_lines(e);
-  const auto first_rows = h.end();
   e.resize(20, 3);
   CHECK(logical_lines(e) == before);
-  // The oldest lines keep their two rows; the newest rows went back one a line.
-  CHECK(h.line(0).wrap);
-  CHECK(text_of(h.line(0)) == "line 10000");
-  CHECK(!h.line(h.end() - 1).wrap);
+  // Three lines (six rows) make the three rows the screen can hold: 11496 and 11497 went
+  // back, whole, 11498 is on the screen again; the older lines keep their two rows.
+  CHECK(h.end() == 2992 + 2);
   CHECK(text_of(h.line(h.end() - 1)) == "line 11497-----");
-  // 1,000 rows were re-wrapped into 500 (the cut fell on a line's start).
-  CHECK(h.end() == first_rows - reflow_history_lines / 2 - 1);
+  CHECK(text_of(h.line(h.end() - 2)) == "line 11496-----");
+  CHECK(h.line(2991).wrap == false);
+  CHECK(text_of(h.line(2990)) == "line 11495");
+  CHECK(h.line(2990).wrap);
+  CHECK(row_text(e.fb(), 0) == "line 11498-----");
+  CHECK(row_text(e.fb(), 1) == "line 11499-----");
+  CHECK(row_text(e.fb(), 2) == "$");
 }
 
 TEST_CASE("reflow: a line longer than reflow_history_cells is taken back only in part") {

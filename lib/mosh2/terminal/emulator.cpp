@@ -442,28 +442,40 @@ void emulator::resize(int width, int height) {
 // logical lines, which are cut again at the new width (a wide character that would
 // straddle the edge moves to the next row), the cursor stays on the same character,
 // and rows that no longer fit above it scroll into the history. The history's newest
-// lines that no consumer was handed yet (history::withdrawable_from) are taken back
-// first and re-wrapped with the screen, as rows above it: a line that wrapped off the
-// top comes back whole when the screen widens, and what is still to be sent (or what a
-// reattaching client gets) has the new width. Lines already handed out stay as they
-// are: the local terminal holds them and re-wraps its own scrollback.
+// lines that no consumer was handed yet (history::withdrawable_from), as many as can
+// come back onto the screen, are taken back first and re-wrapped with it as rows above
+// it: a line that wrapped off the top comes back whole when the screen widens. Lines
+// already handed out stay as they are (the local terminal holds them and re-wraps its
+// own scrollback), and so do deeper ones: a consumer prints wrapped rows without a line
+// break, so their width is never seen.
 void emulator::reflow(int width, int height) {
   const int old_w = fb_.width(), old_h = fb_.height();
   const auto& ds = fb_.ds();
   const auto blank_default = [](const cell& c) {
     return c.blank() && !c.wide() && !c.fallback() && c.rend() == renditions{};
   };
-  // The history's tail as rows above the screen: reflow_history_lines lines, more to
-  // start at a logical line's start, within reflow_history_cells (a line that long is
-  // taken back only in part: its older rows stay wrapped as they are).
+  // The history's unsent tail as rows above the screen: enough to refill the screen
+  // (lines are taken back until those complete below make `height` rows at the new
+  // width, at least max(1, sum of cells / width) rows a logical line), so a taken
+  // line always starts a logical line, and within reflow_history_cells (a longer line
+  // comes back only in part: its older rows stay wrapped as they are).
   std::vector<row> taken;
   if (history_) {
-    std::size_t cells = 0;
+    const auto w = static_cast<std::size_t>(width);
+    std::size_t cells = 0, rows = 0, line_rows = 0;
+    bool line_open = false;  // pieces taken after the last line end seen
     for (std::uint64_t n = history_->end(); n > history_->withdrawable_from(); --n) {
       history_line l = history_->line(n - 1);
-      if (taken.size() >= reflow_history_lines && !l.wrap) break;
+      if (!l.wrap) {
+        // `l` ends a logical line: the pieces taken after it make a whole one.
+        if (line_open) rows += std::max<std::size_t>(1, line_rows);
+        line_rows = 0;
+        if (rows >= static_cast<std::size_t>(height)) break;
+      }
       if (cells + l.cells.size() > reflow_history_cells) break;
       cells += l.cells.size();
+      line_rows += l.cells.size() / w;
+      line_open = true;
       row& r = taken.emplace_back();
       r.cells = std::move(l.cells);
       r.wrap = l.wrap;

@@ -30,11 +30,8 @@ struct emulator_options {
   static emulator_options server(std::size_t lines = default_history_lines) { return {lines, true}; }
 };
 
-/// History lines a reflow takes back to re-wrap them with the screen (more only to reach
-/// the start of a logical line): as many as a reattaching client gets.
-inline constexpr std::size_t reflow_history_lines = 1000;
-/// Cells a reflow takes back from the history at most: 1,000 lines of 160 columns
-/// (8 MB of cells while the resize runs), whatever the lines' length.
+/// Cells a reflow takes back from the history at most, whatever the lines' length:
+/// 1,000 lines of 160 columns (8 MB of cells while the resize runs).
 inline constexpr std::size_t reflow_history_cells = 160000;
 
 /// Interprets host output like Mosh 1.4's emulator, plus the alternate screen and DEC
