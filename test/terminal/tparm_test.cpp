@@ -41,6 +41,11 @@ TEST_CASE("tparm: the rest of the language, and malformed strings") {
   CHECK(run("%?%p1%t%?%p2%tA%eB%;%eC%;", {1, 0}) == "B");                  // nested
   CHECK(run("%?%p1%t%?%p2%tA%eB%;%eC%;", {0, 1}) == "C");
   CHECK(run("100%%", {}) == "100%");
+  CHECK(run("%p1%3.2d|%p1%.3x", {5}) == " 05|005");
+  // A spec that is no conversion (a second '.', a third digit) is dropped up to the
+  // character that broke it; the rest is printed as text.
+  CHECK(run("%p1%1.2.3d", {5}) == "3d");
+  CHECK(run("%p1%123456d", {5}) == "456d");
   CHECK(run("%p1%{0}%/%d", {5}) == "0");  // no division by zero
   CHECK(run("%+%+%d", {}) == "0");        // an empty stack pops 0
   CHECK(run("%", {}) == "");

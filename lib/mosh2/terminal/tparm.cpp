@@ -127,8 +127,16 @@ std::string tparm(std::string_view cap, std::span<const long> given) {
         std::size_t j = i - 1;
         if (cap[j] == ':') ++j;
         while (j < cap.size() && (cap[j] == '-' || cap[j] == '+' || cap[j] == '#' || cap[j] == ' ')) spec += cap[j++];
-        int digits = 0;
-        while (j < cap.size() && ((cap[j] >= '0' && cap[j] <= '9') || cap[j] == '.') && digits++ < 4) spec += cap[j++];
+        // Width and precision of at most two digits each, so the spec stays a valid
+        // printf format whatever the capability holds.
+        const auto digits = [&] {
+          for (int k = 0; k < 2 && j < cap.size() && cap[j] >= '0' && cap[j] <= '9'; ++k) spec += cap[j++];
+        };
+        digits();
+        if (j < cap.size() && cap[j] == '.') {
+          spec += cap[j++];
+          digits();
+        }
         if (j >= cap.size()) {
           i = j;
           break;
