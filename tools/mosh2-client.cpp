@@ -59,12 +59,16 @@ std::string take_key() {
   return key_text;
 }
 
+/// Where ncurses would look for TERM's entry, from this process's environment.
+std::vector<std::string> terminfo_search_dirs() {
+  return terminfo_dirs(std::getenv("TERMINFO"), std::getenv("HOME"), std::getenv("TERMINFO_DIRS"));
+}
+
 /// -c: as the stock client, terminfo's number, -1 for a terminal without colours, and
 /// an error (exit 1) when TERM is unset or unknown rather than a guess.
 int print_colors() {
   const char* term = std::getenv("TERM");
-  auto colors = colors_of(term ? term : "", terminfo_dirs(std::getenv("TERMINFO"), std::getenv("HOME"),
-                                                           std::getenv("TERMINFO_DIRS")));
+  auto colors = colors_of(term ? term : "", terminfo_search_dirs());
   if (!colors) throw fatal_error(1, fmt::format("mosh2-client: {}", colors.error()));
   std::printf("%d\n", *colors);
   return 0;
@@ -93,6 +97,7 @@ client_config session_config(const client_options& opts, const std::string& key_
   config.core.term_init = !env("MOSH_NO_TERM_INIT");
   config.core.title_prefix = !env("MOSH_TITLE_NOPREFIX");
   config.core.term = env("TERM").value_or("");
+  config.core.terminfo_underline = underline_caps_of(config.core.term, terminfo_search_dirs());
   config.core.predict = predict;
   config.core.predict_overwrite = env("MOSH_PREDICTION_OVERWRITE") == "yes";
   if (!opts.history) config.core.extensions = without_extension(config.core.extensions, extension::history);

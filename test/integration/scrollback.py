@@ -16,6 +16,11 @@ screen) is what the user can scroll back to. One case per run (--case):
   for every line: each number once, in order, the markers for the rest.
 * no-history: `mosh2-client --no-history` asks for nothing: the session stays on the
   alternate screen, as Mosh 1.4's does, and no number reaches the pane's history.
+* reattach: after `clear; seq 1 5000` the client is killed (SIGKILL), `mosh2-server
+  attach PID` rotates the key, and a new mosh2-client in a fresh tmux pane (its own tmux
+  server) takes over. That pane holds the newest 1,000 history lines in its scrollback
+  and then the screen: the numbers up to 5000 once each, in order, exactly 1,000 of them
+  in the scrollback, and no marker line (the older lines were the first client's).
 
 Every wait is bounded (--timeout); the test fails with the pane's contents.
 """
@@ -25,12 +30,13 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interop import Failure, Tmux, need, start_relay, stop_relay, tear_down, wait_for  # noqa: E402
+from interop import Failure, Tmux, need, parent_pid, start_relay, stop_relay, tear_down, wait_for  # noqa: E402
 
 NUMBER = re.compile(r"^\d+$")
 MARKER = re.compile(r"^\[mosh2: ([\d,]+) lines? skipped\]$")
@@ -176,8 +182,57 @@ def case_no_history(tmux, args):
     print(f"ok: --no-history: only the screen's {len(got)} numbers in the pane, none in its history")
 
 
+def client_pid_in(tmux):
+    """The mosh2-client process of a pane: the pane's own process or one of its children."""
+    pane_pid = int(tmux.run("display-message", "-p", "#{pane_pid}").stdout.strip())
+    for pid in [pane_pid] + [p for p in map(int, filter(str.isdigit, os.listdir("/proc"))) if parent_pid(p) == pane_pid]:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if f.read().split(b"\0")[0].endswith(b"mosh2-client"):
+                    return pid
+        except OSError:
+            continue
+    raise Failure(f"no mosh2-client under the pane's process {pane_pid}")
+
+
+def case_reattach(tmux, args):
+    ctx = args.ctx
+    # From a cleared screen: the history is exactly the numbers that scrolled off.
+    tmux.keys("clear; seq 1 5000; echo reattach-done", "Enter")
+    wait_done(tmux, "reattach-done", args.timeout)
+    wait_for("the first client's pane to hold every number",
+             lambda: numbers(tmux.everything()) == list(range(1, 5001)), args.timeout)
+    os.kill(client_pid_in(tmux), signal.SIGKILL)
+    attach = subprocess.run([os.path.join(args.build, "tools", "mosh2-server"), "attach", str(ctx["server_pid"])],
+                            capture_output=True, text=True, env=ctx["env"], timeout=20)
+    m = re.search(r"MOSH CONNECT (\d+) ([A-Za-z0-9+/]{22})", attach.stdout)
+    if attach.returncode != 0 or not m:
+        raise Failure(f"mosh2-server attach failed ({attach.returncode}): {attach.stdout!r} {attach.stderr!r}")
+    fresh = PaneTmux(tmux.width, tmux.height)
+    fresh.socket += "-reattached"
+    ctx["fresh"] = fresh
+    fresh.start(ctx["client_command"](m.group(2), int(m.group(1))))
+    wait_done(fresh, "reattach-done", args.timeout)
+
+    def complete():
+        got = numbers(fresh.everything())
+        return got if got and got[-1] == 5000 and len(got) >= 1000 + 20 else None
+    got = wait_for("the newest history lines and the screen in the new pane", complete, args.timeout)
+    lines = fresh.everything()
+    on_screen = len(numbers(fresh.screen().splitlines()))
+    if any(MARKER.match(x.strip()) for x in lines):
+        raise Failure("a marker line in the new pane: " + next(x for x in lines if MARKER.match(x.strip())))
+    first = 5000 - on_screen - 1000 + 1
+    if got != list(range(first, 5001)):
+        raise Failure(f"the new pane holds {len(got)} numbers, {got[:3]}..{got[-3:]}, "
+                      f"not {first}..5000 (1,000 history lines and the screen's {on_screen})")
+    print(f"ok: after the attach the new pane holds {first}..5000 once each: the newest 1,000 history lines "
+          f"in its scrollback ({fresh.history_size()} lines), then the screen's {on_screen}; no marker")
+    fresh.keys("exit", "Enter")
+
+
 CASES = {"seq": case_seq, "colour": case_colour, "alternate": case_alternate, "overflow": case_overflow,
-         "no-history": case_no_history}
+         "no-history": case_no_history, "reattach": case_reattach}
 
 
 def main():
@@ -203,8 +258,12 @@ def main():
         port, key, server_pid = start_server(args.build, env, args.history)
         relay, relay_port = start_relay("127.0.0.1", port, shlex.split(args.relay_args))
         flags = "--no-history " if args.case == "no-history" else ""
-        tmux.start(f"env MOSH_KEY={key} HOME={shlex.quote(home)} MOSH2_STATUS_DIR={shlex.quote(env['MOSH2_STATUS_DIR'])}"
-                   f" TERM=xterm-256color {shlex.quote(client)} {flags}127.0.0.1 {relay_port}")
+
+        def client_command(key, port):
+            return (f"env MOSH_KEY={key} HOME={shlex.quote(home)} MOSH2_STATUS_DIR={shlex.quote(env['MOSH2_STATUS_DIR'])}"
+                    f" TERM=xterm-256color {shlex.quote(client)} {flags}127.0.0.1 {port}")
+        args.ctx = {"env": env, "server_pid": server_pid, "client_command": client_command}
+        tmux.start(client_command(key, relay_port))
         wait_for("the shell prompt", lambda: re.search(r"^[$#]( |$)", tmux.screen(), re.M), args.timeout)
         CASES[args.case](tmux, args)
         tmux.keys("exit", "Enter")
@@ -214,6 +273,9 @@ def main():
         print("screen:\n" + tmux.screen())
         return 1
     finally:
+        fresh = getattr(args, "ctx", {}).get("fresh")
+        if fresh:
+            fresh.kill()
         tear_down(tmux, relay, server_pid, home)
 
 

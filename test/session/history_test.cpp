@@ -6,6 +6,9 @@
 
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -77,6 +80,13 @@ std::vector<std::string> expected(int first, int last) {
   std::vector<std::string> out;
   for (int n = first; n <= last; ++n) out.push_back(std::to_string(n));
   return out;
+}
+
+/// The key of an attach (a new client in the first one's place).
+crypto::session_key attach_key() {
+  crypto::session_key::raw_type raw{};
+  for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<std::uint8_t>(90 + i * 5);
+  return crypto::session_key(raw);
 }
 
 }  // namespace
@@ -222,6 +232,76 @@ TEST_CASE("the extended styles reach a mosh2 client; a stock-like one gets the p
     CHECK(r.has(terminal::renditions::underlined));
     CHECK(r.ul_style == (mosh2_client ? terminal::underline_style::curly : terminal::underline_style::single));
   }
+}
+
+TEST_CASE("after an attach the new client gets the newest 1,000 history lines, no more, before its first screen") {
+  session_sim sim({}, {}, 1, {}, 10000);
+  sim.run_for(1s);
+  seq(sim, 1, 5000, 500, 10ms);
+  sim.run_for(3s);
+  REQUIRE(sim.client().history().lines() == 5000 - 23);
+  const auto* h = sim.server().transport().local().emulator().history();
+  REQUIRE(h != nullptr);
+  REQUIRE(h->end() == 5000 - 23);
+  REQUIRE(h->size() == 5000 - 23);
+
+  // `mosh2-server attach`: a new key, and a new client process in a fresh terminal.
+  (void)sim.server().handle(rekey_requested{attach_key()}, sim.now());
+  sim.replace_client(attach_key());
+  sim.client_output.clear();
+  // Its first screen (the bottom line, 5000, drawn) comes with the history or after it.
+  bool screen_seen = false;
+  for (int i = 0; i < 500 && !screen_seen; ++i) {
+    sim.run_for(10ms);
+    screen_seen = sim.client_output.find("5000") != std::string::npos;
+  }
+  REQUIRE(screen_seen);
+  CHECK(sim.client().history().lines() == history_reattach_lines);
+  sim.run_for(3s);
+  // Exactly the newest 1,000 kept lines: numbers 3978..4977 (line n holds n + 1), then
+  // the screen's 4978..5000; nothing older, nothing twice, and no marker line (the
+  // older lines are the first client's, not lost).
+  CHECK(sim.client().history().lines() == history_reattach_lines);
+  CHECK(sim.client().history().skipped() == 0);
+  const auto lines = local_terminal_lines(sim);
+  CHECK(numbers_in(lines) == expected(5000 - 23 - 1000 + 1, 5000));
+  CHECK(std::none_of(lines.begin(), lines.end(), [](const std::string& l) { return l.starts_with("[mosh2: "); }));
+}
+
+TEST_CASE("a widened screen takes back no line the client was sent: its terminal holds each once") {
+  session_sim sim({}, {}, 1, {}, 10000);
+  sim.run_for(1s);
+  // 100 lines of 120 columns: two rows each at 80.
+  std::string out;
+  for (int i = 1; i <= 100; ++i) {
+    out += fmt::format("{:04}:", i);
+    out.append(115, static_cast<char>('a' + i % 26));
+    out += "\r\n";
+  }
+  (void)sim.server().handle(program_output{out}, sim.now());
+  sim.run_for(3s);
+  REQUIRE(sim.client().history().lines() == 200 + 1 - 24);
+  // The local terminal, as the client's output reaches it; then the window widens.
+  terminal::emulator local(80, 24, terminal::emulator_options{200000, false});
+  local.write(sim.client().open_screen());
+  local.write(sim.client_output);
+  sim.client_output.clear();
+  local.resize(200, 24);
+  (void)sim.client().handle(window_resized{200, 24}, sim.now());
+  sim.run_for(3s);
+  REQUIRE(sim.server().transport().local().emulator().fb().width() == 200);
+  local.write(sim.client_output);
+  // Every numbered line once, in order, in the scrollback and screen together.
+  std::vector<std::string> numbers;
+  auto take = [&](const std::string& text) {
+    if (text.size() > 5 && text[4] == ':' && text.substr(0, 4).find_first_not_of("0123456789") == std::string::npos)
+      numbers.push_back(text.substr(0, 4));
+  };
+  for (auto n = local.history()->first(); n < local.history()->end(); ++n) take(line_text(local.history()->line(n)));
+  for (int r = 0; r < local.fb().height(); ++r) take(row_text(local.fb(), r));
+  std::vector<std::string> want;
+  for (int i = 1; i <= 100; ++i) want.push_back(fmt::format("{:04}", i));
+  CHECK(numbers == want);
 }
 
 }  // TEST_SUITE

@@ -420,6 +420,20 @@ TEST_CASE("underline styles and colours: sent to an extended peer, plain toward 
   CHECK(new_frame(styled, dotted, terminal_profile::wire(true)).find("4:4") != std::string::npos);
 }
 
+TEST_CASE("SGR 21's double underline is 4:2 toward an extended peer, the plain underline toward a stock one") {
+  const framebuffer blank = screen(20, 2, "");
+  const framebuffer doubled = screen(20, 2, "\x1b[21mab");
+  const std::string stock = new_frame(blank, doubled, terminal_profile::wire());
+  CHECK(stock.find("4:2") == std::string::npos);
+  CHECK(stock.find("21") == std::string::npos);
+  emulator rx(20, 2);
+  rx.write(stock);
+  CHECK(rx.fb() == as_shown(doubled, terminal_profile::wire()));
+  CHECK(rx.fb().cell_at(0, 0).rend().has(renditions::underlined));
+  CHECK(rx.fb().cell_at(0, 0).rend().ul_style == underline_style::single);
+  CHECK(new_frame(blank, doubled, terminal_profile::wire(true)).find("4:2") != std::string::npos);
+}
+
 TEST_CASE("local terminals get underline styles where terminfo has Smulx, colours where it has Setulc") {
   const framebuffer blank = screen(20, 2, "");
   const framebuffer styled = screen(20, 2, "\x1b[4:3;58:5:9mab");

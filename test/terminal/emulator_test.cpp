@@ -444,6 +444,29 @@ TEST_CASE("underline styles 4:0 to 4:5 and 24") {
   CHECK(e.fb().ds().rend.ul_style == underline_style::single);
 }
 
+TEST_CASE("SGR 21 is the double underline, as 4:2, and goes with 24 or 4:0") {
+  emulator e(10, 2);
+  e.write("\x1b[1;21mx");
+  CHECK(e.fb().cell_at(0, 0).rend().has(renditions::underlined));
+  CHECK(e.fb().cell_at(0, 0).rend().ul_style == underline_style::double_line);
+  CHECK(e.fb().cell_at(0, 0).rend().has(renditions::bold));  // not "bold off"
+  CHECK(e.fb().row_at(0).extended);
+  renditions as_colon;
+  {
+    emulator c(10, 2);
+    c.write("\x1b[1;4:2mx");
+    as_colon = c.fb().cell_at(0, 0).rend();
+  }
+  CHECK(e.fb().cell_at(0, 0).rend() == as_colon);
+  e.write("\x1b[24m");
+  CHECK(!e.fb().ds().rend.has(renditions::underlined));
+  CHECK(!e.fb().ds().rend.extended());
+  e.write("\x1b[21m\x1b[4:0m");
+  CHECK(!e.fb().ds().rend.has(renditions::underlined));
+  e.write("\x1b[21;4m");  // a later plain 4 is the single underline again
+  CHECK(e.fb().ds().rend.ul_style == underline_style::single);
+}
+
 TEST_CASE("a colon in any CSI sequence but SGR makes it ignored") {
   emulator e(10, 5);
   e.write("\x1b[3:1H");

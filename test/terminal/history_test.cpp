@@ -41,6 +41,28 @@ std::vector<std::string> texts(const history& h) {
   return out;
 }
 
+
+/// The logical lines of history and screen together, joined by their wrap flags (the
+/// screen's trailing blank rows left out): what a reflow must keep, whatever the width.
+std::vector<std::string> logical_lines(const emulator& e) {
+  std::vector<std::string> out;
+  bool joining = false;
+  auto add = [&](const std::string& t, bool wrap) {
+    if (joining) out.back() += t;
+    else out.push_back(t);
+    joining = wrap;
+  };
+  if (const auto* h = e.history())
+    for (std::uint64_t n = h->first(); n < h->end(); ++n) add(text_of(h->line(n)), h->line(n).wrap);
+  for (int r = 0; r < e.fb().height(); ++r) add(row_text(e.fb(), r), e.fb().row_at(r).wrap);
+  while (!out.empty() && out.back().empty()) out.pop_back();
+  return out;
+}
+
+/// The character under the cursor.
+std::string under_cursor(const emulator& e) {
+  return std::string(e.fb().cell_at(e.fb().ds().cursor_row, e.fb().ds().cursor_col).text());
+}
 }  // namespace
 
 TEST_SUITE("terminal") {
@@ -103,6 +125,32 @@ TEST_CASE("the history is bounded and says how many lines a consumer missed") {
   CHECK(h.from(16).skipped == 0);
   CHECK(h.from(16).first == 16);
   CHECK(h.from(100).first == 19);  // nothing yet
+}
+
+TEST_CASE("drop_newest takes back unsettled lines of a wrapped-around ring; their numbers are reused") {
+  history h(4);
+  row r(8, renditions{});
+  auto push = [&](char c) {
+    r.cells[0].set_ascii(c, renditions{});
+    h.push(r);
+  };
+  for (char c : std::string("abcdef")) push(c);  // the ring wrapped: c d e f
+  REQUIRE(texts(h) == std::vector<std::string>{"c", "d", "e", "f"});
+  h.settle(3);  // a..c went to a consumer
+  CHECK(h.withdrawable_from() == 3);
+  h.drop_newest(10);  // only d..f may go
+  CHECK(texts(h) == std::vector<std::string>{"c"});
+  CHECK(h.end() == 3);
+  for (char c : std::string("xyzw")) push(c);
+  CHECK(texts(h) == std::vector<std::string>{"x", "y", "z", "w"});
+  CHECK(h.first() == 3);
+  CHECK(h.end() == 7);
+  h.drop_newest(1);
+  CHECK(texts(h) == std::vector<std::string>{"x", "y", "z"});
+  h.settle(2);  // the mark never goes back
+  CHECK(h.withdrawable_from() == 3);
+  h.drop_newest(0);
+  CHECK(h.end() == 6);
 }
 
 TEST_CASE("a full ring reuses its storage and set_limit keeps the newest lines in order") {
@@ -331,6 +379,128 @@ TEST_CASE("a stock client's emulator is cut on resize, as Mosh 1.4's is") {
   e.resize(5, 3);
   CHECK(row_text(e.fb(), 0) == "01234");
   CHECK(row_text(e.fb(), 1) == "abc");
+}
+
+TEST_CASE("reflow: a wrapped line in the history comes back whole when the screen widens") {
+  emulator e(10, 3, emulator_options::server(100));
+  e.write("0123456789abcdefghijKLMNO\r\n> x\b");  // 4 rows on 3: the first row scrolled off
+  REQUIRE(texts(*e.history()) == std::vector<std::string>{"0123456789"});
+  REQUIRE(e.history()->line(0).wrap);
+  REQUIRE(under_cursor(e) == "x");
+  e.resize(30, 3);
+  // Not handed to anyone yet, the history's row was taken back and joined.
+  CHECK(e.history()->end() == 0);
+  CHECK(row_text(e.fb(), 0) == "0123456789abcdefghijKLMNO");
+  CHECK(!e.fb().row_at(0).wrap);
+  CHECK(row_text(e.fb(), 1) == "> x");
+  CHECK(under_cursor(e) == "x");
+  CHECK(e.fb().ds().cursor_row == 1);
+  CHECK(e.fb().invariant_violation() == nullptr);
+  // Narrowed again, it goes back to the history at the new width.
+  e.resize(8, 3);
+  CHECK(texts(*e.history()) == std::vector<std::string>{"01234567", "89abcdef"});
+  CHECK(row_text(e.fb(), 0) == "ghijKLMN");
+  CHECK(under_cursor(e) == "x");
+  CHECK(logical_lines(e) == std::vector<std::string>{"0123456789abcdefghijKLMNO", "> x"});
+}
+
+TEST_CASE("reflow: history lines handed out (settled) stay as they are; the rest re-wrap") {
+  emulator e(10, 3, emulator_options::server(100));
+  e.write("0123456789abcdefghijKLMNO\r\n> x\b");
+  e.history()->settle(e.history()->end());  // the history stream sent it
+  e.resize(30, 3);
+  CHECK(texts(*e.history()) == std::vector<std::string>{"0123456789"});
+  CHECK(e.history()->line(0).wrap);
+  CHECK(row_text(e.fb(), 0) == "abcdefghijKLMNO");
+  CHECK(row_text(e.fb(), 1) == "> x");
+  CHECK(under_cursor(e) == "x");
+  CHECK(logical_lines(e) == std::vector<std::string>{"0123456789abcdefghijKLMNO", "> x"});
+  // A settled line can never be dropped.
+  e.history()->drop_newest(1);
+  CHECK(e.history()->end() == 1);
+}
+
+TEST_CASE("reflow: widening pulls unsent lines back onto the screen, nothing duplicated or lost") {
+  // 12 lines on a screen of 4 rows, half of the lines long enough to wrap at 10.
+  std::vector<std::string> want;
+  std::string bytes;
+  for (int i = 0; i < 12; ++i) {
+    std::string l = "L";
+    l.append(std::to_string(i)).append(":").append(static_cast<std::size_t>(i % 2 ? 14 : 3), char('a' + i));
+    want.push_back(l);
+    bytes += l + "\r\n";
+  }
+  want.push_back("$");
+  emulator e(10, 4, emulator_options::server(100));
+  e.write(bytes + "$");
+  REQUIRE(logical_lines(e) == want);
+  e.resize(40, 4);
+  // The screen is full again with the newest lines, now one row each, cursor on the prompt.
+  CHECK(row_text(e.fb(), 0) == want[9]);
+  CHECK(row_text(e.fb(), 1) == want[10]);
+  CHECK(row_text(e.fb(), 2) == want[11]);
+  CHECK(row_text(e.fb(), 3) == "$");
+  CHECK(e.fb().ds().cursor_row == 3);
+  CHECK(e.fb().ds().cursor_col == 1);
+  CHECK(logical_lines(e) == want);
+  // What came back and left again is whole; the deeper rows keep their width.
+  const history& h = *e.history();
+  CHECK(text_of(h.line(h.end() - 1)) == want[8]);
+  CHECK(text_of(h.line(h.end() - 2)) == want[7]);
+  CHECK(!h.line(h.end() - 2).wrap);
+  CHECK(h.line(h.end() - 5).wrap);  // want[5], still in its two rows of 10
+  // Any sequence of widths keeps every line once, in order, with some settled midway.
+  for (int w : {7, 13, 5, 40, 9, 26, 3, 80}) {
+    CAPTURE(w);
+    e.resize(w, 4);
+    CHECK(logical_lines(e) == want);
+    CHECK(under_cursor(e).empty());  // on the blank after the prompt
+    CHECK(e.fb().cell_at(e.fb().ds().cursor_row, e.fb().ds().cursor_col - 1).text() == "$");
+    CHECK(e.fb().invariant_violation() == nullptr);
+    if (w == 5) e.history()->settle(e.history()->end() - 3);
+  }
+}
+
+TEST_CASE("reflow: only what can come back onto the screen is taken back, from a line's start") {
+  emulator e(10, 3, emulator_options::server(5000));
+  std::string bytes;
+  for (int i = 0; i < 1500; ++i) bytes += "line " + std::to_string(i + 10000) + "-----\r\n";  // 2 rows
+  e.write(bytes + "$");
+  const history& h = *e.history();
+  REQUIRE(h.end() == 2998);  // lines 10000..11498, two rows each; 11499 and "$" on screen
+  const auto before = logical_lines(e);
+  e.resize(20, 3);
+  CHECK(logical_lines(e) == before);
+  // Three lines (six rows) make the three rows the screen can hold: 11496 and 11497 went
+  // back, whole, 11498 is on the screen again; the older lines keep their two rows.
+  CHECK(h.end() == 2992 + 2);
+  CHECK(text_of(h.line(h.end() - 1)) == "line 11497-----");
+  CHECK(text_of(h.line(h.end() - 2)) == "line 11496-----");
+  CHECK(h.line(2991).wrap == false);
+  CHECK(text_of(h.line(2990)) == "line 11495");
+  CHECK(h.line(2990).wrap);
+  CHECK(row_text(e.fb(), 0) == "line 11498-----");
+  CHECK(row_text(e.fb(), 1) == "line 11499-----");
+  CHECK(row_text(e.fb(), 2) == "$");
+}
+
+TEST_CASE("reflow: a line longer than reflow_history_cells is taken back only in part") {
+  emulator e(100, 3, emulator_options::server(5000));
+  std::string text;
+  for (int i = 0; i < 2500; ++i) text += std::string(99, static_cast<char>('a' + i % 26)) + "|";
+  e.write(text + "\r\n$");
+  const history& h = *e.history();
+  REQUIRE(h.end() == 2498);  // one logical line of 2,500 rows, its last two on screen, and "$"
+  const auto before = logical_lines(e);
+  e.resize(200, 3);
+  CHECK(logical_lines(e) == before);
+  // 1,600 rows of 100 cells came back (160,000 cells) and, with the screen's two, made
+  // 801 rows of 200, of which 799 left again; the older 898 rows stay as they were.
+  CHECK(h.end() == 898 + 799);
+  CHECK(text_of(h.line(0)).size() == 100);
+  CHECK(text_of(h.line(897)).size() == 100);
+  CHECK(h.line(897).wrap);
+  CHECK(text_of(h.line(898)).size() == 200);
 }
 
 }  // TEST_SUITE

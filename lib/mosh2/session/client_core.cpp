@@ -15,6 +15,14 @@
 
 namespace mosh2::session {
 
+namespace {
+
+terminal::terminal_profile local_terminal_profile(const client_core_config& c) {
+  return terminal::terminal_profile::from_term(c.term, c.terminfo_underline ? &*c.terminfo_underline : nullptr);
+}
+
+}  // namespace
+
 client_core::client_core(client_core_config config, time_point now)
     : config_(std::move(config)),
       transport_(datagram::role::client, config_.key, ssp::user_stream{},
@@ -22,8 +30,8 @@ client_core::client_core(client_core_config config, time_point now)
                  ssp::sender_options{ssp::client_send_mindelay, true, config_.random}, config_.server,
                  config_.extensions),
       bar_(config_.escape.quit_hint()),
-      display_(terminal::terminal_profile::from_term(config_.term)),
-      local_profile_(terminal::terminal_profile::from_term(config_.term)),
+      display_(local_terminal_profile(config_)),
+      local_profile_(local_terminal_profile(config_)),
       predictor_(config_.predict, config_.predict_overwrite),
       started_(now),
       paths_(config_.transport, config_.stream_possible, now, config_.udp_timeout) {

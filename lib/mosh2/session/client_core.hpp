@@ -55,6 +55,9 @@ struct client_core_config {
   bool term_init = true;     ///< false with MOSH_NO_TERM_INIT: no smcup/rmcup
   bool title_prefix = true;  ///< false with MOSH_TITLE_NOPREFIX
   std::string term;          ///< $TERM, for the local terminal profile
+  /// What TERM's terminfo entry says about underline styles and colours, when the
+  /// client could read it (terminal_profile::from_term); nothing: the built-in table.
+  std::optional<terminal::terminfo_underline> terminfo_underline;
   overlay::prediction_mode predict = overlay::prediction_mode::adaptive;
   bool predict_overwrite = false;
   ssp::random_source random{};  ///< chaff; empty = the kernel's

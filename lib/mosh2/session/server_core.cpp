@@ -111,7 +111,7 @@ void server_core::take_turn(server_actions& out, time_point now) {
 // that is new since the stream last opened (an attach) starts with the newest lines.
 void server_core::feed_history() {
   auto* log = transport_.stream_out(extension::history);
-  const auto* h = transport_.local().emulator().history();
+  auto* h = transport_.local().emulator().history();
   if (!log || !h) {
     history_open_ = false;
     return;
@@ -120,6 +120,8 @@ void server_core::feed_history() {
   history_open_ = true;
   history_rekeys_ = transport_.rekeys();
   history_.pump(*h, *log);
+  // What went out is the client's now: a reflow re-wraps only lines not sent yet.
+  h->settle(history_.next());
 }
 
 datagram_outcome server_core::datagram(const incoming_datagram& d, time_point now) {

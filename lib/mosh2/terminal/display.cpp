@@ -10,11 +10,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "mosh2/terminal/emulator.hpp"
+#include "mosh2/terminal/tparm.hpp"
 #include "mosh2/terminal/utf8_decoder.hpp"
 
 namespace mosh2::terminal {
@@ -84,6 +86,35 @@ void add_underline_color(std::string& s, color c) {
 std::string underline_code(const renditions& r) {
   if (r.ul_style == underline_style::single) return "4";
   return "4:" + std::to_string(static_cast<int>(r.ul_style) + 1);
+}
+
+// The local terminal's own strings (terminfo Smulx, Setulc), when the profile has them,
+// draw the underline's style and a true-colour underline colour after the SGR that sets
+// the rest; the SGR then has the plain underline, and an indexed colour keeps 58:5:n
+// (Setulc only defines the RGB form; every terminal known to have it reads 58:5:n).
+bool terminfo_style(const renditions& r, const terminal_profile& p) {
+  return !p.terminfo.smulx.empty() && r.has(renditions::underlined) && r.ul_style != underline_style::single;
+}
+bool terminfo_colour(const renditions& r, const terminal_profile& p) {
+  return !p.terminfo.setulc.empty() && r.ul.is_rgb();
+}
+std::string sgr_underline_code(const renditions& r, const terminal_profile& p) {
+  return terminfo_style(r, p) ? std::string("4") : underline_code(r);
+}
+void add_sgr_underline_color(std::string& s, const renditions& r, const terminal_profile& p) {
+  if (!terminfo_colour(r, p)) add_underline_color(s, r.ul);
+}
+std::string terminfo_part(const renditions& r, const terminal_profile& p, bool style, bool colour) {
+  std::string out;
+  if (style && terminfo_style(r, p)) {
+    const long n = static_cast<int>(r.ul_style) + 1;
+    out += tparm(p.terminfo.smulx, std::span(&n, 1));
+  }
+  if (colour && terminfo_colour(r, p)) {
+    const long rgb = (long{r.ul.red()} << 16) | (long{r.ul.green()} << 8) | long{r.ul.blue()};
+    out += tparm(p.terminfo.setulc, std::span(&rgb, 1));
+  }
+  return out;
 }
 
 struct attr_code {
@@ -294,24 +325,30 @@ std::string frame_writer::sgr_change(const renditions& from, const renditions& t
   const bool compact = p_.mosh_emulator;
   std::string codes;
   for (const auto& a : attr_codes)
-    if (to.has(a.a)) add_code(codes, a.a == renditions::underlined ? underline_code(to) : std::string(a.on));
+    if (to.has(a.a)) add_code(codes, a.a == renditions::underlined ? sgr_underline_code(to, p_) : std::string(a.on));
   if (!to.fg.is_default()) add_color(codes, to.fg, true, compact);
   if (!to.bg.is_default()) add_color(codes, to.bg, false, compact);
-  if (!to.ul.is_default()) add_underline_color(codes, to.ul);
+  if (!to.ul.is_default()) add_sgr_underline_color(codes, to, p_);
   // From a reset, as Mosh does; an empty first parameter means 0 to the 1.4 parser.
   std::string full(csi);
   if (codes.empty()) full += compact ? "" : "0";
   else full += (compact ? ";" : "0;") + codes;
   full += 'm';
+  full += terminfo_part(to, p_, true, true);
 
   // Or only what changed. Real terminals get no "attribute off" codes (22-28), which
   // older consoles lack.
   std::string delta;
   bool removes = false;
+  bool restyled = false;
   for (const auto& a : attr_codes) {
-    const bool restyled = a.a == renditions::underlined && to.has(a.a) && from.ul_style != to.ul_style;
-    if (to.has(a.a) && (!from.has(a.a) || restyled))
-      add_code(delta, a.a == renditions::underlined ? underline_code(to) : std::string(a.on));
+    const bool changed = to.has(a.a) && (!from.has(a.a) || (a.a == renditions::underlined && from.ul_style != to.ul_style));
+    if (changed && a.a == renditions::underlined) {
+      restyled = true;
+      if (!terminfo_style(to, p_)) add_code(delta, underline_code(to));  // else Smulx sets it
+    } else if (changed) {
+      add_code(delta, a.on);
+    }
     if (!to.has(a.a) && from.has(a.a)) {
       add_code(delta, a.off);
       removes = true;
@@ -320,11 +357,12 @@ std::string frame_writer::sgr_change(const renditions& from, const renditions& t
   if (from.fg != to.fg) add_color(delta, to.fg, true, compact);
   if (from.bg != to.bg) add_color(delta, to.bg, false, compact);
   if (from.ul != to.ul) {
-    add_underline_color(delta, to.ul);
+    add_sgr_underline_color(delta, to, p_);
     removes = removes || to.ul.is_default();
   }
-  if ((removes && !compact) || delta.empty()) return full;
-  std::string incr = std::string(csi) + delta + "m";
+  const std::string extra = terminfo_part(to, p_, restyled, from.ul != to.ul);
+  if ((removes && !compact) || (delta.empty() && extra.empty())) return full;
+  std::string incr = (delta.empty() ? std::string() : std::string(csi) + delta + "m") + extra;
   return incr.size() < full.size() ? incr : full;
 }
 
@@ -829,11 +867,11 @@ std::string sgr_sequence(const renditions& r, const terminal_profile& profile) {
   const renditions s = shown(r, profile);
   std::string codes("0");
   for (const auto& a : attr_codes)
-    if (s.has(a.a)) add_code(codes, a.a == renditions::underlined ? underline_code(s) : std::string(a.on));
+    if (s.has(a.a)) add_code(codes, a.a == renditions::underlined ? sgr_underline_code(s, profile) : std::string(a.on));
   if (!s.fg.is_default()) add_color(codes, s.fg, true, false);
   if (!s.bg.is_default()) add_color(codes, s.bg, false, false);
-  if (!s.ul.is_default()) add_underline_color(codes, s.ul);
-  return std::string(csi) + codes + "m";
+  if (!s.ul.is_default()) add_sgr_underline_color(codes, s, profile);
+  return std::string(csi) + codes + "m" + terminfo_part(s, profile, true, true);
 }
 
 std::string new_frame(const framebuffer& last, const framebuffer& target,

@@ -441,20 +441,58 @@ void emulator::resize(int width, int height) {
 // Re-wraps the main screen at a new width: rows joined by their wrap flags form
 // logical lines, which are cut again at the new width (a wide character that would
 // straddle the edge moves to the next row), the cursor stays on the same character,
-// and rows that no longer fit above it scroll into the history. Rows are never pulled
-// back out of the history when widening: its lines were already numbered (and
-// perhaps delivered), and the local terminal re-wraps its own scrollback.
+// and rows that no longer fit above it scroll into the history. The history's newest
+// lines that no consumer was handed yet (history::withdrawable_from), as many as can
+// come back onto the screen, are taken back first and re-wrapped with it as rows above
+// it: a line that wrapped off the top comes back whole when the screen widens. Lines
+// already handed out stay as they are (the local terminal holds them and re-wraps its
+// own scrollback), and so do deeper ones: a consumer prints wrapped rows without a line
+// break, so their width is never seen.
 void emulator::reflow(int width, int height) {
   const int old_w = fb_.width(), old_h = fb_.height();
   const auto& ds = fb_.ds();
-  const int cur_r = ds.cursor_row, cur_c = ds.cursor_col;
   const auto blank_default = [](const cell& c) {
     return c.blank() && !c.wide() && !c.fallback() && c.rend() == renditions{};
   };
+  // The history's unsent tail as rows above the screen: enough to refill the screen
+  // (lines are taken back until those complete below make `height` rows at the new
+  // width, at least max(1, sum of cells / width) rows a logical line), so a taken
+  // line always starts a logical line, and within reflow_history_cells (a longer line
+  // comes back only in part: its older rows stay wrapped as they are).
+  std::vector<row> taken;
+  if (history_) {
+    const auto w = static_cast<std::size_t>(width);
+    std::size_t cells = 0, rows = 0, line_rows = 0;
+    bool line_open = false;  // pieces taken after the last line end seen
+    for (std::uint64_t n = history_->end(); n > history_->withdrawable_from(); --n) {
+      history_line l = history_->line(n - 1);
+      if (!l.wrap) {
+        // `l` ends a logical line: the pieces taken after it make a whole one.
+        if (line_open) rows += std::max<std::size_t>(1, line_rows);
+        line_rows = 0;
+        if (rows >= static_cast<std::size_t>(height)) break;
+      }
+      if (cells + l.cells.size() > reflow_history_cells) break;
+      cells += l.cells.size();
+      line_rows += l.cells.size() / w;
+      line_open = true;
+      row& r = taken.emplace_back();
+      r.cells = std::move(l.cells);
+      r.wrap = l.wrap;
+    }
+    std::reverse(taken.begin(), taken.end());
+    history_->drop_newest(taken.size());
+    fb_.add_work(taken.size() + cells);
+  }
+  const int top = static_cast<int>(taken.size());
+  const auto src = [&](int k) -> const row& {
+    return k < top ? taken[static_cast<std::size_t>(k)] : fb_.row_at(k - top);
+  };
+  const int cur_r = ds.cursor_row + top, cur_c = ds.cursor_col;
   // The last row worth keeping: the cursor's, or one below it with something on it.
   int last = cur_r;
-  for (int r = old_h - 1; r > cur_r; --r) {
-    const row& rw = fb_.row_at(r);
+  for (int r = old_h - 1 + top; r > cur_r; --r) {
+    const row& rw = src(r);
     if (rw.wrap || !std::all_of(rw.cells.begin(), rw.cells.end(), blank_default)) {
       last = r;
       break;
@@ -467,19 +505,20 @@ void emulator::reflow(int width, int height) {
   for (int r = 0; r <= last;) {
     // One logical line: rows r..e, joined while the wrap flag is set.
     int e = r;
-    while (e < last && fb_.row_at(e).wrap) ++e;
+    while (e < last && src(e).wrap) ++e;
     line.clear();
     std::size_t cursor_at = 0;
     for (int k = r; k <= e; ++k) {
-      const auto& cells = fb_.row_at(k).cells;
+      const auto& cells = src(k).cells;
       if (k == cur_r) cursor_at = line.size() + static_cast<std::size_t>(cur_c);
       // The blank that a wide character left at the edge of a wrapped row (when it
-      // moved to the next one) is not part of the text.
-      const bool pad = k < e && blank_default(cells.back()) && fb_.row_at(k + 1).cells.front().wide() &&
-                       !(cur_r == k && cur_c == old_w - 1);
+      // moved to the next one) is not part of the text. (A history row has lost its
+      // trailing blanks already.)
+      const bool pad = k < e && !cells.empty() && blank_default(cells.back()) && !src(k + 1).cells.empty() &&
+                       src(k + 1).cells.front().wide() && !(cur_r == k && cur_c == old_w - 1);
       line.insert(line.end(), cells.begin(), pad ? cells.end() - 1 : cells.end());
     }
-    const bool end_wrap = fb_.row_at(e).wrap;
+    const bool end_wrap = src(e).wrap;
     std::size_t len = line.size();
     while (len > 0 && blank_default(line[len - 1])) --len;
     const bool has_cursor = cur_r >= r && cur_r <= e;
@@ -951,6 +990,8 @@ void emulator::sgr() {
       case 5: rend.set(renditions::blink, true); break;
       case 7: rend.set(renditions::inverse, true); break;
       case 8: rend.set(renditions::invisible, true); break;
+      // ECMA-48's "doubly underlined", as xterm and tmux read it (not "bold off").
+      case 21: rend.set_underline(underline_style::double_line); break;
       case 22: rend.set(renditions::bold, false); break;
       case 23: rend.set(renditions::italic, false); break;
       case 24: rend.set(renditions::underlined, false); break;

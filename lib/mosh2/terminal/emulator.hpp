@@ -30,6 +30,10 @@ struct emulator_options {
   static emulator_options server(std::size_t lines = default_history_lines) { return {lines, true}; }
 };
 
+/// Cells a reflow takes back from the history at most, whatever the lines' length:
+/// 1,000 lines of 160 columns (8 MB of cells while the resize runs).
+inline constexpr std::size_t reflow_history_cells = 160000;
+
 /// Interprets host output like Mosh 1.4's emulator, plus the alternate screen and DEC
 /// special graphics (docs/terminal.md). Copying is cheap: the framebuffer shares rows.
 class emulator {
@@ -65,6 +69,8 @@ public:
   /// is off. Copies of an emulator share it: it is the session's, not a state's (SSP
   /// copies the emulator for every state it keeps, and only the newest one writes).
   const terminal::history* history() const { return history_.get(); }
+  /// The same, to settle the lines a consumer was handed (history::settle).
+  terminal::history* history() { return history_.get(); }
   /// Changes the history bound (0 turns it off and drops what is kept).
   void set_history_limit(std::size_t lines);
 

@@ -372,6 +372,18 @@ void history::set_limit(std::size_t limit) {
   limit_ = limit;
 }
 
+void history::drop_newest(std::size_t n) {
+  n = static_cast<std::size_t>(std::min<std::uint64_t>(n, end_ - withdrawable_from()));
+  if (n == 0) return;
+  // As set_limit: oldest first at index 0, then the newest cut off the end (the ring
+  // then has room, so push() appends again).
+  std::rotate(ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(head_), ring_.end());
+  head_ = 0;
+  count_ -= n;
+  ring_.resize(count_);
+  end_ -= n;
+}
+
 void history::push(const row& r) {
   ++end_;
   if (limit_ == 0) return;

@@ -4,8 +4,9 @@
 // "History"). Also the encoding of a run of lines for the wire and the bytes that print
 // history lines into a local terminal's scrollback.
 
-#include <cstddef>
+#include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -75,6 +76,16 @@ public:
   /// Bytes held by the encoded lines (capacity, so what the ring really costs).
   std::size_t bytes() const;
 
+  /// Lines numbered below `n` were handed to a consumer (the history stream): they are
+  /// never taken back. Only raises the mark.
+  void settle(std::uint64_t n) { settled_ = std::max(settled_, n); }
+  /// The oldest line that may still be taken back (drop_newest): kept, and not settled.
+  std::uint64_t withdrawable_from() const { return std::max(settled_, first()); }
+  /// Takes back the `n` newest lines (at most those from withdrawable_from() on): they
+  /// are gone and end() goes back by that many, so the next lines reuse their numbers.
+  /// For a reflow, which re-wraps them with the screen (docs/terminal.md, "Reflow").
+  void drop_newest(std::size_t n);
+
 private:
   // One encoded line: in place when short (a `seq` line is 13 bytes), else in a heap
   // block that the slot keeps for the next line written into it.
@@ -94,6 +105,7 @@ private:
   std::size_t head_ = 0;           ///< index of the oldest line once the ring wrapped
   std::uint64_t end_ = 0;
   std::size_t count_ = 0;
+  std::uint64_t settled_ = 0;  ///< see settle()
 };
 
 /// Encoding format version written by encode_history; decode_history accepts only it.

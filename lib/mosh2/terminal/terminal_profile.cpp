@@ -1,6 +1,8 @@
 // The terminal profiles: the fixed wire profile and a built-in $TERM table. A table
-// rather than terminfo keeps the terminal library free of ncurses and makes the local
-// output reproducible in tests; docs/display.md says where each entry comes from.
+// rather than ncurses keeps the terminal library free of it and makes the local output
+// reproducible in tests; docs/display.md says where each entry comes from. Only the
+// underline capabilities, which vary by terminal version, come from the terminfo entry
+// when the client could read it (os/terminfo.hpp).
 
 #include "mosh2/terminal/terminal_profile.hpp"
 
@@ -74,6 +76,15 @@ terminal_profile terminal_profile::from_term(std::string_view term) {
   }
   for (auto prefix : title_prefixes)
     if (term.starts_with(prefix)) p.has_title = true;
+  return p;
+}
+
+terminal_profile terminal_profile::from_term(std::string_view term, const terminfo_underline* entry) {
+  terminal_profile p = from_term(term);
+  if (!entry) return p;
+  p.terminfo = *entry;
+  p.styled_underline = !entry->smulx.empty();
+  p.underline_color = !entry->setulc.empty();
   return p;
 }
 

@@ -1,11 +1,20 @@
 #pragma once
 // What the terminal that interprets a frame diff can do: the fixed wire profile (a Mosh
-// 1.4 client's emulator) or a real terminal chosen from a built-in table by $TERM.
+// 1.4 client's emulator) or a real terminal chosen from a built-in table by $TERM, with
+// what its terminfo entry says about underline styles and colours.
 
 #include <string>
 #include <string_view>
 
 namespace mosh2::terminal {
+
+/// The extended terminfo capabilities for underlines, as the entry has them (empty:
+/// absent): Smulx (style, one parameter: 0 none ... 5 dashed) and Setulc (colour, one
+/// parameter: 0xRRGGBB).
+struct terminfo_underline {
+  std::string smulx, setulc;
+  bool operator==(const terminfo_underline&) const = default;
+};
 
 /// Capabilities the frame diff (display.hpp) may rely on in its receiver.
 struct terminal_profile {
@@ -33,6 +42,9 @@ struct terminal_profile {
   /// Underline colours: `CSI 58:5:n m`, `CSI 58:2::r:g:b m`, `CSI 59 m` (terminfo
   /// Setulc). Without it the underline takes the text colour.
   bool underline_color = false;
+  /// The terminfo strings that draw them, when the entry was read (terminfo_underline);
+  /// empty: the built-in `CSI 4:n m` and `CSI 58:…m` forms.
+  terminfo_underline terminfo;
   /// Written once when the client takes over the terminal (terminfo smcup), and rmcup
   /// on the way out.
   std::string smcup, rmcup;
@@ -45,6 +57,11 @@ struct terminal_profile {
   /// A real terminal named by $TERM, from a built-in table (docs/display.md); unknown
   /// names get a conservative profile (no ECH, no BCE, no titles, no SU/SD).
   static terminal_profile from_term(std::string_view term);
+  /// The same, with what the terminal's terminfo entry says, when it was read: Smulx and
+  /// Setulc there decide underline styles and colours (drawn with those strings), and
+  /// an entry with neither gets the plain underline; without an entry (nullptr) the
+  /// built-in table decides.
+  static terminal_profile from_term(std::string_view term, const terminfo_underline* entry);
 };
 
 }  // namespace mosh2::terminal
