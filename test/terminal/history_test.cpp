@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -179,6 +180,276 @@ TEST_CASE("history memory stays within the bound: short lines take no heap block
   for (int i = 0; i < 5000; ++i) e.write(std::to_string(i) + "\r\n");
   CHECK(e.history()->size() == 1000);
   CHECK(e.history()->bytes() <= 2048 * sizeof(std::string));
+}
+
+// What the plain encoder (encode_history_line, the one a run of decoded lines goes
+// through) writes for a row as the history keeps it.
+std::string plain_encoding(const row& r) {
+  std::string out;
+  encode_history_line(r.cells, r.wrap, out);
+  return out;
+}
+
+// Pushes each row into a ring of `limit` lines and checks, after every push, that every
+// line kept is stored exactly as the plain encoder writes it and decodes back to the
+// row's cells. The ring's own encoders (the one-pass one and the fast path for plain
+// lines) must not differ from it, whatever slot and storage a line lands in.
+void check_ring_encoding(const std::vector<row>& rows, std::size_t limit) {
+  history h(limit);
+  std::vector<std::string> want;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    h.push(rows[i]);
+    want.push_back(plain_encoding(rows[i]));
+    for (std::uint64_t n = h.first(); n < h.end(); ++n) {
+      INFO("row " << i << ", line " << n);
+      REQUIRE(h.encoded(n) == want[static_cast<std::size_t>(n)]);
+    }
+    std::string run(1, static_cast<char>(history_encoding_version));
+    run += '\x00';  // first line number
+    run += '\x01';
+    run += want.back();
+    auto back = decode_history(run);
+    if (back) {  // rows with text that is not printable UTF-8 are refused on both sides alike
+      REQUIRE(back->lines.size() == 1);
+      std::vector<cell> cells = rows[i].cells;
+      while (!cells.empty() && cells.back().blank() && !cells.back().wide() && !cells.back().fallback() &&
+             cells.back().rend() == renditions{})
+        cells.pop_back();
+      CHECK(back->lines[0].cells == cells);
+      CHECK(back->lines[0].wrap == rows[i].wrap);
+    }
+  }
+}
+
+row ascii_row(int width, std::string_view text, renditions r = {}) {
+  row out(width, renditions{});
+  for (std::size_t i = 0; i < text.size(); ++i) out.cells[i].set_ascii(text[i], r);
+  out.blank_from = text.size();
+  return out;
+}
+
+TEST_CASE("the ring stores every kind of line exactly as the plain encoder writes it") {
+  renditions bold_red;
+  bold_red.set(renditions::bold, true);
+  bold_red.fg = color::indexed(1);
+  renditions high;  // an indexed colour of 200 takes two varint bytes
+  high.fg = color::indexed(200);
+  renditions rgb;
+  rgb.bg = color::rgb(1, 2, 3);
+  renditions curly;
+  curly.set_underline(underline_style::curly);
+  curly.ul = color::indexed(9);
+  renditions blue_bg;
+  blue_bg.bg = color::indexed(4);
+  std::vector<row> rows;
+  rows.push_back(ascii_row(80, ""));
+  rows.push_back(ascii_row(80, "12345"));
+  rows.push_back(ascii_row(80, "12345", bold_red));
+  rows.push_back(ascii_row(80, "12345", high));
+  rows.push_back(ascii_row(80, "12345", rgb));
+  rows.push_back(ascii_row(80, "12345", curly));
+  rows.push_back(ascii_row(80, "12345", bold_red));  // the same renditions as two lines ago
+  rows.push_back(ascii_row(80, std::string(22, 'a')));
+  rows.push_back(ascii_row(80, std::string(23, 'b')));  // the longest plain line a slot holds
+  rows.push_back(ascii_row(80, std::string(24, 'c')));
+  rows.push_back(ascii_row(80, std::string(80, 'd')));
+  rows.push_back(ascii_row(80, std::string(23, 'e'), high));
+  {  // wrapped
+    row r = ascii_row(10, "0123456789");
+    r.wrap = true;
+    rows.push_back(r);
+    row e = ascii_row(10, "");
+    e.wrap = true;
+    rows.push_back(e);
+  }
+  {  // one cell of another rendition, first, middle or last
+    for (std::size_t at : {0, 3, 6}) {
+      row r = ascii_row(80, "abcdefg");
+      r.cells[at].set_ascii(r.cells[at].text()[0], bold_red);
+      rows.push_back(r);
+    }
+  }
+  {  // wide, combining and base-less (fallback) cells, and a space written as text
+    row r = ascii_row(20, "ab ");
+    r.cells[3].set_char("\xE4\xB8\xAD", renditions{}, true);
+    r.cells[5].set_char("e", renditions{}, false);
+    r.cells[5].append_text("\xCC\x81");
+    r.cells[6].set_text("\xCC\x81");
+    r.cells[6].set_fallback(true);
+    r.cells[7].set_ascii('z', renditions{});
+    r.blank_from = 8;
+    rows.push_back(r);
+    row w = ascii_row(20, "");
+    w.cells[0].set_char("\xE4\xB8\xAD", curly, true);
+    w.cells[1].reset(curly);
+    w.blank_from = 2;
+    rows.push_back(w);
+  }
+  {  // a blank in the middle (the cursor moved on) and a text cell holding a control byte
+    row r = ascii_row(80, "ab");
+    r.cells[3].set_ascii('c', renditions{});
+    r.blank_from = 4;
+    rows.push_back(r);
+    row c = ascii_row(80, "ab");
+    c.cells[1].set_text("\x01");
+    rows.push_back(c);
+  }
+  {  // trailing blanks: coloured ones are kept, default ones left out, known or not
+    row r = ascii_row(30, "text");
+    for (std::size_t i = 4; i < 30; ++i) r.cells[i].reset(blue_bg);
+    r.blank_from = 4;
+    r.blank_rend = blue_bg;
+    rows.push_back(r);
+    row u = ascii_row(30, "text");
+    u.blank_from = row::unknown_blanks;
+    rows.push_back(u);
+    row v = ascii_row(30, "text");
+    v.cells[10].reset(blue_bg);
+    v.blank_from = row::unknown_blanks;
+    rows.push_back(v);
+    row all = row(30, blue_bg);
+    all.blank_from = 0;
+    all.blank_rend = blue_bg;
+    rows.push_back(all);
+  }
+  {  // runs of 127, 128 and 300 cells: a run's length of two varint bytes
+    for (std::size_t n : {127, 128, 300}) {
+      row r = ascii_row(400, std::string(n, 'x'), rgb);
+      r.cells[n].set_char("\xE4\xB8\xAD", rgb, true);
+      r.cells[n + 1].reset(rgb);
+      r.blank_from = n + 2;
+      rows.push_back(r);
+    }
+  }
+  {  // every cell its own rendition, and the widest row
+    row r(200, renditions{});
+    for (std::size_t i = 0; i < r.cells.size(); ++i) {
+      renditions x;
+      x.fg = color::rgb(static_cast<std::uint8_t>(i), 7, 9);
+      x.attrs = static_cast<std::uint8_t>(i % 64);
+      r.cells[i].set_char("\xC3\xA9", x, false);
+    }
+    rows.push_back(r);
+    rows.push_back(ascii_row(max_screen_side, std::string(max_screen_side, 'w'), bold_red));
+  }
+  // In a ring of 3 lines, every line also lands in slots that held others before it:
+  // short after long, long after short, longer than the slot's block.
+  check_ring_encoding(rows, 3);
+  check_ring_encoding(rows, 100);
+  std::reverse(rows.begin(), rows.end());
+  check_ring_encoding(rows, 2);
+}
+
+TEST_CASE("the ring stores random lines exactly as the plain encoder writes them") {
+  std::uint64_t x = 0x9E3779B97F4A7C15ull;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  renditions palette[5];
+  palette[1].fg = color::indexed(3);
+  palette[2].bg = color::indexed(130);
+  palette[3].set(renditions::inverse, true);
+  palette[3].fg = color::rgb(200, 100, 0);
+  palette[4].set_underline(underline_style::dotted);
+  std::vector<row> rows;
+  for (int i = 0; i < 400; ++i) {
+    const int width = 1 + static_cast<int>(next() % 160);
+    row r(width, renditions{});
+    // Mostly one rendition and ASCII, as real output is, with now and then anything else.
+    const renditions& base = palette[next() % 5];
+    const std::size_t text = next() % (static_cast<std::size_t>(width) + 1);
+    for (std::size_t c = 0; c < text; ++c) {
+      const std::uint64_t k = next() % 40;
+      const renditions& rend = k == 0 ? palette[next() % 5] : base;
+      if (k == 1) {
+        r.cells[c].reset(rend);
+      } else if (k == 2 && c + 1 < text) {
+        r.cells[c].set_char("\xE6\x96\x87", rend, true);
+        r.cells[++c].reset(rend);
+      } else if (k == 3) {
+        r.cells[c].set_char("a", rend, false);
+        r.cells[c].append_text("\xCC\x80\xCC\xA3");
+      } else {
+        r.cells[c].set_ascii(static_cast<char>(0x20 + next() % 95), rend);
+      }
+    }
+    const std::uint64_t tail = next() % 4;
+    if (tail == 0) {
+      r.blank_from = text;
+    } else if (tail == 1) {
+      for (std::size_t c = text; c < r.cells.size(); ++c) r.cells[c].reset(palette[2]);
+      r.blank_from = text;
+      r.blank_rend = palette[2];
+    }  // else unknown blanks
+    r.wrap = next() % 3 == 0;
+    rows.push_back(r);
+  }
+  check_ring_encoding(rows, 5);
+}
+
+TEST_CASE("once the ring is full its memory stops growing, within the lines' own size") {
+  // 100,000 lines of seven shapes into a bound of 1,000 (seven is prime to 1,000, so
+  // every slot sees every shape): a seq line, a coloured listing of several runs, a long
+  // plain line on a wide screen, an empty line, CJK, the longest line that fits a slot.
+  renditions blue, green;
+  blue.fg = color::indexed(4);
+  blue.set(renditions::bold, true);
+  green.fg = color::rgb(0, 200, 0);
+  auto shape = [&](int i) {
+    const std::string num = std::to_string(i);
+    switch (i % 7) {
+      case 0: return ascii_row(80, num);
+      case 1: {
+        row r = ascii_row(120, "");
+        std::size_t c = 0;
+        for (int k = 0; k < 4; ++k) {
+          const std::string name = "file_" + num + ".txt  ";
+          for (char ch : name) r.cells[c++].set_ascii(ch, k % 2 ? green : blue);
+        }
+        r.blank_from = c;
+        return r;
+      }
+      case 2: return ascii_row(200, std::string(150 - num.size(), '=') + num);
+      case 3: return ascii_row(80, "");
+      case 4: {
+        row r = ascii_row(80, num);
+        for (std::size_t c = num.size(); c + 1 < 40; c += 2) {
+          r.cells[c].set_char("\xE4\xB8\xAD", renditions{}, true);
+          r.cells[c + 1].reset(renditions{});
+        }
+        r.blank_from = 40;
+        return r;
+      }
+      case 5: return ascii_row(80, std::string(23 - num.size(), 'x') + num);
+      default: return ascii_row(80, num + " " + num, green);
+    }
+  };
+  history h(1000);
+  std::size_t longest = 0;  // the longest encoded line
+  std::size_t at_20000 = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const row r = shape(i);
+    longest = std::max(longest, plain_encoding(r).size());
+    h.push(r);
+    if (i == 20000 - 1) at_20000 = h.bytes();
+  }
+  CHECK(h.size() == 1000);
+  CHECK(h.first() == 99000);
+  // Past the first wrap-arounds (and the numbers' last change of length, at 10,000)
+  // nothing grows any more: the last 80,000 lines reused what was there.
+  CHECK(h.bytes() == at_20000);
+  // And what is held is about the lines themselves: per line at most a slot's fixed
+  // part and the longest line (rounded up), not a worst-case reservation for its width.
+  MESSAGE("history of 1,000 lines holds " << h.bytes() << " bytes; the longest line is " << longest);
+  CHECK(h.bytes() <= 1000 * (64 + longest + 16) + 16 * 1024);
+  // The lines are the last 1,000, whole.
+  for (std::uint64_t n = h.first(); n < h.end(); ++n) {
+    INFO("line " << n);
+    REQUIRE(h.encoded(n) == plain_encoding(shape(static_cast<int>(n))));
+  }
 }
 
 TEST_CASE("a history of 0 lines is off") {

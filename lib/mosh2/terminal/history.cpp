@@ -41,35 +41,6 @@ struct writer {
   }
 };
 
-// The writer for a buffer that may be too small: it stops writing at `end` and says so.
-// Encoding a short line straight into its slot this way avoids copying it from a
-// buffer just written byte by byte, which stalls on store forwarding.
-struct checked_writer {
-  char* p;
-  char* end;
-  bool ok = true;
-  void byte(std::uint8_t b) {
-    if (p < end) *p++ = static_cast<char>(b);
-    else ok = false;
-  }
-  void varint(std::uint64_t v) {
-    while (v >= 0x80) {
-      byte(static_cast<std::uint8_t>(0x80 | (v & 0x7F)));
-      v >>= 7;
-    }
-    byte(static_cast<std::uint8_t>(v));
-  }
-  void bytes(std::string_view t) {
-    if (static_cast<std::size_t>(end - p) < t.size()) {
-      ok = false;
-      p = end;
-      return;
-    }
-    std::memcpy(p, t.data(), t.size());
-    p += t.size();
-  }
-};
-
 void put_varint(std::string& out, std::uint64_t v) {
   char buf[10];
   writer w{buf};
@@ -77,8 +48,19 @@ void put_varint(std::string& out, std::uint64_t v) {
   out.append(buf, static_cast<std::size_t>(w.p - buf));
 }
 
+// renditions{}, tested as two words that cover the 14 bytes of fields (0-7 and 6-13:
+// no padding byte), all of them zero in the default.
+bool default_rend(const renditions& r) {
+  std::uint64_t lo, hi;
+  std::memcpy(&lo, &r, 8);
+  std::memcpy(&hi, reinterpret_cast<const char*>(&r) + 6, 8);
+  return (lo | hi) == 0;
+}
+static_assert(renditions{}.fg.value() == 0 && renditions{}.bg.value() == 0 && renditions{}.ul.value() == 0 &&
+              renditions{}.attrs == 0 && static_cast<int>(renditions{}.ul_style) == 0);
+
 bool default_blank(const cell& c) {
-  return c.blank() && !c.wide() && !c.fallback() && c.rend() == renditions{};
+  return c.blank() && !c.wide() && !c.fallback() && default_rend(c.rend());
 }
 
 // Equal renditions, compared as two words: the 14 bytes of fields (offsets asserted in
@@ -99,6 +81,35 @@ bool same_rend(const renditions& a, const renditions& b) {
 static_assert(offsetof(renditions, fg) == 0 && offsetof(renditions, bg) == 4 &&
               offsetof(renditions, ul) == 8 && offsetof(renditions, attrs) == 12 &&
               offsetof(renditions, ul_style) == 13 && sizeof(renditions) == 16);
+
+// The renditions of a run, loaded once per run as two words like default_rend's, so
+// that each further cell costs two loads and two compares.
+struct rend_key {
+  std::uint64_t lo = 0, hi = 0;
+  renditions r;
+};
+rend_key key_of(const renditions& r) {
+  rend_key k;
+  k.r = r;
+  std::memcpy(&k.lo, &r, 8);
+  std::memcpy(&k.hi, reinterpret_cast<const char*>(&r) + 6, 8);
+  return k;
+}
+bool matches(const renditions& r, const rend_key& k) {
+  std::uint64_t lo, hi;
+  std::memcpy(&lo, &r, 8);
+  std::memcpy(&hi, reinterpret_cast<const char*>(&r) + 6, 8);
+  return lo == k.lo && hi == k.hi;
+}
+
+constexpr std::size_t varint_size(std::uint32_t v) {
+  return 1 + std::size_t{v >= 0x80} + std::size_t{v >= 0x4000} + std::size_t{v >= 0x200000} +
+         std::size_t{v >= 0x10000000};
+}
+// Bytes put_rend writes for `r`.
+std::size_t rend_size(const renditions& r) {
+  return 2 + varint_size(r.fg.value()) + varint_size(r.bg.value()) + varint_size(r.ul.value());
+}
 
 template <class W>
 void put_rend(W& out, const renditions& r) {
@@ -274,7 +285,9 @@ std::size_t trimmed(std::span<const cell> cells) {
 constexpr std::size_t line_bound(std::size_t n) { return 12 + n * max_cell_bytes; }
 
 // Writes the first `n` cells as one line through `w` (a writer into line_bound(n)
-// bytes, or a checked_writer).
+// bytes). The plain form of the encoding, for runs of decoded lines; the ring's lines go
+// through encode_line_into, which must write the same bytes (history_test checks both
+// on tricky lines).
 template <class W>
 void encode_line(std::span<const cell> cells, std::size_t n, bool wrap, W& w) {
   w.byte(wrap ? line_wrapped : 0);
@@ -301,6 +314,57 @@ std::size_t encode_line(std::span<const cell> cells, std::size_t n, bool wrap, c
 // Lines of up to this many cells are encoded on the stack.
 constexpr std::size_t stack_cells = (4096 - 12) / max_cell_bytes;
 
+static_assert(max_screen_side < 0x4000, "a run's length takes at most two varint bytes");
+
+// The scroll path's encoder: encode_line's bytes in one pass over the cells. Each run's
+// cells are written as they are found and its length afterwards, into the byte kept
+// for it (a run of 128 cells or more needs two: the rare case moves the run along by
+// one). Writes into [p, end) and returns the line's end, or nullptr when the line does
+// not fit (the bytes there are then unspecified). Space is checked once a run (its
+// header and a byte for every cell left) and again only before a cell of more than one
+// byte, so a plain ASCII cell costs a compare of its renditions, a test and a store.
+char* encode_line_into(std::span<const cell> cells, std::size_t n, bool wrap, char* p, char* const end) {
+  const auto room = [&end](const char* at) { return static_cast<std::size_t>(end - at); };
+  if (room(p) < 1 + varint_size(static_cast<std::uint32_t>(n))) return nullptr;
+  writer w{p};
+  w.byte(wrap ? line_wrapped : 0);
+  w.varint(n);
+  std::size_t i = 0;
+  while (i < n) {
+    const rend_key key = key_of(cells[i].rend());
+    // The run's length, its renditions (at most 14 bytes: counted exactly only when
+    // that matters) and a byte for every cell left.
+    if (room(w.p) < 16 + (n - i) && room(w.p) < 2 + rend_size(key.r) + (n - i)) return nullptr;
+    char* const length_at = w.p++;
+    put_rend(w, key.r);
+    const cell* c = cells.data() + i;
+    const cell* const last = cells.data() + n;
+    for (;;) {
+      // The plain ASCII cells of the run, the usual case, in a loop of their own.
+      while (c != last && matches(c->rend(), key) && c->plain_ascii()) *w.p++ = (c++)->text()[0];
+      if (c == last || !matches(c->rend(), key)) break;
+      // Its flags, length and text instead of one byte, the cells after it, and the
+      // run length's second byte.
+      if (room(w.p) < 3 + c->text().size() + static_cast<std::size_t>(last - c - 1) + 1) return nullptr;
+      put_cell(w, *c++);
+    }
+    const auto j = static_cast<std::size_t>(c - cells.data());
+    const std::size_t run = j - i;
+    if (run < 0x80) {
+      *length_at = static_cast<char>(run);
+    } else {
+      std::memmove(length_at + 2, length_at + 1, static_cast<std::size_t>(w.p - (length_at + 1)));
+      writer at{length_at};
+      at.varint(run);
+      ++w.p;
+    }
+    i = j;
+  }
+  return w.p;
+}
+
+constexpr std::size_t plain_line_cells = 23;
+
 }  // namespace
 
 void encode_history_line(std::span<const cell> cells, bool wrap, std::string& out) {
@@ -322,27 +386,39 @@ std::string_view history::stored::view() const {
   return {in_big ? big.get() : small.data(), size};
 }
 
-void history::stored::assign(std::span<const cell> cells, bool wrap) {
-  const std::size_t n = trimmed(cells);
-  if (n < small.size()) {
-    checked_writer w{small.data(), small.data() + small.size()};
-    encode_line(cells, n, wrap, w);
-    if (w.ok) {
-      size = static_cast<std::uint32_t>(w.p - small.data());
+void history::stored::assign(std::span<const cell> cells, bool wrap, std::vector<char>& scratch) {
+  const std::size_t n = cells.size();
+  // Most lines fit in the slot itself. A longer one goes straight into the block the
+  // slot kept from an earlier line if it fits there, else through `scratch` into a
+  // bigger block: encoding in place saves copying bytes just written one by one, which
+  // stalls on store forwarding. A line takes at least 8 bytes more than its cells (its
+  // header and one run's), so storage smaller than that is not tried.
+  if (n + 8 <= small.size()) {
+    if (const char* e = encode_line_into(cells, n, wrap, small.data(), small.data() + small.size())) {
+      size = static_cast<std::uint32_t>(e - small.data());
       in_big = false;
       return;
     }
   }
-  if (n <= stack_cells) {
-    char stack[line_bound(stack_cells)];
-    const std::size_t len = encode_line(cells, n, wrap, stack);
-    size = static_cast<std::uint32_t>(len);
-    reserve(len);
-    std::memcpy(big.get(), stack, len);
-    return;
+  if (n + 8 <= big_capacity) {
+    if (const char* e = encode_line_into(cells, n, wrap, big.get(), big.get() + big_capacity)) {
+      size = static_cast<std::uint32_t>(e - big.get());
+      in_big = true;
+      return;
+    }
   }
-  reserve(line_bound(n));
-  size = static_cast<std::uint32_t>(encode_line(cells, n, wrap, big.get()));
+  const char* e = encode_line_into(cells, n, wrap, scratch.data(), scratch.data() + scratch.size());
+  if (!e) {
+    // line_bound(n) bytes always hold the line.
+    scratch.resize(std::max(scratch.size(), line_bound(n)));
+    e = encode_line_into(cells, n, wrap, scratch.data(), scratch.data() + scratch.size());
+  }
+  const auto len = static_cast<std::size_t>(e - scratch.data());
+  // Rounded up (as malloc rounds anyway), so that a slot whose lines vary a little in
+  // length soon stops needing a new block.
+  reserve((len + 15) / 16 * 16);
+  std::memcpy(big.get(), scratch.data(), len);
+  size = static_cast<std::uint32_t>(len);
 }
 
 void history::stored::reserve(std::size_t n) {
@@ -384,22 +460,65 @@ void history::drop_newest(std::size_t n) {
   end_ -= n;
 }
 
+// The most common line, cut to at most plain_line_cells cells that are all plain ASCII
+// in one rendition with colours below 128, as encode_line writes it (8 header bytes,
+// then a byte a cell) into `out` (a slot's own storage): the header from plain_ (the
+// last such line's, most often the same renditions) and a store per cell. Returns the
+// line's length, or 0 when the line is not of that kind.
+std::size_t history::encode_plain(std::span<const cell> cells, bool wrap, char* out) {
+  const std::size_t n = cells.size();
+  if (n == 0 || n > plain_line_cells) return 0;
+  const rend_key key = key_of(cells[0].rend());
+  if (key.lo != plain_.lo || key.hi != plain_.hi) {
+    const renditions& r = key.r;
+    if ((r.fg.value() | r.bg.value() | r.ul.value()) >= 0x80) return 0;
+    plain_.lo = key.lo;
+    plain_.hi = key.hi;
+    plain_.bytes = {0, 0, 0, static_cast<char>(r.attrs), static_cast<char>(r.ul_style),
+                    static_cast<char>(r.fg.value()), static_cast<char>(r.bg.value()),
+                    static_cast<char>(r.ul.value())};
+  }
+  for (std::size_t j = 0; j < n; ++j) {
+    const cell& c = cells[j];
+    if (!matches(c.rend(), key) || !c.plain_ascii()) return 0;
+    out[8 + j] = c.text()[0];
+  }
+  std::memcpy(out, plain_.bytes.data(), 8);
+  out[0] = static_cast<char>(wrap ? line_wrapped : 0);
+  out[1] = static_cast<char>(n);  // cells, then the run's length: all of them
+  out[2] = static_cast<char>(n);
+  return 8 + n;
+}
+
+history::stored& history::grow() {
+  // Doubling, but never past the bound: the ring holds at most limit_ slots.
+  if (count_ == ring_.capacity()) ring_.reserve(std::min(limit_, std::max<std::size_t>(64, 2 * count_)));
+  ++count_;
+  return ring_.emplace_back();
+}
+
 void history::push(const row& r) {
   ++end_;
   if (limit_ == 0) return;
+  // The ring holds count_ slots (ring_.size()); once full, a line takes the oldest one's.
   stored* s = nullptr;
-  if (ring_.size() < limit_) {
-    s = &ring_.emplace_back();
-    ++count_;
+  if (count_ < limit_) {
+    s = &grow();
   } else {
-    s = &ring_[head_];  // the oldest line's storage, reused
-    if (++head_ == ring_.size()) head_ = 0;
+    s = &ring_[head_];
+    if (++head_ == count_) head_ = 0;
   }
   std::span<const cell> cells(r.cells);
-  // Cells past blank_from are known blanks: only those before it need looking at.
-  if (r.blank_from != row::unknown_blanks && r.blank_rend == renditions{})
-    cells = cells.first(std::min(r.blank_from, cells.size()));
-  s->assign(cells, r.wrap);
+  // Cells past blank_from are known default blanks: only those before it need looking at.
+  if (r.blank_from < cells.size() && default_rend(r.blank_rend)) cells = cells.first(r.blank_from);
+  cells = cells.first(trimmed(cells));
+  static_assert(std::tuple_size_v<decltype(s->small)> >= 8 + plain_line_cells);
+  if (const std::size_t len = encode_plain(cells, r.wrap, s->small.data())) {
+    s->size = static_cast<std::uint32_t>(len);
+    s->in_big = false;
+    return;
+  }
+  s->assign(cells, r.wrap, scratch_);
 }
 
 std::string_view history::encoded(std::uint64_t n) const {
@@ -442,7 +561,7 @@ std::string history::encode_from(std::uint64_t n, std::size_t max_lines, std::si
 }
 
 std::size_t history::bytes() const {
-  std::size_t total = ring_.capacity() * sizeof(stored);
+  std::size_t total = ring_.capacity() * sizeof(stored) + scratch_.capacity();
   for (const auto& s : ring_) total += s.big_capacity;
   return total;
 }

@@ -35,7 +35,10 @@ struct history_line {
 
 /// The lines that scrolled off, as a ring of encoded lines. Once the ring is full a
 /// new line reuses the storage of the oldest, so the scroll path allocates nothing in a
-/// steady state (a line of up to 24 encoded bytes needs no heap block at all). Memory: at most `limit` lines of at most max_encoded_line bytes each.
+/// steady state (a line of up to 31 encoded bytes, a `seq` line of up to 23
+/// characters, needs no heap block at all). Memory: at most `limit` slots of
+/// sizeof(stored) bytes, each with a block of at most max_encoded_line bytes, and one
+/// scratch line of as much.
 class history {
 public:
   explicit history(std::size_t limit = default_history_lines);
@@ -92,11 +95,13 @@ private:
   struct stored {
     std::uint32_t size = 0;
     std::uint32_t big_capacity = 0;
+    std::array<char, 31> small{};
     bool in_big = false;
-    std::array<char, 24> small{};
     std::unique_ptr<char[]> big;
     std::string_view view() const;
-    void assign(std::span<const cell> cells, bool wrap);
+    /// Encodes `cells` (already cut after the last cell that is not a default blank) as
+    /// this line; `scratch` is the history's buffer for a line too long for the slot.
+    void assign(std::span<const cell> cells, bool wrap, std::vector<char>& scratch);
     void reserve(std::size_t n);
   };
 
@@ -106,6 +111,16 @@ private:
   std::uint64_t end_ = 0;
   std::size_t count_ = 0;
   std::uint64_t settled_ = 0;  ///< see settle()
+  std::vector<char> scratch_;  ///< see stored::assign
+
+  // The renditions of the last line encode_plain wrote, and its header for them.
+  struct plain_header {
+    std::uint64_t lo = 0, hi = 0;  ///< the renditions' fields as two words (history.cpp)
+    std::array<char, 8> bytes{};   ///< a line header with these renditions in its run
+  };
+  plain_header plain_;  ///< starts as renditions{}, whose fields are all zero
+  std::size_t encode_plain(std::span<const cell> cells, bool wrap, char* out);
+  stored& grow();
 };
 
 /// Encoding format version written by encode_history; decode_history accepts only it.
