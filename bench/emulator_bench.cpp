@@ -19,14 +19,22 @@
 //              full-screen redraws, cursor motion, scrolling regions
 //   utf8       CJK, accented and combining text, scrolling
 //   random     random bytes (fixed seed): the parser's worst paths
-// The plain and coloured workloads run twice more, alternating, as the server's
-// emulator (emulator_options::server(): a 10,000-line history, program-output rules)
-// and as today's stock-compatible one, so that the cost of the history shows side by side.
+// The plain and coloured workloads run again, alternating, as the server's emulator with
+// its history at the default (emulator_options::server(): 10,000 lines), the same with
+// none (server(0), what `mosh2-server --history 0` runs) and the stock-facing one, so
+// that the history's cost shows side by side: CPU time of one long-lived emulator each,
+// in the steady state of a full history.
+//
+//   bench-emulator --history-cost ROUNDS [--history LINES]   only that table
+//   bench-emulator --feed WORKLOAD|file:PATH [--history LINES] one feed, for callgrind
+//                                                             (bench/history_cost.py)
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -108,6 +116,74 @@ std::string program_captures(const std::string& dir) {
   std::string out;
   while (out.size() < (4u << 20)) out += all;  // enough for a stable measurement
   return out;
+}
+
+/// Feeds `input` in 4 KiB writes; returns the emulator's work count so far.
+std::uint64_t feed(mosh2::terminal::emulator& emu, const std::string& input) {
+  constexpr std::size_t chunk = 4096;
+  for (std::size_t i = 0; i < input.size(); i += chunk)
+    emu.write(std::string_view(input).substr(i, chunk));
+  (void)emu.take_replies();
+  return emu.work();
+}
+
+/// feed(), for the one feed that `valgrind --tool=callgrind --toggle-collect=*counted_feed*`
+/// counts (bench/history_cost.py): not inlined, and nothing else calls it.
+[[gnu::noinline]] std::uint64_t counted_feed(mosh2::terminal::emulator& emu, const std::string& input) {
+  return feed(emu, input);
+}
+
+struct workload {
+  const char* key;
+  const char* name;
+  std::string input;
+  int width, height;
+};
+
+double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+/// The history's cost, side by side in one run: the server's emulator with its history
+/// at the default (emulator_options::server()) against the same with none
+/// (server(0), what `mosh2-server --history 0` runs), and, for scale, the stock-facing
+/// emulator (emulator_options{}). Samples alternate between the three, so that the
+/// VM's drift hits all alike; each is the CPU time (std::clock, steadier than the wall
+/// clock on a shared machine) of 3 feeds of the workload, and the table shows medians.
+void history_cost_table(const workload& plain, const workload& coloured, int rounds, std::size_t lines) {
+  using mosh2::terminal::emulator_options;
+  const emulator_options configs[] = {emulator_options{}, emulator_options::server(0),
+                                      emulator_options::server(lines)};
+  std::printf("\n%-30s %10s %10s %10s %8s\n", "history (server emulator)", "stock ms",
+              "off ms", "on ms", "on/off");
+  for (const workload* w : {&plain, &coloured}) {
+    std::vector<double> ms[3];
+    std::uint64_t sink = 0;
+    // One emulator per configuration for the whole run, as a server keeps one for its
+    // session: after the first feed its history is full, and what is timed is the steady
+    // state, where a new line reuses the oldest one's storage.
+    std::vector<mosh2::terminal::emulator> emus;
+    for (const auto& c : configs) {
+      emus.emplace_back(w->width, w->height, c);
+      feed(emus.back(), w->input);
+    }
+    for (int round = 0; round < rounds; ++round)
+      for (int c = 0; c < 3; ++c) {
+        const double start = cpu_seconds();
+        for (int k = 0; k < 3; ++k) sink += feed(emus[static_cast<std::size_t>(c)], w->input);
+        ms[c].push_back((cpu_seconds() - start) / 3 * 1e3);
+      }
+    const double off = median(ms[1]), on = median(ms[2]);
+    std::printf("%-30s %10.2f %10.2f %10.2f %8.3f\n", w->name, median(ms[0]), off, on, off > 0 ? on / off : 0);
+    if (sink == 0) std::printf("(no work?)\n");
+    std::fflush(stdout);
+  }
+  std::printf("CPU ms per feed of the workload, median of %d; off: --history 0, on: %zu lines "
+              "(the default: %zu); stock: the stock-facing emulator\n",
+              rounds, lines, mosh2::terminal::default_history_lines);
 }
 
 struct result {
@@ -208,32 +284,68 @@ int main(int argc, char** argv) {
   double min_seconds = 1.0;
   std::string programs = std::string(MOSH2_SOURCE_ROOT) + "/test/terminal/programs";
   std::string changes;
+  std::string feed_key;
+  long feed_history = -1;
+  int history_rounds = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--min-seconds") {
+    if (a == "--history-cost") {
+      history_rounds = std::atoi(argv[i + 1]);
+    } else if (a == "--feed") {
+      feed_key = argv[i + 1];
+    } else if (a == "--history") {
+      feed_history = std::atol(argv[i + 1]);
+    } else if (a == "--min-seconds") {
       min_seconds = std::atof(argv[i + 1]);
     } else if (a == "--programs") {
       programs = argv[i + 1];
     } else if (a == "--changes") {
       changes = argv[i + 1];
     } else {
-      std::fprintf(stderr, "usage: %s [--min-seconds S] [--programs DIR] [--changes DIR]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--min-seconds S] [--programs DIR] [--changes DIR]\n"
+                   "       %s --history-cost ROUNDS [--history LINES]\n"
+                   "       %s --feed plain|coloured|programs|utf8|random|file:PATH [--history LINES]\n",
+                   argv[0], argv[0], argv[0]);
       return 2;
     }
   }
 
-  struct workload {
-    const char* name;
-    std::string input;
-    int width, height;
-  };
   std::vector<workload> loads;
-  loads.push_back({"plain (seq 1 200000)", plain_text(), 80, 24});
-  loads.push_back({"coloured (ls/gcc-like SGR)", coloured_text(), 120, 40});
-  loads.push_back({"programs (vim/less captures)", program_captures(programs), 80, 24});
-  loads.push_back({"utf8 (CJK, combining)", utf8_text(), 80, 24});
-  loads.push_back({"random bytes", random_bytes(), 80, 24});
+  loads.push_back({"plain", "plain (seq 1 200000)", plain_text(), 80, 24});
+  loads.push_back({"coloured", "coloured (ls/gcc-like SGR)", coloured_text(), 120, 40});
+  loads.push_back({"programs", "programs (vim/less captures)", program_captures(programs), 80, 24});
+  loads.push_back({"utf8", "utf8 (CJK, combining)", utf8_text(), 80, 24});
+  loads.push_back({"random", "random bytes", random_bytes(), 80, 24});
 
+  if (feed_key.rfind("file:", 0) == 0) {  // a file's bytes at 80x24, as server_compare.py's client
+    loads.insert(loads.begin(), workload{feed_key.c_str(), "file", read_file(feed_key.substr(5)), 80, 24});
+    if (loads.front().input.empty()) {
+      std::fprintf(stderr, "bench-emulator: nothing in %s\n", feed_key.c_str() + 5);
+      return 2;
+    }
+  }
+  if (!feed_key.empty()) {
+    for (const auto& w : loads)
+      if (feed_key == w.key) {
+        const auto options = feed_history < 0 ? mosh2::terminal::emulator_options{}
+                                              : mosh2::terminal::emulator_options::server(
+                                                    static_cast<std::size_t>(feed_history));
+        // Twice, so that the second feed (the one to count) meets a full history.
+        mosh2::terminal::emulator emu(w.width, w.height, options);
+        (void)feed(emu, w.input);
+        std::printf("%s: work %llu\n", w.key, static_cast<unsigned long long>(counted_feed(emu, w.input)));
+        return 0;
+      }
+    std::fprintf(stderr, "bench-emulator: no workload %s\n", feed_key.c_str());
+    return 2;
+  }
+  if (history_rounds > 0) {
+    history_cost_table(loads[0], loads[1], std::min(history_rounds, 1000),
+                       feed_history < 0 ? mosh2::terminal::default_history_lines
+                                        : static_cast<std::size_t>(feed_history));
+    return 0;
+  }
   std::printf("%-30s %10s %12s %10s\n", "workload", "size", "screen", "MB/s");
   for (const auto& w : loads) {
     if (w.input.empty()) {
@@ -247,19 +359,6 @@ int main(int argc, char** argv) {
     std::printf("%-30s %10s %12s %10.1f\n", w.name, size, screen, r.mb_per_s);
     std::fflush(stdout);
   }
-  // The history's cost: rounds alternate between the two, so that the VM's drift
-  // affects both alike.
-  std::printf("\n%-30s %12s %12s %8s\n", "history (server emulator)", "off MB/s", "on MB/s", "on/off");
-  for (std::size_t k = 0; k < 2; ++k) {
-    const auto& w = loads[k];
-    double off = 0, on = 0;
-    for (int round = 0; round < 5; ++round) {
-      off += measure(w.input, w.width, w.height, min_seconds / 5).mb_per_s;
-      on += measure(w.input, w.width, w.height, min_seconds / 5, mosh2::terminal::emulator_options::server())
-                .mb_per_s;
-    }
-    std::printf("%-30s %12.1f %12.1f %8.3f\n", w.name, off / 5, on / 5, on / off);
-    std::fflush(stdout);
-  }
+  history_cost_table(loads[0], loads[1], 5, mosh2::terminal::default_history_lines);
   return changes.empty() ? 0 : change_table(changes);
 }

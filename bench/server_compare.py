@@ -32,6 +32,12 @@ sends only acks and heartbeats, which the server does not answer.
 Each measurement is repeated (--repeats, stock and mosh2 interleaved) and the median is
 printed. Ratios are mosh2 / stock; the issue's goal is CPU <= 1/3 and wire bytes <= 1.
 
+With --history-cost the servers are instead mosh2-server with its history at the
+default (or --history N) and the same with --history 0 (and --baseline SERVER, say a
+build of main), on the stream workloads only (plain and coloured unless --workloads):
+the history's cost side by side in one run, as issue #18 asks. With --idle S each
+session then sits idle S seconds and its resident set (VmRSS) is read at both ends.
+
 Python 3 standard library only. Loopback only; every wait is bounded.
 """
 
@@ -192,10 +198,11 @@ def proc_minflt(pid):
     return int(s[s.rfind(")") + 2:].split()[7])
 
 
-def proc_hwm_kb(pid):
+def proc_hwm_kb(pid, field="VmHWM:"):
+    """Peak resident set of `pid` in kB (VmHWM), or with field="VmRSS:" the current one."""
     with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1])
     return 0
 
@@ -252,7 +259,9 @@ def reap(seconds):
 
 
 def start_server(server, script, env, timeout):
-    p = subprocess.run([server, "new", "-p", "0", "-i", "127.0.0.1", "--", "sh", "-c", script],
+    """`server` is a path, or a list: the path and options of `new` (--history 0)."""
+    argv = [server] if isinstance(server, str) else list(server)
+    p = subprocess.run(argv[:1] + ["new"] + argv[1:] + ["-p", "0", "-i", "127.0.0.1", "--", "sh", "-c", script],
                        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=timeout)
     m = re.search(r"MOSH CONNECT (\d+) ([A-Za-z0-9+/]{22})", p.stdout)
@@ -346,7 +355,10 @@ class Relay:
         self.up.close()
 
 
-def measure(server, client, path, cols, rows, tmp, timeout):
+def measure(server, client, path, cols, rows, tmp, timeout, idle=0.0):
+    """One run. With `idle` seconds, the session then sits idle that long (client still
+    connected) and "rss_idle_kb" is the server's resident set at its end, next to
+    "rss_end_kb", the one when the output was done."""
     ready = "m2ready-" + secrets.token_hex(8)
     done = "m2done-" + secrets.token_hex(8)
     # Both markers are window titles: the client prints a changed title whole, so a token
@@ -396,10 +408,23 @@ def measure(server, client, path, cols, rows, tmp, timeout):
                         break
                     tail = buf[-len(needle):]
         if result is None:
-            raise RuntimeError(f"{os.path.basename(server)}: no "
+            name = server if isinstance(server, str) else server[0]
+            raise RuntimeError(f"{os.path.basename(name)}: no "
                                f"{'end' if base else 'ready'} marker within {timeout:.0f} s")
         result["s2c_bytes"] = relay.s2c_bytes - base["s2c_bytes"]
         result["s2c_datagrams"] = relay.s2c_datagrams - base["s2c_datagrams"]
+        if idle > 0:
+            result["rss_end_kb"] = proc_hwm_kb(spid, "VmRSS:")
+            quiet_until = time.monotonic() + idle
+            while time.monotonic() < quiet_until:
+                for key_, _ in sel.select(timeout=0.2):
+                    if key_.data == "down":
+                        relay.on_down()
+                    elif key_.data == "up":
+                        relay.on_up()
+                    else:
+                        read_client_output(fd)
+            result["rss_idle_kb"] = proc_hwm_kb(spid, "VmRSS:")
         return result
     finally:
         teardown(spid, cpid, fd, relay, sel)
@@ -646,7 +671,8 @@ def run_streams(args, servers, wanted, cols, rows, repeats, tmp):
         for rep in range(repeats):
             for sname, sbin in servers:
                 try:
-                    r = measure(sbin, args.client, path, cols, rows, tmp, args.timeout)
+                    r = measure(sbin, args.client, path, cols, rows, tmp, args.timeout,
+                                getattr(args, "idle", 0.0))
                 except (RuntimeError, OSError, subprocess.SubprocessError) as e:
                     raise RuntimeError(f"{name}, {sname} run {rep + 1}: {e}") from e
                 runs[sname].append(r)
@@ -687,6 +713,43 @@ def print_streams(rows_out):
         st, m2 = med["stock"], med["mosh2"]
         print(f"{label:28} | {st['s2c_datagrams']:9.0f} {m2['s2c_datagrams']:7.0f} | "
               f"{st['wall']:6.2f} {m2['wall']:6.2f}")
+
+
+def print_history_cost(rows_out, servers, repeats, history):
+    """The history's cost (--history-cost): mosh2-server with its history at the default
+    against the same server with --history 0, in the same run, runs interleaved."""
+    names = [s for s, _ in servers]
+    print(f"{'workload':28} {'output':>7} | " + " ".join(f"{n + ' s':>8}" for n in names) +
+          f" | {'on/off':>6}" + (f" {'on/base':>7}" if "base" in names else "") +
+          " | " + " ".join(f"{n + ' MiB':>8}" for n in names))
+    worst = 0.0
+    for label, size, med in rows_out:
+        if med is None:
+            print(f"{label:28} {'-':>7} | no input")
+            continue
+        ratio = med["on"]["cpu"] / med["off"]["cpu"] if med["off"]["cpu"] else float("inf")
+        worst = max(worst, ratio)
+        base = ""
+        if "base" in med:
+            base = f" {fmt_ratio(med['on']['cpu'], med['base']['cpu']):>7}"
+        print(f"{label:28} {size / 1e6:5.1f}MB | " + " ".join(f"{med[n]['cpu']:8.3f}" for n in names) +
+              f" | {ratio:6.3f}{base} | " + " ".join(f"{med[n]['rss_kb'] / 1024:8.1f}" for n in names))
+    if any(med and "rss_idle_kb" in med["on"] for _, _, med in rows_out):
+        print(f"\n{'resident set after the output':28} {'':>7} | " +
+              " ".join(f"{n + ' end':>9} {n + ' idle':>9}" for n in names) + f" | {'on - off':>8}")
+        for label, size, med in rows_out:
+            if med is None:
+                continue
+            print(f"{label:28} {'':>7} | " +
+                  " ".join(f"{med[n]['rss_end_kb']:9.0f} {med[n]['rss_idle_kb']:9.0f}" for n in names) +
+                  f" | {med['on']['rss_idle_kb'] - med['off']['rss_idle_kb']:8.0f}")
+        print("kB (VmRSS): when the output was done, and after the session sat idle; on - off: what "
+              "the history adds to an idle session")
+    print(f"\nmosh2-server CPU seconds (utime + stime, children excluded), median of {repeats}, runs "
+          f"interleaved; on: --history {history}, off: --history 0"
+          + (", base: --baseline" if "base" in names else "") + "; MiB: peak RSS (VmHWM).")
+    print(f"goal (history on within 10 % of off): {'met' if worst <= 1.10 else 'NOT met'} "
+          f"(worst on/off {worst:.3f})")
 
 
 def run_changes(args, servers, wanted, repeats, tmp):
@@ -824,7 +887,25 @@ def main(argv=None):
     ap.add_argument("--quiet-ms", type=float, default=300,
                     help="a change's datagrams end at the first gap this long (ms)")
     ap.add_argument("--verbose", action="store_true", help="print every run")
+    ap.add_argument("--history-cost", action="store_true",
+                    help="instead of stock against mosh2: mosh2-server with its default history "
+                    "against --history 0 (the stream workloads only; default plain,coloured)")
+    ap.add_argument("--baseline", metavar="SERVER",
+                    help="with --history-cost, a third mosh2-server (say, a build of main) run alongside")
+    ap.add_argument("--history", type=int, default=10000,
+                    help="with --history-cost, the history of the 'on' server (default: its default, 10000)")
+    ap.add_argument("--idle", type=float, default=0.0, metavar="S",
+                    help="with --history-cost, let each session sit idle S seconds after the output and "
+                    "report its resident set then")
     args = ap.parse_args(argv)
+    if args.history_cost:
+        if args.workloads == ap.get_default("workloads"):
+            args.workloads = "plain,coloured"
+        args.changes = ""
+    elif args.baseline or args.idle:
+        ap.error("--baseline and --idle need --history-cost")
+    if not 0 <= args.idle <= 60:
+        ap.error("--idle must be within 0..60 s")
 
     cols, _, rows = args.size.partition("x")
     cols, rows = int(cols), int(rows)
@@ -839,8 +920,12 @@ def main(argv=None):
         ap.error(f"unknown change(s): {', '.join(sorted(unknown))}")
     if not 50 <= args.quiet_ms <= 2500:
         ap.error("--quiet-ms must be within 50..2500 (the server's heartbeat comes after 3000)")
-    for what, path in (("stock mosh-server", args.stock_server), ("mosh-client", args.client),
-                       ("mosh2-server", args.mosh2_server)):
+    needed = [("mosh-client", args.client), ("mosh2-server", args.mosh2_server)]
+    if args.history_cost:
+        needed += [("baseline mosh2-server", args.baseline)] if args.baseline else []
+    else:
+        needed.insert(0, ("stock mosh-server", args.stock_server))
+    for what, path in needed:
         if not os.access(path, os.X_OK):
             print(f"server_compare: no {what} at {path} (tools/install-deps installs mosh)", file=sys.stderr)
             return 1
@@ -858,12 +943,21 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     servers = [("stock", args.stock_server), ("mosh2", args.mosh2_server)]
+    if args.history_cost:
+        servers = [("off", [args.mosh2_server, "--history", "0"]),
+                   ("on", [args.mosh2_server, "--history", str(args.history)])]
+        if args.baseline:
+            servers.append(("base", args.baseline))
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mosh2-server-compare-") as tmp:
         try:
             streams = run_streams(args, servers, wanted, cols, rows, repeats, tmp)
             t1 = time.monotonic()
-            if streams:
+            if streams and args.history_cost:
+                print("-- the history's cost")
+                print_history_cost(streams, servers, repeats, args.history)
+                print(f"window {cols}x{rows}; client {args.client}; {t1 - t0:.0f} s", flush=True)
+            elif streams:
                 print("-- continuous output streams")
                 print_streams(streams)
                 print(f"\n{repeats} run(s) per cell, median; window {cols}x{rows}; client {args.client}; "
