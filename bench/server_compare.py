@@ -355,6 +355,18 @@ class Relay:
         self.up.close()
 
 
+def pump(sel, relay, fd):
+    """One wait of at most 0.2 s: relays what the relay's sockets have and yields what the
+    client wrote to its pty."""
+    for key_, _ in sel.select(timeout=0.2):
+        if key_.data == "down":
+            relay.on_down()
+        elif key_.data == "up":
+            relay.on_up()
+        else:
+            yield read_client_output(fd)
+
+
 def measure(server, client, path, cols, rows, tmp, timeout, idle=0.0):
     """One run. With `idle` seconds, the session then sits idle that long (client still
     connected) and "rss_idle_kb" is the server's resident set at its end, next to
@@ -385,28 +397,22 @@ def measure(server, client, path, cols, rows, tmp, timeout, idle=0.0):
     base = result = None
     try:
         while time.monotonic() < deadline and result is None:
-            for key_, _ in sel.select(timeout=0.2):
-                if key_.data == "down":
-                    relay.on_down()
-                elif key_.data == "up":
-                    relay.on_up()
-                else:
-                    chunk = read_client_output(fd)
-                    buf = tail + chunk
-                    if needle in buf and base is None:
-                        base = {"t": time.monotonic(), "cpu": proc_cpu_seconds(spid),
-                                "minflt": proc_minflt(spid),
-                                "s2c_bytes": relay.s2c_bytes, "s2c_datagrams": relay.s2c_datagrams}
-                        needle = done.encode()
-                        buf = buf[buf.index(ready.encode()) + len(ready):]
-                        os.write(fd, b"\r")  # go
-                    if base is not None and needle in buf:
-                        result = {"wall": time.monotonic() - base["t"],
-                                  "cpu": proc_cpu_seconds(spid) - base["cpu"],
-                                  "cpu_total": proc_cpu_seconds(spid), "rss_kb": proc_hwm_kb(spid),
-                                  "minflt": proc_minflt(spid) - base["minflt"]}
-                        break
-                    tail = buf[-len(needle):]
+            for chunk in pump(sel, relay, fd):
+                buf = tail + chunk
+                if needle in buf and base is None:
+                    base = {"t": time.monotonic(), "cpu": proc_cpu_seconds(spid),
+                            "minflt": proc_minflt(spid),
+                            "s2c_bytes": relay.s2c_bytes, "s2c_datagrams": relay.s2c_datagrams}
+                    needle = done.encode()
+                    buf = buf[buf.index(ready.encode()) + len(ready):]
+                    os.write(fd, b"\r")  # go
+                if base is not None and needle in buf:
+                    result = {"wall": time.monotonic() - base["t"],
+                              "cpu": proc_cpu_seconds(spid) - base["cpu"],
+                              "cpu_total": proc_cpu_seconds(spid), "rss_kb": proc_hwm_kb(spid),
+                              "minflt": proc_minflt(spid) - base["minflt"]}
+                    break
+                tail = buf[-len(needle):]
         if result is None:
             name = server if isinstance(server, str) else server[0]
             raise RuntimeError(f"{os.path.basename(name)}: no "
@@ -417,13 +423,8 @@ def measure(server, client, path, cols, rows, tmp, timeout, idle=0.0):
             result["rss_end_kb"] = proc_hwm_kb(spid, "VmRSS:")
             quiet_until = time.monotonic() + idle
             while time.monotonic() < quiet_until:
-                for key_, _ in sel.select(timeout=0.2):
-                    if key_.data == "down":
-                        relay.on_down()
-                    elif key_.data == "up":
-                        relay.on_up()
-                    else:
-                        read_client_output(fd)
+                for _ in pump(sel, relay, fd):
+                    pass
             result["rss_idle_kb"] = proc_hwm_kb(spid, "VmRSS:")
         return result
     finally:

@@ -36,6 +36,17 @@ std::string row_text(const framebuffer& fb, int r) {
   return s;
 }
 
+// A fixed-seed generator (xorshift64), so that "random" tests see the same inputs every run.
+struct xorshift {
+  std::uint64_t x;
+  std::uint64_t operator()() {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  }
+};
+
 std::vector<std::string> texts(const history& h) {
   std::vector<std::string> out;
   for (std::uint64_t n = h.first(); n < h.end(); ++n) out.push_back(text_of(h.line(n)));
@@ -341,13 +352,7 @@ TEST_CASE("the ring stores every kind of line exactly as the plain encoder write
 }
 
 TEST_CASE("the ring stores random lines exactly as the plain encoder writes them") {
-  std::uint64_t x = 0x9E3779B97F4A7C15ull;
-  auto next = [&x] {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return x;
-  };
+  xorshift next{0x9E3779B97F4A7C15ull};
   renditions palette[5];
   palette[1].fg = color::indexed(3);
   palette[2].bg = color::indexed(130);
@@ -530,13 +535,7 @@ TEST_CASE("hostile history bytes are refused with an error, never a partial run"
 }
 
 TEST_CASE("random bytes never crash the history decoder") {
-  std::uint64_t x = 88172645463325252ull;
-  auto next = [&x] {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return x;
-  };
+  xorshift next{88172645463325252ull};
   int ok = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string s(static_cast<std::size_t>(next() % 40), '\0');
