@@ -36,6 +36,8 @@ std::vector<std::string> server_arguments(const launcher_options& o, int colors,
   if (o.idle_timeout) args.insert(args.end(), {"--idle-timeout", *o.idle_timeout});
   if (!o.name.empty()) args.insert(args.end(), {"--name", o.name});
   if (o.history) args.insert(args.end(), {"--history", *o.history});
+  // Through jump hosts: the relays there end with the session (os/relay_end.hpp).
+  if (!o.jumps.empty()) args.push_back("--relay-end");
   for (const auto& [name, value] : locale) args.insert(args.end(), {"-l", fmt::format("{}={}", name, value)});
   if (!o.command.empty()) {
     args.push_back("--");
