@@ -290,7 +290,8 @@ std::pair<std::string, std::string> start_relay(const launcher_options& o, std::
   const std::string self = mosh2::os::self_path();
   auto setup = bootstrap_setup(o, mosh2::os::process_environment()("HOME"));
   if (end_token) setup.input = *end_token + "\n";
-  mosh2::os::child_process relay = mosh2::os::spawn_with_output(ssh_argv(jo, self, jump, remote), setup);
+  mosh2::os::child_process relay =
+      mosh2::os::spawn_with_output(ssh_argv(jo, self, jump, remote, end_token.has_value()), setup);
   std::string out;
   (void)mosh2::os::read_until(relay.output, clock_type::now() + connect_timeout, [&](std::string_view bytes) {
     out.append(bytes);

@@ -66,9 +66,9 @@ std::string remote_command(const launcher_options& o, const std::vector<std::str
 }
 
 std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& self, const std::string& destination,
-                                  const std::string& remote) {
+                                  const std::string& remote, bool with_input) {
   std::vector<std::string> argv = o.ssh;
-  argv.push_back("-n");
+  if (!with_input) argv.push_back("-n");
   if (o.ssh_pty) argv.push_back("-tt");
   if (o.remote_ip == remote_ip_mode::proxy) {
     // No connection sharing: a shared connection would not run our ProxyCommand.

@@ -123,12 +123,12 @@ private:
 /// status_interval, waking up for it if need be) or only moves counters (caught up within
 /// status_idle_interval, on a wake-up the relay has anyway). A relay cannot read what it
 /// forwards, so it goes by pace: an idle session sends one heartbeat each way every 3 s,
-/// so a datagram less than `busy_gap` after the previous one the same way is traffic. A
-/// relay under an idle session then rewrites its file twice a minute, one with no
-/// session never.
+/// and a sender retransmits at most every RTO (at most 1 s), so a datagram less than
+/// `busy_gap` after the previous one the same way is traffic. A relay under an idle
+/// session then rewrites its file twice a minute, one with no session never.
 class relay_pace {
 public:
-  static constexpr auto busy_gap = std::chrono::seconds(1);
+  static constexpr auto busy_gap = std::chrono::milliseconds(500);
   /// `up`: toward the next hop.
   bool busy(bool up, time_point now) {
     auto& last = up ? last_up_ : last_down_;

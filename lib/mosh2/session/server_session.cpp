@@ -135,7 +135,10 @@ public:
   void shut_down() {
     // The relays between here and the client end with the session. The newest peer is
     // kept for this even after the core forgot a silent client: its relay may still run.
-    if (end_datagram_ && newest_peer_) (void)os::send_now(socket_, *newest_peer_, *end_datagram_);
+    // Three copies: one lost would leave the relays to their idle timeout, and a relay
+    // that already ended makes the later ones an ICMP error nobody reads.
+    if (end_datagram_ && newest_peer_)
+      for (int copy = 0; copy < 3; ++copy) (void)os::send_now(socket_, *newest_peer_, *end_datagram_);
     to_pty_.close();
     asio::error_code ignored;
     socket_.cancel(ignored);
