@@ -75,21 +75,15 @@ void refresh(std::vector<status_entry>& entries, bool verbose) {
   }
 }
 
-std::vector<relay_view> relay_views_of(const std::vector<status_entry>& entries) {
-  std::vector<relay_view> views;
+/// What `read` (view_of or relay_view_of) makes of each entry that is one.
+template <class Read> auto views_of(const std::vector<status_entry>& entries, Read read) {
+  std::vector<typename decltype(read(std::string(), 0))::value_type> views;
   const auto now = unix_ms_now();
   for (const auto& e : entries)
-    if (auto v = relay_view_of(e.json, now)) views.push_back(*v);
+    if (auto v = read(e.json, now)) views.push_back(*v);
   return views;
 }
-
-std::vector<session_view> views_of(const std::vector<status_entry>& entries) {
-  std::vector<session_view> views;
-  const auto now = unix_ms_now();
-  for (const auto& e : entries)
-    if (auto v = view_of(e.json, now)) views.push_back(*v);
-  return views;
-}
+std::vector<session_view> views_of(const std::vector<status_entry>& entries) { return views_of(entries, view_of); }
 
 /// Asks each of `targets` to end; false if any could not be asked.
 bool end_sessions(const std::vector<status_entry>& targets) {
@@ -181,7 +175,7 @@ int main(int argc, char** argv) {
     std::fputs(brief_line(views_of(entries)).c_str(), stdout);
   } else {
     const auto sessions = views_of(entries);
-    const auto relays = relay_views_of(entries);
+    const auto relays = views_of(entries, relay_view_of);
     if (!sessions.empty()) std::fputs(status_table(sessions).c_str(), stdout);
     else if (!opts.pid && !nothing_readable) std::puts("No live mosh2 sessions.");
     if (!relays.empty()) std::printf("\n%s", relay_table(relays).c_str());

@@ -606,9 +606,8 @@ def relay(build, tmp, timeout):
         try:
             relay_proc.wait(timeout=3)  # under the 5 s idle timeout: the end datagram ended it
         except subprocess.TimeoutExpired:
-            servers = subprocess.run(["pgrep", "-af", "mosh2-server new"], capture_output=True, text=True).stdout
-            raise Failure(f"the relay was still running 3 s after the session ended; servers {servers!r}; "
-                          f"its file {open(relay_file).read()}") from None
+            raise Failure(f"the relay was still running 3 s after the session ended; its status file: "
+                          f"{open(relay_file).read()}") from None
         if relay_proc.returncode != 0:
             raise Failure(f"the relay exited {relay_proc.returncode}: {relay_proc.stderr.read()!r}")
         if os.path.exists(relay_file):

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "../support/dead_pid.hpp"
 #include "../support/temp_dir.hpp"
 #include "mosh2/status/document.hpp"
 #include "mosh2/status/reader.hpp"
@@ -23,6 +24,7 @@
 namespace fs = std::filesystem;
 using namespace mosh2;
 using namespace mosh2::status;
+using mosh2::test::dead_pid;
 using mosh2::test::temp_dir;
 using nlohmann::json;
 
@@ -59,13 +61,6 @@ relay_status sample_relay(time_point now) {
   return r;
 }
 
-pid_t dead_pid() {
-  const pid_t child = ::fork();
-  if (child == 0) ::_exit(0);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return child;
-}
 
 }  // namespace
 
