@@ -522,6 +522,26 @@ def relay(build, tmp, timeout):
         if busy.returncode != 1 or len(lines) != 1 or "cannot bind 10.201.0.2 port 60200" not in lines[0]:
             raise Failure(f"a relay on a taken port gave status {busy.returncode}, stderr {busy.stderr!r}")
         print(f"ok: a second relay on the same port: exit 1 with {lines[0]!r}")
+        # A status directory it cannot use: one warning line, and it forwards all the same
+        # (here until its 1 s idle timeout); no token on its input: one line, exit 2.
+        not_a_dir = os.path.join(tmp, "not-a-directory")
+        open(not_a_dir, "w").close()
+        lone = subprocess.run([*jump, server_bin, "relay", "10.202.0.2", "60130", "-i", "10.201.0.2", "-p", "60210",
+                               "--idle-timeout", "1s", "-f"], capture_output=True, text=True, timeout=20,
+                              stdin=subprocess.DEVNULL, env=dict(os.environ, MOSH2_STATUS_DIR=not_a_dir))
+        warned = lone.stderr.strip().splitlines()
+        if (lone.returncode != 0 or lone.stdout.strip() != "MOSH RELAY 60210" or len(warned) != 1
+                or "no status file" not in warned[0]):
+            raise Failure(f"a relay without a usable status directory: status {lone.returncode}, "
+                          f"stdout {lone.stdout!r}, stderr {lone.stderr!r}")
+        print(f"ok: a relay whose status directory is unusable runs with one warning: {warned[0]!r}")
+        tokenless = subprocess.run([*jump, server_bin, "relay", "10.202.0.2", "60130", "-i", "10.201.0.2", "-p",
+                                    "60211", "-f", "--end-token-stdin"], capture_output=True, text=True, timeout=30,
+                                   stdin=subprocess.DEVNULL, env=relay_env)
+        said = tokenless.stderr.strip().splitlines()
+        if tokenless.returncode != 2 or len(said) != 1 or tokenless.stdout:
+            raise Failure(f"a relay given no end token: status {tokenless.returncode}, stderr {tokenless.stderr!r}")
+        print(f"ok: --end-token-stdin with nothing on stdin: exit 2 with {said[0]!r}")
         client = os.path.join(build, "tools", "mosh2-client")
         status_file = os.path.join(tmp, "status-relay")
         tmux.start(f"env MOSH_KEY={key} HOME={tmp} LANG=C.UTF-8 TERM=xterm-256color MOSH2_STATUS_DIR={tmp}/status "
