@@ -238,9 +238,12 @@ result<int, std::string> run_relay(const relay_config& c, relay_socket s) {
           // The reply address of a source, kept beside its socket.
           peers[place.slot] = {from, from_len};
         }
+        const bool busy = pace.busy(true, at);
+        bool refused = fd < 0;
         if (fd < 0) ++report.unsocketed;
-        else if (::send(fd, buf.data(), static_cast<std::size_t>(got), 0) < 0) ++report.sends_refused;  // a loss
-        touched(place.fresh || fd < 0 || pace.busy(true, at));
+        else if (::send(fd, buf.data(), static_cast<std::size_t>(got), 0) < 0) refused = true;  // a loss
+        if (fd >= 0 && refused) ++report.sends_refused;
+        touched(place.fresh || refused || busy);
       }
     }
     for (std::size_t i = 0; i < up.size(); ++i) {
@@ -258,9 +261,10 @@ result<int, std::string> run_relay(const relay_config& c, relay_socket s) {
       }
       const time_point at = steady::now();
       const bool first_answer = !sources.proven(i);
+      const bool busy = pace.busy(false, at);
       if (sources.from_next_hop(i, at, datagram.size())) {
         send_down(i, datagram.data(), datagram.size());
-        touched(first_answer || pace.busy(false, at));
+        touched(first_answer || busy);
       }
     }
   }
