@@ -25,6 +25,7 @@
 #include "mosh2/os/program_lookup.hpp"
 #include "mosh2/session/attach.hpp"
 #include "mosh2/os/stream_relay.hpp"
+#include "mosh2/os/relay_end.hpp"
 #include "mosh2/os/udp_relay.hpp"
 #include "mosh2/session/server_session.hpp"
 #include "mosh2/os/udp_socket.hpp"
@@ -39,10 +40,11 @@ static_assert(mosh2::os::default_history_lines == mosh2::terminal::default_histo
 
 constexpr const char* usage =
     "Usage: mosh2-server new [-s] [-v] [-i LOCALADDR|IFACE] [-p PORT[:PORT2]] [-c COLORS] [-l NAME=VALUE] "
-    "[--idle-timeout DURATION] [--name NAME] [--history LINES] [-- COMMAND...]\n"
+    "[--idle-timeout DURATION] [--name NAME] [--history LINES] [--relay-end] [-- COMMAND...]\n"
     "       mosh2-server attach [ID|NAME]\n"
     "       mosh2-server stream-relay PORT [ADDRESS]\n"
-    "       mosh2-server relay NEXT_ADDRESS NEXT_PORT [-i BIND] [-p PORT[:PORT2]] [--idle-timeout DURATION] [-f]\n"
+    "       mosh2-server relay NEXT_ADDRESS NEXT_PORT [-i BIND] [-p PORT[:PORT2]] [--idle-timeout DURATION]\n"
+    "                          [--end-token-stdin] [-f]\n"
     "  -s                 bind to the local address of the ssh connection (SSH_CONNECTION)\n"
     "  -i LOCALADDR|IFACE bind to this address, or to the first address of this interface\n"
     "  -p PORT[:PORT2]    UDP port or range (default 60001:60999; 0: the kernel chooses)\n"
@@ -51,10 +53,13 @@ constexpr const char* usage =
     "  --idle-timeout DURATION  end the session once the client has not been heard for DURATION (90s, 12h, 7d)\n"
     "  --name NAME        name the session (unique among your live sessions; letters, digits, . _ -)\n"
     "  --history LINES    lines of scrollback kept for a mosh2 client (default 10000, 0: none)\n"
+    "  --relay-end        (for mosh2 -J) print MOSH2 RELAY-END TOKEN before MOSH CONNECT, and end the\n"
+    "                     relays holding TOKEN when the session ends\n"
     "  -v                 verbose: stay attached and log session events to stderr\n"
     "  relay              forward the session's UDP between its client and NEXT_ADDRESS:NEXT_PORT (a jump\n"
     "                     host; binds the local address of $SSH_CONNECTION, prints MOSH RELAY PORT,\n"
-    "                     detaches unless -f, ends after DURATION (default 2m) without a word from the next hop)\n"
+    "                     detaches unless -f, ends after DURATION (default 2m) without a word from the next hop;\n"
+    "                     --end-token-stdin: reads the session's end token from stdin and also ends with it)\n"
     "  stream-relay       bridge framed datagrams on stdin/stdout (ssh's) to UDP PORT on this host\n"
     "                     (ADDRESS, default the local address of $SSH_CONNECTION, else 127.0.0.1)\n"
     "  attach [ID|NAME]   hand one of your running sessions to a new client: rotates its key and prints\n"
@@ -157,7 +162,8 @@ int serve(const server_options& opts) {
   for (const auto& w : env.warnings) std::fprintf(stderr, "%s\n", w.c_str());
   server_config config{.core = server_core_config(mosh2::crypto::session_key::generate()),
                        .program = {},
-                       .verbosity = opts.verbosity};
+                       .verbosity = opts.verbosity,
+                       .end_datagram = std::nullopt};
   config.core.width = size.width;
   config.core.height = size.height;
   config.core.network_timeout = env.network_timeout;
@@ -178,6 +184,11 @@ int serve(const server_options& opts) {
   config.program.height = size.height;
 
   if (::isatty(STDIN_FILENO)) std::fputs("\r\n", stdout);
+  if (opts.relay_end) {
+    const auto token = relay_end_token::generate();
+    std::printf("%s%s\n", std::string(relay_end_line_prefix).c_str(), token.text().c_str());
+    config.end_datagram = token.datagram();
+  }
   std::printf("MOSH CONNECT %u %s\n", socket.local_endpoint().port(), config.core.key.to_string().c_str());
   std::fflush(stdout);
 
@@ -253,11 +264,24 @@ int relay(const std::vector<std::string>& args) {
   c.next_address = o->next_address;
   c.next_port = o->next_port;
   c.idle_timeout = o->idle_timeout;
+  if (o->end_token_stdin) {
+    auto token = read_end_token(STDIN_FILENO, std::chrono::seconds(10));
+    if (!token) {
+      warn(token.error());
+      return 2;
+    }
+    c.end_token = *token;
+  }
   auto bound = bind_relay(c);
   if (!bound) {
     warn(bound.error());
     return 1;
   }
+  c.status_dirs = mosh2::control::status_directories();
+  // Said now, while the launcher still reads this: the detached relay has no stderr.
+  if (!c.status_dirs.empty())
+    if (auto dir = mosh2::control::choose_status_directory(c.status_dirs, ::getpid()); !dir)
+      warn(fmt::format("relay: no status file ({}); forwarding all the same", dir.error()));
   std::printf("MOSH RELAY %u\n", static_cast<unsigned>(bound->port));
   std::fflush(stdout);
   if (!o->foreground) {

@@ -1,6 +1,7 @@
-// mosh2-status: the live mosh2-server and mosh2-client sessions of this user, gathered
-// from their status files and control sockets (docs/status.md): a table for people,
-// JSON for scripts, one line for a shell profile, and `kill` to end sessions cleanly.
+// mosh2-status: the live mosh2-server and mosh2-client sessions of this user, and its
+// relays on this jump host, gathered from their status files and control sockets
+// (docs/status.md): tables for people, JSON for scripts, one line for a shell profile,
+// and `kill` to end sessions cleanly.
 
 #include <sys/types.h>
 
@@ -30,7 +31,7 @@ constexpr const char* usage =
     "Usage: mosh2-status [--json | --brief] [--pid PID] [--dir DIR]... [--keep-stale] [-v]\n"
     "       mosh2-status kill [--dry-run] [--dir DIR]... [-v] PID...\n"
     "       mosh2-status kill --detached-for DURATION [--dry-run] [--dir DIR]... [-v]\n"
-    "Lists this user's live mosh2 sessions (a table; --json for the document whose schema is\n"
+    "Lists this user's live mosh2 sessions and relays (tables; --json for the document whose schema is\n"
     "docs/status.schema.json, described in docs/status.md and mosh2-status(1); --brief for one\n"
     "line about detached sessions, nothing when there are none), or ends sessions cleanly.\n"
     "  --json                 print the JSON document\n"
@@ -56,7 +57,8 @@ void say(const std::string& line) { std::fprintf(stderr, "mosh2-status: %s\n", l
 void refresh(std::vector<status_entry>& entries, bool verbose) {
   for (auto& e : entries) {
     if (!e.control) {
-      if (verbose) say(fmt::format("{}: no control socket; showing its status file", e.path.string()));
+      if (verbose && !is_relay(e.json))
+        say(fmt::format("{}: no control socket; showing its status file", e.path.string()));
       continue;
     }
     auto r = control::call(*e.control, control::status_request{}, control_timeout);
@@ -73,20 +75,23 @@ void refresh(std::vector<status_entry>& entries, bool verbose) {
   }
 }
 
-std::vector<session_view> views_of(const std::vector<status_entry>& entries) {
-  std::vector<session_view> views;
+/// What `read` (view_of or relay_view_of) makes of each entry that is one.
+template <class Read> auto views_of(const std::vector<status_entry>& entries, Read read) {
+  std::vector<typename decltype(read(std::string(), 0))::value_type> views;
   const auto now = unix_ms_now();
   for (const auto& e : entries)
-    if (auto v = view_of(e.json, now)) views.push_back(*v);
+    if (auto v = read(e.json, now)) views.push_back(*v);
   return views;
 }
+std::vector<session_view> views_of(const std::vector<status_entry>& entries) { return views_of(entries, view_of); }
 
 /// Asks each of `targets` to end; false if any could not be asked.
 bool end_sessions(const std::vector<status_entry>& targets) {
   bool all = true;
   for (const auto& e : targets) {
     if (!e.control) {
-      say(fmt::format("session {} has no control socket; end it with kill {}", e.pid, e.pid));
+      say(is_relay(e.json) ? fmt::format("{} is a relay; end it with kill {}", e.pid, e.pid)
+                           : fmt::format("session {} has no control socket; end it with kill {}", e.pid, e.pid));
       all = false;
       continue;
     }
@@ -168,10 +173,12 @@ int main(int argc, char** argv) {
     std::fputs(status_document(entries).c_str(), stdout);
   } else if (opts.brief) {
     std::fputs(brief_line(views_of(entries)).c_str(), stdout);
-  } else if (entries.empty()) {
-    if (!opts.pid && !nothing_readable) std::puts("No live mosh2 sessions.");
   } else {
-    std::fputs(status_table(views_of(entries)).c_str(), stdout);
+    const auto sessions = views_of(entries);
+    const auto relays = views_of(entries, relay_view_of);
+    if (!sessions.empty()) std::fputs(status_table(sessions).c_str(), stdout);
+    else if (!opts.pid && !nothing_readable) std::puts("No live mosh2 sessions.");
+    if (!relays.empty()) std::printf("\n%s", relay_table(relays).c_str());
   }
   if (opts.pid && entries.empty()) {
     say(fmt::format("no live mosh2 session with pid {}", *opts.pid));

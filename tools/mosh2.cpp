@@ -193,9 +193,17 @@ mosh2::os::child_process start_server(const launcher_options& o, const session_p
   return mosh2::os::spawn_with_output(plan.server_argv, bootstrap_setup(o, mosh2::os::process_environment()("HOME")));
 }
 
+/// What the server's startup told: its address, MOSH CONNECT, and the relays' end token
+/// (with -J).
+struct server_start {
+  std::string ip;
+  connect_line connect;
+  std::optional<std::string> relay_end;
+};
+
 /// Step 3: show what ssh and the server print until MOSH CONNECT; learn the server's
 /// address. Without MOSH CONNECT, one line saying why.
-std::pair<std::string, connect_line> read_connect(const launcher_options& o, const session_plan& plan,
+server_start read_connect(const launcher_options& o, const session_plan& plan,
                                                   mosh2::os::child_process& server) {
   startup_reader reader;
   auto show = [](const std::vector<std::string>& lines) {
@@ -229,7 +237,7 @@ std::pair<std::string, connect_line> read_connect(const launcher_options& o, con
     if (const auto notice = detached_notice(*reader.detached(), o.host); !notice.empty()) print_line(notice);
   auto ip = server_address(o, plan.server_ip, reader);
   if (!ip) throw fatal_error(1, ip.error());
-  return {*ip, *reader.connect()};
+  return {*ip, *reader.connect(), reader.relay_end()};
 }
 
 /// Step 4: become the client; the key goes into its environment only.
@@ -252,7 +260,8 @@ std::pair<std::string, connect_line> read_connect(const launcher_options& o, con
 /// server's side of $SSH_CONNECTION there, which its relay binds. Failures: one line
 /// naming the jump host.
 std::pair<std::string, std::string> start_relay(const launcher_options& o, std::size_t k, const std::string& next_ip,
-                                                const std::string& next_port) {
+                                                const std::string& next_port,
+                                                const std::optional<std::string>& end_token) {
   launcher_options jo = o;
   jo.ssh_pty = false;
   std::string jump = o.jumps[k];
@@ -264,6 +273,9 @@ std::pair<std::string, std::string> start_relay(const launcher_options& o, std::
   }
   std::string remote =
       fmt::format("{} relay {} {}", o.server.value_or("mosh2-server"), shell_quote(next_ip), shell_quote(next_port));
+  // The token goes on ssh's standard input, never on a command line the jump host's
+  // other users can read.
+  if (end_token) remote += " --end-token-stdin";
   if (k == 0) {
     jo.remote_ip = remote_ip_mode::proxy;
   } else {
@@ -276,8 +288,10 @@ std::pair<std::string, std::string> start_relay(const launcher_options& o, std::
              " ; " + remote;
   }
   const std::string self = mosh2::os::self_path();
-  mosh2::os::child_process relay = mosh2::os::spawn_with_output(
-      ssh_argv(jo, self, jump, remote), bootstrap_setup(o, mosh2::os::process_environment()("HOME")));
+  auto setup = bootstrap_setup(o, mosh2::os::process_environment()("HOME"));
+  if (end_token) setup.input = *end_token + "\n";
+  mosh2::os::child_process relay =
+      mosh2::os::spawn_with_output(ssh_argv(jo, self, jump, remote, end_token.has_value()), setup);
   std::string out;
   (void)mosh2::os::read_until(relay.output, clock_type::now() + connect_timeout, [&](std::string_view bytes) {
     out.append(bytes);
@@ -352,14 +366,14 @@ int run_launcher(const launcher_options& given) {
   }
   const session_plan plan = plan_session(o);
   mosh2::os::child_process server = start_server(o, plan);
-  auto [ip, connect] = read_connect(o, plan, server);
+  auto [ip, connect, relay_end] = read_connect(o, plan, server);
   const std::string server_port = connect.port;  // the stream's relay on the host goes straight to it
   if (!o.jumps.empty()) {
     launcher_options relay_options = given;
     relay_options.jumps = o.jumps;
     // From the last jump back to the first: each relay forwards to the next hop's.
     for (std::size_t k = o.jumps.size(); k-- > 0;) {
-      auto [jump_ip, relay_port] = start_relay(relay_options, k, ip, connect.port);
+      auto [jump_ip, relay_port] = start_relay(relay_options, k, ip, connect.port, relay_end);
       ip = jump_ip;
       connect.port = relay_port;
     }

@@ -53,6 +53,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -343,6 +344,97 @@ def server_peer(tmp):
     return None
 
 
+END_MAGIC = b"\0mosh2 relay end"  # docs/protocol.md, "Paths": the relay's end datagram
+
+
+def listed_relay(build, prefix, pid, env_extra):
+    """The relay `pid` as `mosh2-status --json` in namespace `prefix` lists it once it has
+    forwarded both ways, else None."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MOSH2_STATUS_DIR", "XDG_RUNTIME_DIR")}
+    env.update(env_extra)
+    out = subprocess.run([*prefix, os.path.join(build, "tools", "mosh2-status"), "--json"], capture_output=True,
+                         text=True, timeout=20, env=env)
+    if out.returncode != 0:
+        raise Failure(f"mosh2-status --json on the jump: status {out.returncode}, {out.stderr!r}")
+    doc = json.loads(out.stdout)
+    import jsonschema  # python3-jsonschema (tools/install-deps)
+    schema = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                                         "status.schema.json")))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    if errors:
+        raise Failure(f"mosh2-status --json does not match docs/status.schema.json: {errors[0].message}")
+    for r in doc.get("relays", []):
+        if r["pid"] == pid and r["totals"]["up"]["datagrams"] > 0 and r["totals"]["down"]["datagrams"] > 0:
+            return r
+    return None
+
+
+def spoof_from_server(prefix, from_port, to_ip, to_port, token_hex):
+    """An end datagram (`token_hex`, whatever it is) sent in namespace `prefix` from UDP
+    port `from_port`, which the server holds: through a raw socket, as a forger on the
+    server's side of the relay would."""
+    code = f"""
+import socket, struct
+payload = {END_MAGIC!r} + bytes.fromhex({token_hex!r})
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+s.sendto(struct.pack("!HHHH", {from_port}, {to_port}, 8 + len(payload), 0) + payload, ({to_ip!r}, 0))
+"""
+    subprocess.run([*prefix, sys.executable, "-c", code], check=True, timeout=10)
+
+
+def relays_in(holder_pid):
+    """Pids of `mosh2-server relay` processes in the namespace held by `holder_pid`."""
+    ns = os.readlink(f"/proc/{holder_pid}/ns/net")
+    found = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{p}/ns/net") == ns and b"\0relay\0" in open(f"/proc/{p}/cmdline", "rb").read():
+                found.append(int(p))
+        except OSError:
+            continue
+    return found
+
+
+def check_relays_listed(build, jumps, timeout):
+    """Each jump's relay (jumps: (namespace prefix, holder pid, next hop address)) is
+    listed by `mosh2-status --json` there (the default directory: the relay runs under
+    sshd) with traffic both ways, its next hop, and no end token in its argv. Returns the
+    relays' pids."""
+    pids = []
+    for prefix, holder, next_hop in jumps:
+        found = wait_for("the relay on the jump", lambda: relays_in(holder), timeout)
+        if len(found) != 1:
+            raise Failure(f"{len(found)} relays on the jump, not 1")
+        pid = found[0]
+        argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        if b"--end-token-stdin" not in argv or any(re.fullmatch(rb"[0-9a-f]{32}", w) for w in argv):
+            raise Failure(f"the relay's argv {argv}: it should read its end token from stdin")
+        listed = wait_for(f"relay {pid} in mosh2-status --json on its jump, with traffic both ways",
+                          lambda: listed_relay(build, prefix, pid, {}), timeout)
+        if listed["next_hop"]["address"] != next_hop or not listed["ends_with_session"]:
+            raise Failure(f"mosh2-status lists relay {pid} as {listed}")
+        print(f"ok: mosh2-status --json on the jump lists relay {pid}: next hop {next_hop}:"
+              f"{listed['next_hop']['port']}, up {listed['totals']['up']}, down {listed['totals']['down']}")
+        pids.append(pid)
+    return pids
+
+
+def check_relays_end(pids):
+    """The relays end within 5 s of the session (bounded), their status files with them."""
+    started = time.monotonic()
+    deadline = started + 5
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [p for p in pids if alive(p)]
+    if left:
+        raise Failure(f"relays {left} still run 5 s after the session ended")
+    files = [f for p in pids for f in [os.path.join(f"/tmp/mosh2-{os.geteuid()}", f"{p}.json")] if os.path.exists(f)]
+    if files:
+        raise Failure(f"the relays' status files outlived them: {files}")
+    print(f"ok: the relay(s) {pids} ended {time.monotonic() - started:.2f} s after mosh2 exited, "
+          f"their status files gone")
+
+
 class Chain:
     """client (ours, 10.201.0.1) -- jump 1 (10.201.0.2 | 10.202.0.1) -- ... -- server
     (10.20N.0.2, N = jumps + 1); the jumps do not route, so nothing joins the client to the
@@ -401,28 +493,55 @@ def relay(build, tmp, timeout):
     try:
         env = dict(os.environ, HOME=tmp, LANG="C.UTF-8", MOSH2_STATUS_DIR=os.path.join(tmp, "status"))
         out = subprocess.run([*server, os.path.join(build, "tools", "mosh2-server"), "new", "-i", "10.202.0.2",
-                              "-p", "60130", "--", "/bin/sh"], capture_output=True, text=True, timeout=20, env=env,
-                             stdin=subprocess.DEVNULL)
+                              "-p", "60130", "--relay-end", "--", "/bin/sh"], capture_output=True, text=True,
+                             timeout=20, env=env, stdin=subprocess.DEVNULL)
         m = re.search(r"MOSH CONNECT (\d+) (\S+)", out.stdout)
-        if not m:
-            raise Failure(f"the server did not start: {out.stdout!r} {out.stderr!r}")
-        key = m.group(2)
+        token = re.search(r"^MOSH2 RELAY-END ([0-9a-f]{32})$", out.stdout, re.M)
+        if not m or not token:
+            raise Failure(f"the server did not start with an end token: {out.stdout!r} {out.stderr!r}")
+        key, token = m.group(2), token.group(1)
         server_bin = os.path.join(build, "tools", "mosh2-server")
         relay_cmd = [*jump, server_bin, "relay", "10.202.0.2", "60130", "-i", "10.201.0.2", "-p", "60200",
-                     "--idle-timeout", "5s", "-f"]
+                     "--idle-timeout", "5s", "-f", "--end-token-stdin"]
+        jump_status = os.path.join(tmp, "jump-status")
+        relay_env = dict(os.environ, MOSH2_STATUS_DIR=jump_status)
         relay_proc = subprocess.Popen(relay_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                      stdin=subprocess.DEVNULL)
+                                      stdin=subprocess.PIPE, env=relay_env)
         procs.append(relay_proc)
+        relay_proc.stdin.write(token + "\n")
+        relay_proc.stdin.close()
         line = relay_proc.stdout.readline()
         if line.strip() != "MOSH RELAY 60200":
             raise Failure(f"the relay said {line!r}, not MOSH RELAY 60200")
-        if key in " ".join(relay_cmd):
-            raise Failure("the session key is in the relay's argv")
-        busy = subprocess.run(relay_cmd, capture_output=True, text=True, timeout=20)
+        if key in " ".join(relay_cmd) or token in " ".join(relay_cmd):
+            raise Failure("the session key or the end token is in the relay's argv")
+        relay_file = os.path.join(jump_status, f"{relay_proc.pid}.json")
+        busy = subprocess.run(relay_cmd[:-1], capture_output=True, text=True, timeout=20, env=relay_env,
+                              stdin=subprocess.DEVNULL)
         lines = busy.stderr.strip().splitlines()
         if busy.returncode != 1 or len(lines) != 1 or "cannot bind 10.201.0.2 port 60200" not in lines[0]:
             raise Failure(f"a relay on a taken port gave status {busy.returncode}, stderr {busy.stderr!r}")
         print(f"ok: a second relay on the same port: exit 1 with {lines[0]!r}")
+        # A status directory it cannot use: one warning line, and it forwards all the same
+        # (here until its 1 s idle timeout); no token on its input: one line, exit 2.
+        not_a_dir = os.path.join(tmp, "not-a-directory")
+        open(not_a_dir, "w").close()
+        lone = subprocess.run([*jump, server_bin, "relay", "10.202.0.2", "60130", "-i", "10.201.0.2", "-p", "60210",
+                               "--idle-timeout", "1s", "-f"], capture_output=True, text=True, timeout=20,
+                              stdin=subprocess.DEVNULL, env=dict(os.environ, MOSH2_STATUS_DIR=not_a_dir))
+        warned = lone.stderr.strip().splitlines()
+        if (lone.returncode != 0 or lone.stdout.strip() != "MOSH RELAY 60210" or len(warned) != 1
+                or "no status file" not in warned[0]):
+            raise Failure(f"a relay without a usable status directory: status {lone.returncode}, "
+                          f"stdout {lone.stdout!r}, stderr {lone.stderr!r}")
+        print(f"ok: a relay whose status directory is unusable runs with one warning: {warned[0]!r}")
+        tokenless = subprocess.run([*jump, server_bin, "relay", "10.202.0.2", "60130", "-i", "10.201.0.2", "-p",
+                                    "60211", "-f", "--end-token-stdin"], capture_output=True, text=True, timeout=30,
+                                   stdin=subprocess.DEVNULL, env=relay_env)
+        said = tokenless.stderr.strip().splitlines()
+        if tokenless.returncode != 2 or len(said) != 1 or tokenless.stdout:
+            raise Failure(f"a relay given no end token: status {tokenless.returncode}, stderr {tokenless.stderr!r}")
+        print(f"ok: --end-token-stdin with nothing on stdin: exit 2 with {said[0]!r}")
         client = os.path.join(build, "tools", "mosh2-client")
         status_file = os.path.join(tmp, "status-relay")
         tmux.start(f"env MOSH_KEY={key} HOME={tmp} LANG=C.UTF-8 TERM=xterm-256color MOSH2_STATUS_DIR={tmp}/status "
@@ -430,6 +549,18 @@ def relay(build, tmp, timeout):
         tmux.keys("PS1='$ '; echo relay-$((6*7))", "Enter")
         wait_for("output through the relay", lambda: re.search(r"^relay-42\s*$", tmux.screen(), re.M), timeout)
         print("ok: client -> relay on the jump -> server, with no route from client to server")
+        listed = wait_for("the relay in mosh2-status --json on the jump, with traffic both ways",
+                          lambda: listed_relay(build, jump, relay_proc.pid, {"MOSH2_STATUS_DIR": jump_status}),
+                          timeout)
+        if listed["next_hop"] != {"address": "10.202.0.2", "port": 60130} or not listed["ends_with_session"]:
+            raise Failure(f"mosh2-status lists the relay as {listed}")
+        print(f"ok: mosh2-status --json on the jump lists the relay: next hop 10.202.0.2:60130, "
+              f"up {listed['totals']['up']}, down {listed['totals']['down']}, "
+              f"{len(listed['sources'])} source(s)")
+        table = subprocess.run([*jump, os.path.join(build, "tools", "mosh2-status")], capture_output=True, text=True,
+                               timeout=20, env=dict(os.environ, MOSH2_STATUS_DIR=jump_status))
+        if "NEXT HOP" not in table.stdout or "10.202.0.2:60130" not in table.stdout:
+            raise Failure(f"mosh2-status's table on the jump: {table.stdout!r}")
         before = wait_for("the server's peer in its status file", lambda: server_peer(tmp), timeout)
         # Roam: the client's address changes under its socket. (This namespace's own
         # setting: the new address takes over the subnet's route when the old one goes.)
@@ -445,29 +576,64 @@ def relay(build, tmp, timeout):
             raise Failure(f"the server's peer went {before} -> {after}; expected the jump's 10.202.0.1 both times")
         print(f"ok: the client roamed to 10.201.0.5: the relay followed with a new upstream socket "
               f"(the server's peer {before[0]}:{before[1]} -> {after[0]}:{after[1]}), the session goes on")
+        # End datagrams that are not exactly the session's, or not from the next hop, are
+        # only data: the relay passes them on and keeps running.
+        upstream_port = after[1]
+        wrong = token[:-1] + ("0" if token[-1] != "0" else "1")
+        spoof_from_server(server, 60130, "10.202.0.1", upstream_port, wrong)
+        spoof_from_server(server, 60130, "10.202.0.1", upstream_port, token[:30])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(END_MAGIC + bytes.fromhex(token), ("10.201.0.2", 60200))  # the true token, from the client's side
+        time.sleep(1)
+        if relay_proc.poll() is not None:
+            raise Failure(f"a forged end datagram ended the relay (status {relay_proc.returncode})")
+        tmux.keys("echo forged-$((6*7))", "Enter")
+        wait_for("output after the forged ends", lambda: re.search(r"^forged-42\s*$", tmux.screen(), re.M), timeout)
+        print("ok: end datagrams with a wrong or truncated token from the next hop's address, and the true one "
+              "from the client's side, left the relay running and the session going")
         # A client that is away (stopped) leaves the server sending heartbeats: the relay
-        # outlives its idle timeout while the session lasts.
+        # outlives its idle timeout while the session lasts. Heartbeats alone do not make
+        # it rewrite its status file each time (within 30 s, on a wake-up it has anyway).
         pane_pid = int(tmux.run("display-message", "-p", "#{pane_pid}").stdout.strip())
         client_pid = next(int(p) for p in filter(str.isdigit, os.listdir("/proc"))
                           if open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] == str(pane_pid))
+        time.sleep(1.5)  # the last states acknowledged: from now on only heartbeats
         os.kill(client_pid, signal.SIGSTOP)
-        time.sleep(8)  # longer than the relay's 5 s idle timeout
+        time.sleep(1)
+        updates = set()
+        for _ in range(14):  # longer than the relay's 5 s idle timeout
+            time.sleep(0.5)
+            try:
+                updates.add(json.load(open(relay_file))["updated_unix_ms"])
+            except (OSError, ValueError):
+                pass
         alive_during = relay_proc.poll() is None
         os.kill(client_pid, signal.SIGCONT)
         if not alive_during:
             raise Failure("the relay ended while the session lasted (its client stopped for 8 s)")
         tmux.keys("echo back-$((6*7))", "Enter")
         wait_for("output after the client's pause", lambda: re.search(r"^back-42\s*$", tmux.screen(), re.M), timeout)
-        print("ok: with the client stopped for 8 s the server kept sending, so the relay (idle timeout 5 s) lived on")
+        if len(updates) > 2:
+            raise Failure(f"with only heartbeats for 7 s the relay rewrote its status file {len(updates) - 1} times")
+        print(f"ok: with the client stopped for 8 s the server kept sending, so the relay (idle timeout 5 s) lived "
+              f"on; heartbeats alone rewrote its status file {len(updates) - 1} time(s) in 7 s")
         tmux.keys("exit", "Enter")
         status = wait_for("the client to exit",
                           lambda: os.path.exists(status_file) and open(status_file).read().strip(), timeout)
         if status != "0":
             raise Failure(f"the client exited {status}:\n{tmux.screen()}")
-        relay_proc.wait(timeout=timeout)
+        exited = time.monotonic()
+        try:
+            relay_proc.wait(timeout=3)  # under the 5 s idle timeout: the end datagram ended it
+        except subprocess.TimeoutExpired:
+            raise Failure(f"the relay was still running 3 s after the session ended; its status file: "
+                          f"{open(relay_file).read()}") from None
         if relay_proc.returncode != 0:
             raise Failure(f"the relay exited {relay_proc.returncode}: {relay_proc.stderr.read()!r}")
-        print("ok: the session ended; the relay exited 0 once the server had been silent for its idle timeout")
+        if os.path.exists(relay_file):
+            raise Failure("the relay's status file outlived it")
+        print(f"ok: the session ended; the relay exited 0 {time.monotonic() - exited:.2f} s after the client, "
+              f"on the server's end datagram (idle timeout 5 s), and its status file is gone")
     except Failure:
         print("screen:\n" + tmux.screen())
         raise
@@ -514,12 +680,15 @@ def two_jumps(build, tmp, timeout):
             raise Failure(f"the client sends to {doc['peer']}, not to the relay on the first jump (10.201.0.2)")
         print(f"ok: mosh2 -J jump1,jump2 testhost: the session runs through two relays "
               f"(the client sends to {doc['peer']['address']}:{doc['peer']['port']})")
+        relays = check_relays_listed(build, [(chain.prefixes[1], chain.holders[0].pid, "10.202.0.2"),
+                                             (chain.prefixes[2], chain.holders[1].pid, "10.203.0.2")], timeout)
         tmux.keys("exit", "Enter")
         status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
                           timeout)
         if status != "0":
             raise Failure(f"mosh2 -J with two jumps exited {status}:\n{tmux.screen()}")
         print("ok: `exit` ended the session with status 0")
+        check_relays_end(relays)
     except Failure:
         print("screen:\n" + tmux.screen())
         raise
@@ -562,16 +731,17 @@ def jump_host(build, tmp, timeout):
         doc = wait_for("the client's status", lambda: client_status(tmp), timeout)
         if doc["peer"]["address"] != "10.201.0.2":
             raise Failure(f"the client sends to {doc['peer']}, not to the relay on the jump (10.201.0.2)")
-        relays = [p for p in filter(str.isdigit, os.listdir("/proc"))
-                  if os.path.exists(f"/proc/{p}/cmdline") and b"\0relay\0" in open(f"/proc/{p}/cmdline", "rb").read()]
+        relays = relays_in(chain.holders[0].pid)
         print(f"ok: mosh2 -J jumphost testhost: the session runs, the client sends to the relay "
               f"{doc['peer']['address']}:{doc['peer']['port']} (relay pids {relays})")
+        check_relays_listed(build, [(chain.jump, chain.holders[0].pid, "10.202.0.2")], timeout)
         tmux.keys("exit", "Enter")
         status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
                           timeout)
         if status != "0":
             raise Failure(f"mosh2 -J exited {status}:\n{tmux.screen()}")
         print("ok: `exit` ended the session with status 0")
+        check_relays_end(relays)
         # The same with the jump in ssh's configuration (ProxyJump) instead of -J.
         proxied = os.path.join(tmp, "ssh_config_proxyjump")
         with open(proxied, "w") as f:

@@ -5,19 +5,15 @@
 #include <doctest/doctest.h>
 
 #include "mosh2/launcher/launcher_options.hpp"
+#include "parsed_launcher.hpp"
 #include "mosh2/launcher/server_command.hpp"
 #include "mosh2/launcher/session_plan.hpp"
 #include "mosh2/launcher/startup_output.hpp"
 
 using namespace mosh2::launcher;
+using mosh2::test::launcher;
 
 namespace {
-launcher_options launcher(std::vector<std::string> args) {
-  auto r = parse_launcher_args(args);
-  if (!r) FAIL(r.error());
-  REQUIRE(std::holds_alternative<launcher_options>(*r));
-  return std::get<launcher_options>(*r);
-}
 std::string launcher_error(std::vector<std::string> args) {
   auto r = parse_launcher_args(args);
   REQUIRE_FALSE(r.has_value());

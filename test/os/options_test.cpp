@@ -133,3 +133,21 @@ TEST_CASE("the client needs a numeric address: a host name is a bad command line
   CHECK(parse_client_args({"::1", "60001"}).has_value());
 }
 }
+
+TEST_CASE("new --relay-end asks for the relays' end token; without it there is none") {
+  CHECK(server({"new", "--relay-end", "--", "sh"}).relay_end);
+  CHECK_FALSE(server({"new"}).relay_end);
+  CHECK(server({"new", "--", "prog", "--relay-end"}).command == std::vector<std::string>{"prog", "--relay-end"});
+  CHECK_FALSE(server({"new", "--", "prog", "--relay-end"}).relay_end);
+  CHECK(server_error({"--relay-end"}).find("expected \"new\"") != std::string::npos);
+}
+
+TEST_CASE("relay --end-token-stdin reads the token from standard input; argv never holds it") {
+  auto with = parse_relay_args({"relay", "10.0.0.2", "60001", "--end-token-stdin"});
+  REQUIRE(with);
+  CHECK(with->end_token_stdin);
+  auto without = parse_relay_args({"relay", "10.0.0.2", "60001"});
+  REQUIRE(without);
+  CHECK_FALSE(without->end_token_stdin);
+  CHECK_FALSE(parse_relay_args({"relay", "10.0.0.2", "60001", "--end-token", "00112233445566778899aabbccddeeff"}));
+}

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "../support/dead_pid.hpp"
 #include "../support/temp_dir.hpp"
 #include "mosh2/control/status_dir.hpp"
 #include "mosh2/session/link_core.hpp"
@@ -33,6 +34,7 @@ using mosh2::control::check_private_directory;
 using mosh2::session::link_core;
 using nlohmann::json;
 
+using mosh2::test::dead_pid;
 using mosh2::test::temp_dir;
 
 namespace {
@@ -44,14 +46,6 @@ std::string slurp(const fs::path& p) {
   return s.str();
 }
 
-/// A pid that certainly belongs to no process: a child that has been reaped.
-pid_t dead_pid() {
-  const pid_t child = ::fork();
-  if (child == 0) ::_exit(0);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return child;
-}
 
 session_status sample_status(time_point now) {
   session_status s;

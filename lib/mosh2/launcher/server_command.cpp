@@ -36,6 +36,8 @@ std::vector<std::string> server_arguments(const launcher_options& o, int colors,
   if (o.idle_timeout) args.insert(args.end(), {"--idle-timeout", *o.idle_timeout});
   if (!o.name.empty()) args.insert(args.end(), {"--name", o.name});
   if (o.history) args.insert(args.end(), {"--history", *o.history});
+  // Through jump hosts: the relays there end with the session (os/relay_end.hpp).
+  if (!o.jumps.empty()) args.push_back("--relay-end");
   for (const auto& [name, value] : locale) args.insert(args.end(), {"-l", fmt::format("{}={}", name, value)});
   if (!o.command.empty()) {
     args.push_back("--");
@@ -64,9 +66,9 @@ std::string remote_command(const launcher_options& o, const std::vector<std::str
 }
 
 std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& self, const std::string& destination,
-                                  const std::string& remote) {
+                                  const std::string& remote, bool with_input) {
   std::vector<std::string> argv = o.ssh;
-  argv.push_back("-n");
+  if (!with_input) argv.push_back("-n");
   if (o.ssh_pty) argv.push_back("-tt");
   if (o.remote_ip == remote_ip_mode::proxy) {
     // No connection sharing: a shared connection would not run our ProxyCommand.

@@ -45,9 +45,11 @@ std::string remote_command(const launcher_options& o, const std::vector<std::str
 
 /// ssh's argv for the bootstrap. `self` is this program's path (for the ProxyCommand,
 /// used with --experimental-remote-ip=proxy); `destination` is `[user@]host`, with the
-/// host already replaced by its address for --experimental-remote-ip=local.
+/// host already replaced by its address for --experimental-remote-ip=local. ssh reads
+/// no standard input (-n) unless `with_input` (the relays' end token goes that way).
 std::vector<std::string> ssh_argv(const launcher_options& o, const std::string& self,
-                                  const std::string& destination, const std::string& remote);
+                                  const std::string& destination, const std::string& remote,
+                                  bool with_input = false);
 
 /// ssh's argv for the byte-stream path: `ssh -T -o BatchMode=yes [-4|-6] DESTINATION --
 /// SERVER stream-relay PORT [ADDRESS]` (ADDRESS only with --bind-server=IP; otherwise the

@@ -92,7 +92,8 @@ void startup_reader::line(std::string text, std::vector<std::string>& shown) {
   while (!text.empty() && (text.back() == '\r' || text.back() == '\n')) text.pop_back();
   const std::string_view t = text;
   constexpr std::string_view connect_prefix = "MOSH CONNECT ", ip_prefix = "MOSH IP ",
-                             ssh_connection_prefix = "MOSH SSH_CONNECTION ", detached_prefix = "MOSH2 DETACHED ";
+                             ssh_connection_prefix = "MOSH SSH_CONNECTION ", detached_prefix = "MOSH2 DETACHED ",
+                             relay_end_prefix = "MOSH2 RELAY-END ";
   if (t.starts_with(connect_prefix)) {
     if (auto c = parse_connect(t.substr(connect_prefix.size()))) {
       connect_ = std::move(*c);
@@ -107,6 +108,11 @@ void startup_reader::line(std::string text, std::vector<std::string>& shown) {
   } else if (t.starts_with(detached_prefix)) {
     if (auto w = words(trim_end(t.substr(detached_prefix.size())), 1)) {
       detached_ = std::string((*w)[0]);
+      return;
+    }
+  } else if (t.starts_with(relay_end_prefix)) {
+    if (auto w = words(trim_end(t.substr(relay_end_prefix.size())), 1)) {
+      relay_end_ = std::string((*w)[0]);
       return;
     }
   } else if (t.starts_with(ssh_connection_prefix)) {

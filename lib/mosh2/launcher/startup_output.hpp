@@ -42,6 +42,8 @@ public:
   const std::optional<std::string>& proxy_ip() const { return proxy_ip_; }
   /// `MOSH2 DETACHED <labels>` from mosh2-server new: this user's detached sessions.
   const std::optional<std::string>& detached() const { return detached_; }
+  /// `MOSH2 RELAY-END <token>` from mosh2-server new --relay-end: what ends the relays.
+  const std::optional<std::string>& relay_end() const { return relay_end_; }
   /// The server's address from `MOSH SSH_CONNECTION client port server port`.
   const std::optional<std::string>& ssh_connection_ip() const { return ssh_connection_ip_; }
   /// A protocol violation (one line), e.g. `MOSH IP` twice.
@@ -62,6 +64,7 @@ private:
   std::optional<std::string> proxy_ip_;
   std::optional<std::string> ssh_connection_ip_;
   std::optional<std::string> detached_;
+  std::optional<std::string> relay_end_;
   std::optional<std::string> error_;
   bool printed_ = false;
 };

@@ -232,6 +232,12 @@ parse_server_args(const std::vector<std::string>& all_args) {
       continue;
     }
     if (a == "--history") { history_next = true; continue; }
+    if (a == "--relay-end") {
+      if (!after_new)
+        return failure{std::string("expected \"new\" before --relay-end: mosh2-server new --relay-end [...]")};
+      opts.relay_end = true;
+      continue;
+    }
     if (a == "--") { seen_separator = true; continue; }
     if (a == "--help" || a == "-h") return show_help{};
     if (a == "--version") return show_version{};
@@ -391,6 +397,8 @@ result<relay_options, std::string> parse_relay_args(const std::vector<std::strin
     };
     if (a == "-f") {
       o.foreground = true;
+    } else if (a == "--end-token-stdin") {
+      o.end_token_stdin = true;
     } else if (a == "-i" || a == "-p" || a == "--idle-timeout") {
       auto v = value();
       if (!v) return failure{fmt::format("relay: option {} needs a value", a)};

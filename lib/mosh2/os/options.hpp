@@ -48,6 +48,10 @@ struct server_options {
   std::optional<std::chrono::seconds> idle_timeout;  ///< --idle-timeout DURATION, after new
   std::string name;                      ///< --name NAME, after new (empty: none)
   std::size_t history_lines = default_history_lines;  ///< --history LINES, after new; 0: off
+  /// --relay-end, after new (the launcher's, with -J): print `MOSH2 RELAY-END <token>`
+  /// before MOSH CONNECT and send the relays' end datagram when the session ends
+  /// (os/relay_end.hpp).
+  bool relay_end = false;
 };
 
 /// A session name (--name): 1 to 32 of A-Z a-z 0-9 . _ -, not starting with '-', and
@@ -115,7 +119,7 @@ inline constexpr const char* transport_variable = "MOSH2_TRANSPORT";
 inline constexpr const char* stream_command_variable = "MOSH2_STREAM_COMMAND";
 
 /// `mosh2-server relay NEXT_ADDRESS NEXT_PORT [-i BIND] [-p PORT[:PORT2]]
-/// [--idle-timeout DURATION] [-f]`.
+/// [--idle-timeout DURATION] [--end-token-stdin] [-f]`.
 struct relay_options {
   std::string next_address;
   std::uint16_t next_port = 0;
@@ -123,6 +127,9 @@ struct relay_options {
   std::uint16_t port_low = 60001, port_high = 60999;
   std::chrono::seconds idle_timeout{120};
   bool foreground = false;  ///< -f: do not detach
+  /// --end-token-stdin: the first line of standard input is the session's end token (not
+  /// argv, which other users of the jump host can read).
+  bool end_token_stdin = false;
 };
 result<relay_options, std::string> parse_relay_args(const std::vector<std::string>& args);
 

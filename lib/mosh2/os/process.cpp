@@ -48,11 +48,20 @@ child_process spawn_with_output(const std::vector<std::string>& argv, const chil
   }
   // Everything the child needs is made before fork: it only calls async-signal-safe
   // functions besides setenv, and this process has one thread.
+  int in[2] = {-1, -1};
+  if (setup.input) {
+    // Written whole before the child runs: a pipe takes PIPE_BUF bytes without a reader.
+    if (setup.input->size() > PIPE_BUF || ::pipe2(in, O_CLOEXEC) != 0 ||
+        ::write(in[1], setup.input->data(), setup.input->size()) != static_cast<ssize_t>(setup.input->size()))
+      throw fatal_error(1, fmt::format("pipe: {}", std::strerror(errno)));
+    ::close(in[1]);
+  }
   std::vector<std::string> words = argv;
   auto args = c_argv(words);
   const pid_t pid = ::fork();
   if (pid < 0) throw fatal_error(1, fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) {
+    if (in[0] >= 0) ::dup2(in[0], STDIN_FILENO);
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(out[1], STDERR_FILENO);
     apply(setup);
@@ -65,6 +74,7 @@ child_process spawn_with_output(const std::vector<std::string>& argv, const chil
   }
   ::close(out[1]);
   ::close(exec_error[1]);
+  if (in[0] >= 0) ::close(in[0]);
   // The close-on-exec pipe is closed by a successful exec, or carries exec's errno.
   int e = 0;
   ssize_t n;

@@ -29,6 +29,9 @@ struct child_setup {
   std::vector<std::string> unset;                            ///< variables removed
   std::vector<std::pair<std::string, std::string>> set;      ///< variables set (replacing)
   std::optional<std::string> directory;                      ///< chdir here if it can
+  /// spawn_with_output: the child's standard input is a pipe holding this (at most
+  /// PIPE_BUF bytes), then end of file. Unset: this process's standard input.
+  std::optional<std::string> input;
 };
 
 /// A running child with its stdout and stderr on one pipe.

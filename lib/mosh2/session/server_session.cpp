@@ -85,7 +85,8 @@ public:
         utmp_(pty_.master_fd(), os::detached_host(::getpid())),
         signals_(ctx, SIGTERM, SIGINT, SIGUSR1),
         to_pty_(ctx, 1),
-        rejects_(config.verbosity > 0) {}
+        rejects_(config.verbosity > 0),
+        end_datagram_(std::move(config.end_datagram)) {}
 
   awaitable<void> stages(event_pipe& events) {
     events_ = &events;
@@ -132,6 +133,12 @@ public:
   int session_scope() const { return 0; }  // nothing to hold: the server has no terminal
 
   void shut_down() {
+    // The relays between here and the client end with the session. The newest peer is
+    // kept for this even after the core forgot a silent client: its relay may still run.
+    // Three copies: one lost would leave the relays to their idle timeout, and a relay
+    // that already ended makes the later ones an ICMP error nobody reads.
+    if (end_datagram_ && newest_peer_)
+      for (int copy = 0; copy < 3; ++copy) (void)os::send_now(socket_, *newest_peer_, *end_datagram_);
     to_pty_.close();
     asio::error_code ignored;
     socket_.cancel(ignored);
@@ -176,7 +183,7 @@ private:
     // client that still holds a rotated key is no attacker.
     if (!a.datagram.authentic && !a.datagram.old_key)
       rejects_.record(from.ip, drop_names_.newest(core_.transport().link()), now);
-    if (core_.peer() && *core_.peer() == from) peer_endpoint_ = e.d.from;
+    if (core_.peer() && *core_.peer() == from) peer_endpoint_ = newest_peer_ = e.d.from;
     // The notice to a displaced client goes back where its datagram came from.
     for (const auto& d : a.datagram.reply) (void)os::send_now(socket_, e.d.from, d);
     carry_out(a);
@@ -213,6 +220,7 @@ private:
   server_core core_;
   asio::ip::udp::socket socket_;
   std::optional<asio::ip::udp::endpoint> peer_endpoint_;
+  std::optional<asio::ip::udp::endpoint> newest_peer_;  ///< not forgotten: where the end datagram goes
   os::pty_process pty_;
   asio::posix::stream_descriptor pty_io_;
   os::utmp_record utmp_;
@@ -221,6 +229,7 @@ private:
   event_pipe* events_ = nullptr;
   control::reject_logger rejects_;
   status::drop_namer drop_names_;
+  std::optional<std::string> end_datagram_;
 };
 
 }  // namespace

@@ -2,6 +2,9 @@
 // The server's live session: the pipeline of stages that joins the UDP socket, the
 // pty and the signals to SSP and the emulator, after the process has detached.
 
+#include <optional>
+#include <string>
+
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 
@@ -16,6 +19,9 @@ struct server_config {
   server_core_config core;
   os::pty_spec program;
   int verbosity = 0;
+  /// Sent unsealed to the newest peer when the session ends, whatever ends it: the end
+  /// datagram of the relays in between (`new --relay-end`, os/relay_end.hpp). Unset: nothing.
+  std::optional<std::string> end_datagram;
 };
 
 /// Runs the session on `socket` until it ends; returns the process exit status.

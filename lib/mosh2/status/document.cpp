@@ -27,6 +27,13 @@ json optional_age(const std::optional<time_point>& t, time_point now) {
   return json(std::chrono::duration_cast<milliseconds>(now - *t).count() / 1000);
 }
 
+json traffic_json(const traffic& t) { return {{"datagrams", t.datagrams}, {"bytes", t.bytes}}; }
+
+json process_start_json(int pid) {
+  const auto ticks = pid > 0 ? process_start_ticks(pid) : std::nullopt;
+  return ticks ? json(*ticks) : json(nullptr);
+}
+
 }  // namespace
 
 std::int64_t unix_ms_now() {
@@ -48,13 +55,12 @@ std::string to_json(const session_status& s, time_point now) {
       {"unknown_stream", s.link.stream},
       {"total", c.total_dropped() + s.link.truncated + s.link.fragment},
   };
-  const auto start_ticks = s.pid > 0 ? process_start_ticks(s.pid) : std::nullopt;
   json doc = {
       {"schema", status_schema_version},
       {"role", s.role},
       {"pid", s.pid},
       {"started_unix_ms", to_unix_ms(s.started, now, now_unix)},
-      {"process_start_ticks", start_ticks ? json(*start_ticks) : json(nullptr)},
+      {"process_start_ticks", process_start_json(s.pid)},
       {"updated_unix_ms", now_unix},
       {"local", {{"address", s.local_address}, {"port", s.local_port}}},
       {"peer", s.peer_address ? json{{"address", *s.peer_address}, {"port", s.peer_port}} : json(nullptr)},
@@ -98,6 +104,36 @@ std::string to_json(const session_status& s, time_point now) {
     doc["transport"] = {{"mode", s.transport_path->mode}, {"in_use", s.transport_path->in_use},
                         {"udp_probes", s.transport_path->probes}, {"switches", std::move(switches)}};
   }
+  return doc.dump(2) + "\n";
+}
+
+std::string to_json(const relay_status& r, time_point now) {
+  const std::int64_t now_unix = unix_ms_now();
+  json sources = json::array();
+  for (const auto& s : r.sources)
+    sources.push_back({{"address", s.address},
+                       {"port", s.port},
+                       {"proven", s.proven},
+                       {"up", traffic_json(s.up)},
+                       {"down", traffic_json(s.down)},
+                       {"last_seen_unix_ms", to_unix_ms(s.last_seen, now, now_unix)}});
+  const json doc = {
+      {"schema", status_schema_version},
+      {"kind", relay_kind},
+      {"pid", r.pid},
+      {"started_unix_ms", to_unix_ms(r.started, now, now_unix)},
+      {"process_start_ticks", process_start_json(r.pid)},
+      {"updated_unix_ms", now_unix},
+      {"bind", {{"address", r.bind_address}, {"port", r.bind_port}}},
+      {"next_hop", {{"address", r.next_address}, {"port", r.next_port}}},
+      {"idle_timeout_s", r.idle_timeout.count()},
+      {"ends_with_session", r.ends_with_session},
+      {"last_answer_unix_ms", optional_time(r.last_answer, now, now_unix)},
+      {"sources", std::move(sources)},
+      {"totals", {{"up", traffic_json(r.up)}, {"down", traffic_json(r.down)}}},
+      {"dropped",
+       {{"sources_evicted", r.sources_evicted}, {"sends_refused", r.sends_refused}, {"unsocketed", r.unsocketed}}},
+  };
   return doc.dump(2) + "\n";
 }
 

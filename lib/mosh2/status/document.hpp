@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "mosh2/status/relay_status.hpp"
 #include "mosh2/status/session_status.hpp"
 #include "mosh2/util/clock.hpp"
 
@@ -18,5 +19,8 @@ std::int64_t unix_ms_now();
 /// reader.hpp), which readers use to tell the session's process from a later one with
 /// the same pid whatever the wall clock did.
 std::string to_json(const session_status& s, time_point now);
+
+/// A relay's file (`"kind": "relay"`), with the same anchors and process start.
+std::string to_json(const relay_status& r, time_point now);
 
 }  // namespace mosh2::status

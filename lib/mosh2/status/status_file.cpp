@@ -80,11 +80,19 @@ bool status_file::write(const std::string& text) {
 }
 
 std::optional<std::string> status_reporter::publish(const session_status& s, time_point now) {
+  return publish_json(to_json(s, now), now);
+}
+
+std::optional<std::string> status_reporter::publish(const relay_status& r, time_point now) {
+  return publish_json(to_json(r, now), now);
+}
+
+std::optional<std::string> status_reporter::publish_json(const std::string& json, time_point now) {
   dirty_ = false;
   idle_dirty_ = false;
   last_ = now;
   next_ = now + status_interval;
-  if (file_.write(to_json(s, now)) || warned_) return std::nullopt;
+  if (file_.write(json) || warned_) return std::nullopt;
   warned_ = true;
   return file_.last_error();
 }

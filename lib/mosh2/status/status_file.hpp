@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mosh2/control/status_dir.hpp"
+#include "mosh2/status/relay_status.hpp"
 #include "mosh2/status/session_status.hpp"
 #include "mosh2/util/clock.hpp"
 
@@ -68,9 +69,13 @@ public:
   time_point next_deadline() const { return dirty_ ? next_ : never; }
   /// Writes `s`. Returns the reason of the first failure, once, for the session's log.
   std::optional<std::string> publish(const session_status& s, time_point now);
+  /// The same for a relay's file.
+  std::optional<std::string> publish(const relay_status& r, time_point now);
   const status_file& file() const { return file_; }
 
 private:
+  std::optional<std::string> publish_json(const std::string& json, time_point now);
+
   status_file file_;
   bool dirty_ = true;
   bool idle_dirty_ = false;

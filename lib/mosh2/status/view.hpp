@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,7 +15,8 @@
 
 namespace mosh2::status {
 
-/// The document `mosh2-status --json` prints: {"schema", "generated_unix_ms", "sessions": [...]}.
+/// The document `mosh2-status --json` prints: {"schema", "generated_unix_ms", "sessions":
+/// [...], "relays": [...]}; a file whose `kind` is "relay" goes to `relays`.
 std::string status_document(const std::vector<status_entry>& entries);
 
 /// A session as mosh2-status's table and selections see it, read from its JSON.
@@ -34,8 +36,29 @@ struct session_view {
   std::uint64_t attaches = 0;
 };
 
-/// Reads the fields of one session object; nothing when it is not one.
+/// Reads the fields of one session object; nothing when it is not one (a relay's file
+/// is not).
 std::optional<session_view> view_of(const std::string& session_json, std::int64_t now_unix_ms);
+
+/// A relay as mosh2-status's table sees it, read from its JSON.
+struct relay_view {
+  pid_t pid = 0;
+  std::string bind;      ///< ADDR:PORT it listens on
+  std::string next_hop;  ///< ADDR:PORT it forwards to
+  std::size_t sources = 0, proven = 0;
+  std::uint64_t datagrams_up = 0, bytes_up = 0, datagrams_down = 0, bytes_down = 0;
+  std::uint64_t dropped = 0;  ///< evictions, refused sends and datagrams with no socket to send on
+  std::optional<std::int64_t> since_answer_ms;  ///< since the next hop was last heard, at `now_unix_ms`
+  bool ends_with_session = false;
+  std::int64_t idle_timeout_s = 0;
+};
+
+/// True when `file_json` is a relay's file (`"kind": "relay"`).
+bool is_relay(const std::string& file_json);
+/// Reads one relay object; nothing when it is not one.
+std::optional<relay_view> relay_view_of(const std::string& relay_json, std::int64_t now_unix_ms);
+/// The relays' table: one header line and one line per relay.
+std::string relay_table(const std::vector<relay_view>& relays);
 
 /// The table for people: one header line and one line per session.
 std::string status_table(const std::vector<session_view>& sessions);
