@@ -187,55 +187,80 @@ result<std::size_t, std::string> parse_history_lines(std::string_view text) {
   return static_cast<std::size_t>(*n);
 }
 
+namespace {
+
+/// One of mosh2's own long options of `new`: taken out before getopt's letter scan (which
+/// would read "--name" as letters), as `--opt VALUE` or `--opt=VALUE`; like the stock
+/// options they belong after "new", elsewhere they are a bad command line.
+struct new_long_option {
+  std::string_view name;
+  std::string_view usage;  ///< the form shown when it comes before "new"
+  std::string_view needs;  ///< what its value is, for "--opt needs ..."; empty: a flag
+  /// Takes the value into `opts`; the reason when it is not one.
+  std::optional<std::string> (*take)(std::string_view value, server_options& opts);
+};
+
+constexpr std::array new_long_options{
+    new_long_option{"--name", "mosh2-server new --name NAME [-- command...]", "a session name",
+                    [](std::string_view v, server_options& o) {
+                      o.name = std::string(v);
+                      return session_name_problem(o.name);
+                    }},
+    new_long_option{"--idle-timeout", "mosh2-server new [options] [-- command...]",
+                    "a duration (e.g. 90s, 12h, 7d)",
+                    [](std::string_view v, server_options& o) -> std::optional<std::string> {
+                      auto d = control::parse_duration(std::string(v));
+                      if (!d) return d.error();
+                      o.idle_timeout = *d;
+                      return std::nullopt;
+                    }},
+    new_long_option{"--history", "mosh2-server new [options] [-- command...]", "a number of lines (0 turns it off)",
+                    [](std::string_view v, server_options& o) -> std::optional<std::string> {
+                      auto n = parse_history_lines(v);
+                      if (!n) return n.error();
+                      o.history_lines = *n;
+                      return std::nullopt;
+                    }},
+    new_long_option{"--relay-end", "mosh2-server new --relay-end [...]", "",
+                    [](std::string_view, server_options& o) -> std::optional<std::string> {
+                      o.relay_end = true;
+                      return std::nullopt;
+                    }},
+};
+
+/// The long option `word` names (itself, or with "=VALUE"), if any.
+const new_long_option* find_new_long_option(std::string_view word) {
+  for (const auto& o : new_long_options)
+    if (word == o.name || (!o.needs.empty() && word.starts_with(o.name) && word.substr(o.name.size()).starts_with('=')))
+      return &o;
+  return nullptr;
+}
+
+}  // namespace
+
 result<std::variant<server_options, show_help, show_version>, std::string>
 parse_server_args(const std::vector<std::string>& all_args) {
   // The command after the first "--" belongs to the session, whatever it looks like.
   std::vector<std::string> args;
   server_options opts;
   bool seen_separator = false;
-  bool idle_timeout_next = false;  // the word after --idle-timeout is its duration
-  bool name_next = false;          // the word after --name is the name
-  bool history_next = false;       // the word after --history is its line count
+  const new_long_option* value_next = nullptr;  // the option whose value is the next word
   for (const auto& a : all_args) {
     if (seen_separator) { opts.command.push_back(a); continue; }
-    if (name_next || a.starts_with("--name=")) {
+    if (value_next) {
+      if (auto bad = value_next->take(a, opts)) return failure{fmt::format("{}: {}", value_next->name, *bad)};
+      value_next = nullptr;
+      continue;
+    }
+    if (const auto* o = find_new_long_option(a)) {
       if (args.empty() || args[0] != "new")
-        return failure{std::string("expected \"new\" before --name: mosh2-server new --name NAME [-- command...]")};
-      opts.name = name_next ? a : a.substr(7);
-      if (auto bad = session_name_problem(opts.name)) return failure{"--name: " + *bad};
-      name_next = false;
-      continue;
-    }
-    if (a == "--name") { name_next = true; continue; }
-    // --idle-timeout DURATION: mosh2's own long option, taken out here so
-    // that getopt's letter scan below never sees it.
-    // Like the stock options, it belongs after "new"; elsewhere it is a bad command line.
-    const bool after_new = !args.empty() && args[0] == "new";
-    if (!idle_timeout_next && !after_new && a.starts_with("--idle-timeout"))
-      return failure{std::string("expected \"new\" before --idle-timeout: mosh2-server new [options] [-- command...]")};
-    if (idle_timeout_next || a.starts_with("--idle-timeout=")) {
-      auto d = control::parse_duration(idle_timeout_next ? a : a.substr(15));
-      if (!d) return failure{"--idle-timeout: " + d.error()};
-      opts.idle_timeout = *d;
-      idle_timeout_next = false;
-      continue;
-    }
-    if (a == "--idle-timeout") { idle_timeout_next = true; continue; }
-    // --history LINES, the same way.
-    if (!history_next && !after_new && a.starts_with("--history"))
-      return failure{std::string("expected \"new\" before --history: mosh2-server new [options] [-- command...]")};
-    if (history_next || a.starts_with("--history=")) {
-      auto n = parse_history_lines(history_next ? a : a.substr(10));
-      if (!n) return failure{"--history: " + n.error()};
-      opts.history_lines = *n;
-      history_next = false;
-      continue;
-    }
-    if (a == "--history") { history_next = true; continue; }
-    if (a == "--relay-end") {
-      if (!after_new)
-        return failure{std::string("expected \"new\" before --relay-end: mosh2-server new --relay-end [...]")};
-      opts.relay_end = true;
+        return failure{fmt::format("expected \"new\" before {}: {}", o->name, o->usage)};
+      if (a.size() == o->name.size() && !o->needs.empty()) {
+        value_next = o;
+        continue;
+      }
+      const std::string_view value = a.size() > o->name.size() ? std::string_view(a).substr(o->name.size() + 1) : "";
+      if (auto bad = o->take(value, opts)) return failure{fmt::format("{}: {}", o->name, *bad)};
       continue;
     }
     if (a == "--") { seen_separator = true; continue; }
@@ -243,9 +268,7 @@ parse_server_args(const std::vector<std::string>& all_args) {
     if (a == "--version") return show_version{};
     args.push_back(a);
   }
-  if (idle_timeout_next) return failure{std::string("--idle-timeout needs a duration (e.g. 90s, 12h, 7d)")};
-  if (name_next) return failure{std::string("--name needs a session name")};
-  if (history_next) return failure{std::string("--history needs a number of lines (0 turns it off)")};
+  if (value_next) return failure{fmt::format("{} needs {}", value_next->name, value_next->needs)};
 
   if (args.empty()) return opts;
   if (args[0] != "new" && args[0].size() > 1 && args[0][0] == '-')
