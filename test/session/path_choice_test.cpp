@@ -84,8 +84,87 @@ TEST_CASE("an answer over UDP moves the session back and stops the stream") {
   CHECK(p.switches()[1].to == "udp");
   CHECK(p.switches()[1].why == "udp-answered");
   CHECK_FALSE(p.probe_now(t0 + 100s));
-  p.turn(t0 + 100s, true);  // and stays there
+  for (auto t = t0 + 9s; t < t0 + 100s; t += 3s) {  // and stays there while UDP answers
+    p.heard_udp(t);
+    p.turn(t + 1s, true);
+    CHECK_FALSE(p.on_stream());
+  }
+}
+
+TEST_CASE("UDP that worked and then stays silent for udp_lost_after moves to the stream; shorter silences do not") {
+  const time_point t0{};
+  path_choice p(transport_mode::automatic, true, t0, std::chrono::seconds(5));
+  p.heard_udp(t0 + 1s);
+  // Bursts of loss and short outages: up to 19.9 s without a word, then a word.
+  time_point last = t0 + 1s;
+  for (int i = 0; i < 10; ++i) {
+    p.turn(last + 19899ms, true);
+    CHECK_FALSE(p.on_stream());
+    last += 19900ms;
+    p.heard_udp(last);
+  }
+  CHECK(p.next_deadline() == last + udp_lost_after);
+  p.turn(last + udp_lost_after - 1ms, true);
   CHECK_FALSE(p.on_stream());
+  p.turn(last + udp_lost_after, true);
+  CHECK(p.on_stream());
+  CHECK(p.take_stream_start());
+  REQUIRE(p.switches().size() == 1);
+  CHECK(p.switches()[0].why == "udp-lost");
+  // UDP keeps going: every turn's datagrams also go over UDP until the stream carries one.
+  CHECK(p.probe_now(t0 + 300s));
+  CHECK(p.probe_now(t0 + 300s));
+  CHECK(p.probes() == 0);
+  p.heard_stream();
+  CHECK(p.probe_now(t0 + 301s));  // from then on, probes with backoff
+  CHECK_FALSE(p.probe_now(t0 + 301s));
+  // --transport=udp never moves.
+  path_choice udp(transport_mode::udp, true, t0, std::chrono::seconds(5));
+  udp.heard_udp(t0 + 1s);
+  udp.turn(t0 + 100s, true);
+  CHECK_FALSE(udp.on_stream());
+}
+
+TEST_CASE("after UDP worked, a stream that cannot start leaves the session on UDP and is tried again with backoff") {
+  const time_point t0{};
+  path_choice p(transport_mode::automatic, true, t0, std::chrono::seconds(5));
+  p.heard_udp(t0 + 1s);
+  time_point t = t0 + 1s + udp_lost_after;
+  p.turn(t, true);
+  REQUIRE(p.take_stream_start());
+  std::vector<long> gaps;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    CHECK(p.stream_ended(t));  // never the end of the session
+    CHECK_FALSE(p.on_stream());
+    CHECK_FALSE(p.take_stream_start());  // no restart at once: it never carried anything
+    const auto retry = p.stream_retry_at();
+    REQUIRE(retry != never);
+    gaps.push_back(std::chrono::duration_cast<std::chrono::seconds>(retry - t).count());
+    CHECK(p.next_deadline() == retry);
+    p.turn(retry - 1ms, true);
+    CHECK_FALSE(p.on_stream());
+    t = retry;
+    p.turn(t, true);
+    CHECK(p.on_stream());
+    CHECK(p.take_stream_start());
+    CHECK(p.switches().back().why == "stream-retry");
+  }
+  CHECK(gaps == std::vector<long>{5, 10, 20, 40, 60, 60, 60, 60});
+  // A stream that carried datagrams and then ended is started again at once.
+  p.heard_stream();
+  CHECK(p.stream_ended(t + 1s));
+  CHECK(p.on_stream());
+  CHECK(p.take_stream_start());
+  // UDP answering ends the retries and resets their backoff.
+  CHECK(p.stream_ended(t + 2s));
+  CHECK(p.stream_retry_at() == t + 2s + first_stream_retry);
+  p.heard_udp(t + 3s);
+  CHECK(p.stream_retry_at() == never);
+  p.turn(t + 3s + udp_lost_after, true);
+  REQUIRE(p.on_stream());
+  CHECK(p.switches().back().why == "udp-lost");
+  CHECK(p.stream_ended(t + 30s));
+  CHECK(p.stream_retry_at() == t + 30s + first_stream_retry);
 }
 
 TEST_CASE("a stream that ends is started again, three times in a row at most") {
