@@ -85,7 +85,7 @@ TEST_CASE("an answer over UDP moves the session back and stops the stream") {
   CHECK(p.switches()[1].why == "udp-answered");
   CHECK_FALSE(p.probe_now(t0 + 100s));
   for (auto t = t0 + 9s; t < t0 + 100s; t += 3s) {  // and stays there while UDP answers
-    p.heard_udp(t);
+    p.udp_round_trip(t);
     p.turn(t + 1s, true);
     CHECK_FALSE(p.on_stream());
   }
@@ -94,14 +94,14 @@ TEST_CASE("an answer over UDP moves the session back and stops the stream") {
 TEST_CASE("UDP that worked and then stays silent for udp_lost_after moves to the stream; shorter silences do not") {
   const time_point t0{};
   path_choice p(transport_mode::automatic, true, t0, std::chrono::seconds(5));
-  p.heard_udp(t0 + 1s);
+  p.udp_round_trip(t0 + 1s);
   // Bursts of loss and short outages: up to 19.9 s without a word, then a word.
   time_point last = t0 + 1s;
   for (int i = 0; i < 10; ++i) {
     p.turn(last + 19899ms, true);
     CHECK_FALSE(p.on_stream());
     last += 19900ms;
-    p.heard_udp(last);
+    p.udp_round_trip(last);
   }
   CHECK(p.next_deadline() == last + udp_lost_after);
   p.turn(last + udp_lost_after - 1ms, true);
@@ -120,7 +120,7 @@ TEST_CASE("UDP that worked and then stays silent for udp_lost_after moves to the
   CHECK_FALSE(p.probe_now(t0 + 301s));
   // --transport=udp never moves.
   path_choice udp(transport_mode::udp, true, t0, std::chrono::seconds(5));
-  udp.heard_udp(t0 + 1s);
+  udp.udp_round_trip(t0 + 1s);
   udp.turn(t0 + 100s, true);
   CHECK_FALSE(udp.on_stream());
 }
@@ -128,7 +128,7 @@ TEST_CASE("UDP that worked and then stays silent for udp_lost_after moves to the
 TEST_CASE("after UDP worked, a stream that cannot start leaves the session on UDP and is tried again with backoff") {
   const time_point t0{};
   path_choice p(transport_mode::automatic, true, t0, std::chrono::seconds(5));
-  p.heard_udp(t0 + 1s);
+  p.udp_round_trip(t0 + 1s);
   time_point t = t0 + 1s + udp_lost_after;
   p.turn(t, true);
   REQUIRE(p.take_stream_start());
@@ -158,7 +158,7 @@ TEST_CASE("after UDP worked, a stream that cannot start leaves the session on UD
   // UDP answering ends the retries and resets their backoff.
   CHECK(p.stream_ended(t + 2s));
   CHECK(p.stream_retry_at() == t + 2s + first_stream_retry);
-  p.heard_udp(t + 3s);
+  p.udp_round_trip(t + 3s);
   CHECK(p.stream_retry_at() == never);
   p.turn(t + 3s + udp_lost_after, true);
   REQUIRE(p.on_stream());

@@ -112,6 +112,22 @@ TEST_CASE("UDP that breaks mid-session: the session moves to the stream and back
   CHECK(status.reliable_path.retransmissions == 0);
 }
 
+TEST_CASE("UDP blocked toward the server only: its heartbeats still come, and the session still moves") {
+  session_sim sim;
+  sim.use_stream(transport_mode::automatic);
+  std::size_t next = 0;
+  std::string typed = type_for(sim, 2s, next);
+  sim.up().set_blackout(true);  // the server keeps sending to us for 40 s (§4.3)
+  typed += type_for(sim, udp_lost_after - 1s, next);
+  CHECK_FALSE(sim.client().paths().on_stream());
+  // The last states sent before the block may be acknowledged by a heartbeat up to 3 s later.
+  typed += type_for(sim, 5s, next);
+  REQUIRE(sim.client().paths().on_stream());
+  CHECK(sim.client().paths().switches().at(0).why == "udp-lost");
+  typed += type_for(sim, 3s, next);
+  CHECK(sim.program().input == typed);
+}
+
 TEST_CASE("a stream that cannot start while UDP had worked keeps the session on UDP, says so, and is retried") {
   session_sim sim;
   sim.use_stream(transport_mode::automatic);

@@ -2,8 +2,10 @@
 // Two session cores joined by a simulated network: a server_core with a scripted
 // program on its pty, a client_core typing, and one lossy, delaying, reordering link
 // each way that carries sealed datagrams (the real bytes, through the real datagram,
-// fragment and SSP layers). A fake clock jumps from deadline to deadline, so a whole
-// session runs in milliseconds of CPU with no sockets.
+// fragment and SSP layers). With use_stream() the client can also start the byte-stream
+// path: a FIFO each way with a delay and a bandwidth, which reaches the server from the
+// relay's address, as through ssh and `mosh2-server stream-relay`. A fake clock jumps
+// from deadline to deadline, so a whole session runs in milliseconds of CPU with no sockets.
 
 #include <algorithm>
 #include <cstdint>

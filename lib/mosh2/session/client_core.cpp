@@ -152,6 +152,7 @@ void client_core::fill_input_window() {
 
 void client_core::datagram(const incoming_datagram& d, time_point now, bool via_stream) {
   if (displaced_) return;
+  const auto roundtrip_before = transport_.last_roundtrip_success();
   auto out = transport_.receive(d.wire, config_.server, now, d.truncated, d.congestion);
   if (out.displaced) {
     // Nobody is left to say goodbye to: the server serves another client now.
@@ -164,8 +165,9 @@ void client_core::datagram(const incoming_datagram& d, time_point now, bool via_
     if (via_stream) {
       paths_.heard_stream();
       if (!stream_was_heard && paths_.udp_worked())
-        path_message("UDP is blocked: the session runs through ssh, and UDP is tried now and then.", now, false);
+        path_message("UDP is blocked: the session runs through ssh.", now, false);
     } else {
+      if (transport_.last_roundtrip_success() != roundtrip_before) paths_.udp_round_trip(now);
       paths_.heard_udp(now);
       if ((was_on_stream || retrying) && path_message_) {
         bar_.clear_message();

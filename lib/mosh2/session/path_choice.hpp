@@ -10,8 +10,8 @@
 // session back, and since every datagram also went through the stream nothing typed is
 // lost on a UDP path that is still blocked.
 //
-// UDP that worked and then went silent for udp_lost_after (auto and tcp) moves the
-// session to the stream as well. UDP is kept going meanwhile: every datagram also goes
+// UDP that worked (a round trip) and then had none for udp_lost_after (auto and tcp)
+// moves the session to the stream as well. UDP is kept going meanwhile: every datagram also goes
 // over UDP until the stream carries one, and a stream that fails before it carried
 // anything (ssh cannot connect yet, after a laptop's wake) moves the session back onto
 // UDP and is tried again later, with backoff. Such a session never ends because of its
@@ -95,15 +95,23 @@ public:
     return true;
   }
 
-  /// A datagram from the server arrived over UDP: UDP works (again).
+  /// A datagram from the server arrived over UDP: UDP works (again), at least toward us.
   void heard_udp(time_point now) {
-    last_udp_ = now;
-    retry_at_ = never;
-    retry_gap_ = first_stream_retry;
     if (!on_stream_) return;
     on_stream_ = false;
     stop_stream_ = true;
     switches_.push_back({now, "udp", "udp-answered"});
+    // Back on UDP the round trips start again; until then, count this as one.
+    udp_round_trip(now);
+  }
+
+  /// A datagram over UDP acknowledged a newer state of ours: UDP works both ways. Only
+  /// these count for udp_lost_after: a server that hears nothing from us still sends its
+  /// heartbeats for 40 s (§4.3), so hearing it proves nothing about the way to it.
+  void udp_round_trip(time_point now) {
+    last_udp_ = now;
+    retry_at_ = never;
+    retry_gap_ = first_stream_retry;
   }
 
   /// A datagram from the server arrived over the stream: it works, so a later end of it
@@ -152,7 +160,7 @@ public:
   time_point stream_retry_at() const { return retry_at_; }
   /// Whether the stream has carried a datagram since its latest start.
   bool stream_heard() const { return stream_heard_; }
-  /// Whether UDP ever answered.
+  /// Whether a round trip over UDP ever worked.
   bool udp_worked() const { return last_udp_.has_value(); }
 
   const std::vector<path_switch>& switches() const { return switches_; }
@@ -180,7 +188,7 @@ private:
   bool start_stream_ = false;
   bool stop_stream_ = false;
   bool stream_heard_ = false;  ///< the stream carried a datagram since its latest start
-  std::optional<time_point> last_udp_;  ///< the newest authentic datagram over UDP
+  std::optional<time_point> last_udp_;  ///< the newest round trip over UDP (udp_round_trip)
   time_point retry_at_ = never;
   steady::duration retry_gap_ = first_stream_retry;
   time_point next_probe_ = never;
