@@ -9,6 +9,14 @@ using namespace mosh2;
 using namespace mosh2::session;
 using namespace std::chrono_literals;
 
+namespace {
+/// Turns every second from `from` up to `to`, then one at `to`, as a running client takes them.
+void turns(path_choice& p, time_point from, time_point to) {
+  for (auto t = from; t < to; t += 1s) p.turn(t, true);
+  p.turn(to, true);
+}
+}  // namespace
+
 TEST_SUITE("session") {
 TEST_CASE("auto moves to the stream once udp_timeout passes without a word, and only then") {
   const time_point t0{};
@@ -98,13 +106,13 @@ TEST_CASE("UDP that worked and then stays silent for udp_lost_after moves to the
   // Bursts of loss and short outages: up to 19.9 s without a word, then a word.
   time_point last = t0 + 1s;
   for (int i = 0; i < 10; ++i) {
-    p.turn(last + 19899ms, true);
+    turns(p, last, last + 19899ms);
     CHECK_FALSE(p.on_stream());
     last += 19900ms;
     p.udp_round_trip(last);
   }
   CHECK(p.next_deadline() == last + udp_lost_after);
-  p.turn(last + udp_lost_after - 1ms, true);
+  turns(p, last, last + udp_lost_after - 1ms);
   CHECK_FALSE(p.on_stream());
   p.turn(last + udp_lost_after, true);
   CHECK(p.on_stream());
@@ -125,6 +133,21 @@ TEST_CASE("UDP that worked and then stays silent for udp_lost_after moves to the
   CHECK_FALSE(udp.on_stream());
 }
 
+TEST_CASE("time the client did not run (stopped, suspended) is not UDP's silence") {
+  const time_point t0{};
+  path_choice p(transport_mode::automatic, true, t0, std::chrono::seconds(5));
+  p.udp_round_trip(t0 + 1s);
+  turns(p, t0 + 1s, t0 + 10s);
+  p.turn(t0 + 310s, true);  // resumed after 5 min
+  CHECK_FALSE(p.on_stream());
+  turns(p, t0 + 310s, t0 + 320s);
+  CHECK_FALSE(p.on_stream());
+  // Still no round trip once it runs again: 20 s of running time in all, then the stream.
+  turns(p, t0 + 320s, t0 + 321s);
+  CHECK(p.on_stream());
+  CHECK(p.switches().at(0).why == "udp-lost");
+}
+
 TEST_CASE("after UDP worked, a stream that cannot start leaves the session on UDP and is tried again with backoff") {
   const time_point t0{};
   path_choice p(transport_mode::automatic, true, t0, std::chrono::seconds(5));
@@ -141,7 +164,7 @@ TEST_CASE("after UDP worked, a stream that cannot start leaves the session on UD
     REQUIRE(retry != never);
     gaps.push_back(std::chrono::duration_cast<std::chrono::seconds>(retry - t).count());
     CHECK(p.next_deadline() == retry);
-    p.turn(retry - 1ms, true);
+    turns(p, t, retry - 1ms);
     CHECK_FALSE(p.on_stream());
     t = retry;
     p.turn(t, true);
@@ -160,7 +183,7 @@ TEST_CASE("after UDP worked, a stream that cannot start leaves the session on UD
   CHECK(p.stream_retry_at() == t + 2s + first_stream_retry);
   p.udp_round_trip(t + 3s);
   CHECK(p.stream_retry_at() == never);
-  p.turn(t + 3s + udp_lost_after, true);
+  turns(p, t + 3s, t + 3s + udp_lost_after);
   REQUIRE(p.on_stream());
   CHECK(p.switches().back().why == "udp-lost");
   CHECK(p.stream_ended(t + 30s));

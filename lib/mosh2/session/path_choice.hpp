@@ -48,6 +48,9 @@ inline constexpr auto udp_lost_after = std::chrono::seconds(20);
 /// after this, doubling up to the longest gap.
 inline constexpr auto first_stream_retry = std::chrono::seconds(5);
 inline constexpr auto longest_stream_retry = std::chrono::seconds(60);
+/// The client takes a turn at least every 3 s (its heartbeat); a gap longer than this
+/// between two is time the client was not running, which does not count as UDP's silence.
+inline constexpr auto longest_turn_gap = std::chrono::seconds(10);
 
 /// One change of path, for the status file.
 struct path_switch {
@@ -70,6 +73,10 @@ public:
 
   /// At each turn: moves to the stream when its time has come.
   void turn(time_point now, bool ever_heard) {
+    // A turn comes every few seconds while the client runs; a longer gap is time it did
+    // not run (stopped, Ctrl-Z, a clock that counts a sleep), in which UDP could not answer.
+    if (last_turn_ && now - *last_turn_ > longest_turn_gap && last_udp_) *last_udp_ += now - *last_turn_;
+    last_turn_ = now;
     if (on_stream_ || failed_) return;
     if (mode_ == transport_mode::tcp && switches_.empty()) move_to_stream(now, "transport-tcp");
     else if (mode_ == transport_mode::udp) return;
@@ -188,7 +195,8 @@ private:
   bool start_stream_ = false;
   bool stop_stream_ = false;
   bool stream_heard_ = false;  ///< the stream carried a datagram since its latest start
-  std::optional<time_point> last_udp_;  ///< the newest round trip over UDP (udp_round_trip)
+  std::optional<time_point> last_udp_;  ///< the newest round trip over UDP (udp_round_trip), less stopped time
+  std::optional<time_point> last_turn_;
   time_point retry_at_ = never;
   steady::duration retry_gap_ = first_stream_retry;
   time_point next_probe_ = never;
