@@ -221,6 +221,24 @@ TEST_CASE("states lost on UDP just before the move to the stream still arrive ov
   CHECK(sim.server().transport().ssp().outgoing().stats().reliable_retransmissions == 0);
 }
 
+TEST_CASE("a state the stream loses after all (the relay's buffer overflowed) arrives once the sender notices") {
+  session_sim sim;
+  sim.use_stream(transport_mode::tcp);
+  sim.block_udp(true);
+  sim.run_for(1s);
+  sim.type("abc");
+  sim.run_for(3s);
+  REQUIRE(sim.server().transport().reliable_now());
+  sim.stream_down().drop_next(1);
+  (void)sim.server().handle(program_output{"lost in the relay\r\n"}, sim.now());
+  sim.run_for(5s);
+  CHECK_FALSE(sim.client().server_screen() == sim.server().screen());  // nothing resends it yet...
+  sim.run_for(15s);
+  CHECK(sim.client().server_screen() == sim.server().screen());  // ...until the stall resync
+  CHECK(sim.server().transport().ssp().outgoing().stats().stall_resyncs == 1);
+  CHECK(sim.server().transport().ssp().outgoing().stats().reliable_retransmissions == 0);
+}
+
 TEST_CASE("toward a server without reliable_path the client never says it, on the stream or off it") {
   session_sim sim({}, {}, 1, {extension_config{{}, {}}, extension_config{}});
   sim.use_stream(transport_mode::tcp);

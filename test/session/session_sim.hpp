@@ -97,6 +97,10 @@ public:
   void send(bytes datagram, time_point now) {
     bytes_ += datagram.size() + 4;  // and its length prefix
     history.push_back(datagram);
+    if (drop_ > 0) {
+      --drop_;
+      return;
+    }
     const auto wire = milliseconds(static_cast<milliseconds::rep>(static_cast<double>(datagram.size() + 4) / rate_));
     free_at_ = std::max(free_at_, now) + wire;
     queue_.push_back({free_at_ + delay_, std::move(datagram)});
@@ -113,6 +117,8 @@ public:
     }
     return due;
   }
+  /// Loses the next `n` datagrams after all (a relay's socket buffer that overflowed).
+  void drop_next(int n) { drop_ = n; }
   /// The stream ended: what was in it is gone.
   void cut() { queue_.clear(); }
   std::uint64_t bytes_sent() const { return bytes_; }
@@ -124,6 +130,7 @@ private:
   time_point free_at_{};
   std::vector<std::pair<time_point, bytes>> queue_;
   std::uint64_t bytes_ = 0;
+  int drop_ = 0;
 };
 
 /// The program on the server's pty: records every byte it reads, echoes them if asked,

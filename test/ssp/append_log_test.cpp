@@ -198,4 +198,26 @@ TEST_CASE("entering a reliable path, the sender first sends everything unacknowl
   s.set_reliable_path(true);
   CHECK(s.stats().reliable_entered == 2);
 }
+
+TEST_CASE("a reliable path that lost a state after all is resynced once 15 s pass without its acknowledgement") {
+  sender<append_log> s(append_log{}, at(0), server_options());
+  s.set_reliable_path(true);
+  s.set_peer_known(true);
+  s.remote_state_received(1, at(0), false);
+  s.current_state().append("x");
+  REQUIRE(s.tick(at(100)).has_value());  // "lost" on the way
+  int sends = 0;
+  std::uint64_t peer = 1;
+  for (std::int64_t t = 200; t < 40'000; t += 100) {
+    if (t % 3'000 == 0) s.remote_state_received(++peer, at(t), false);  // its heartbeats: alive, acking nothing new
+    if (auto i = s.tick(at(t)); i && !i->diff.empty()) {
+      ++sends;
+      CHECK(i->old_num == 0);  // from the acknowledged state
+      CHECK(t >= 15'100);
+    }
+  }
+  CHECK(sends == 2);  // after 15 s, and 15 s later: at most that often
+  CHECK(s.stats().stall_resyncs == 2);
+  CHECK(s.stats().reliable_retransmissions == 0);
+}
 }

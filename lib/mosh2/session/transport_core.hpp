@@ -345,7 +345,7 @@ public:
   const Remote& remote() const { return ssp_.incoming().newest_state(); }
 
   /// The main sender's counters with every further stream's added (the `retransmissions`,
-  /// `path_resyncs` and `reliable_retransmissions` that the status file shows).
+  /// `path_resyncs`, `reliable_retransmissions` and `stall_resyncs` that the status file shows).
   ssp::sender_stats sender_totals() const {
     ssp::sender_stats t = ssp_.outgoing().stats();
     for (const auto& [id, s] : streams_) {
@@ -353,6 +353,7 @@ public:
       t.retransmissions += o.retransmissions;
       t.path_resyncs += o.path_resyncs;
       t.reliable_retransmissions += o.reliable_retransmissions;
+      t.stall_resyncs += o.stall_resyncs;
     }
     return t;
   }

@@ -17,7 +17,7 @@ void fill_transport_status(status::session_status& s, const transport_core<Local
   const auto senders = t.sender_totals();
   s.retransmissions = senders.retransmissions;
   s.reliable_path = {t.reliable_now(), t.ssp().outgoing().stats().reliable_entered, senders.path_resyncs,
-                     senders.reliable_retransmissions};
+                     senders.reliable_retransmissions, senders.stall_resyncs};
 }
 
 }  // namespace mosh2::session

@@ -57,7 +57,15 @@ struct sender_stats {
   /// Resends of the last number while the path was reliable, the resync aside: none
   /// should ever happen (nothing is retransmitted into a stream).
   std::uint64_t reliable_retransmissions = 0;
+  /// Resyncs because a reliable path broke its promise (see reliable_stall_after).
+  std::uint64_t stall_resyncs = 0;
 };
+
+/// On a reliable path, a state still unacknowledged this long while the peer keeps
+/// talking means the path lost it after all (a relay's socket buffer overflowed, a
+/// stream was cut and restarted unnoticed): the sender resyncs, at most this often.
+/// A working stream acknowledges within its round trip, far below this.
+inline constexpr milliseconds reliable_stall_after{15000};
 
 /// The sending half of SSP for one object (protocol §7.3). Call next_deadline() to
 /// learn when to wake up and tick() when woken (or whenever the object changed); tick()
@@ -259,6 +267,12 @@ private:
   void update_assumed_receiver_state(time_point now) {
     // Nothing left to resync once the peer acknowledged everything.
     if (sent_.size() == 1) resync_ = false;
+    if (reliable_ && !resync_ && sent_.size() > 1 && last_heard_ && now - *last_heard_ < active_retry_timeout &&
+        now - sent_[1].sent >= reliable_stall_after && now - last_stall_resync_ >= reliable_stall_after) {
+      resync_ = true;
+      last_stall_resync_ = now;
+      ++stats_.stall_resyncs;
+    }
     if (reliable_) {
       assumed_ = resync_ ? 0 : sent_.size() - 1;
       return;
@@ -356,6 +370,7 @@ private:
   bool heartbeats_;
   bool reliable_ = false;
   bool resync_ = false;  ///< entered the reliable path: the next send is from the acknowledged state
+  time_point last_stall_resync_{};
 
   // What the datagram layer reports before its first sample, until set_rtt().
   double srtt_ms_ = datagram::rtt_estimator::initial_srtt_ms;

@@ -115,6 +115,7 @@ struct session_status {
     std::uint64_t entered = 0;         ///< times it became reliable
     std::uint64_t resyncs = 0;         ///< sends from the acknowledged state on entering it
     std::uint64_t retransmissions = 0; ///< resends while it was reliable, the resyncs aside
+    std::uint64_t stall_resyncs = 0;   ///< of the resyncs, those after the path lost a state
   };
   reliable_path_status reliable_path;
   std::uint64_t retransmissions = 0;  ///< resends of a state number, every sender, on any path
