@@ -45,6 +45,15 @@ std::size_t states_sent_twice(const std::vector<bytes>& sent, datagram::role rec
   return twice;
 }
 
+/// A session on the stream from the start (--transport=tcp, UDP blocked) that typed `keys`.
+void on_stream_typing(session_sim& sim, std::string_view keys) {
+  sim.use_stream(transport_mode::tcp);
+  sim.block_udp(true);
+  sim.run_for(1s);
+  sim.type(keys);
+  sim.run_for(3s);
+}
+
 /// A screenful that compresses badly.
 std::string noise(std::uint32_t seed, std::size_t n) {
   std::string out;
@@ -223,11 +232,7 @@ TEST_CASE("states lost on UDP just before the move to the stream still arrive ov
 
 TEST_CASE("a state the stream loses after all (the relay's buffer overflowed) arrives once the sender notices") {
   session_sim sim;
-  sim.use_stream(transport_mode::tcp);
-  sim.block_udp(true);
-  sim.run_for(1s);
-  sim.type("abc");
-  sim.run_for(3s);
+  on_stream_typing(sim, "abc");
   REQUIRE(sim.server().transport().reliable_now());
   sim.stream_down().drop_next(1);
   (void)sim.server().handle(program_output{"lost in the relay\r\n"}, sim.now());
@@ -241,11 +246,7 @@ TEST_CASE("a state the stream loses after all (the relay's buffer overflowed) ar
 
 TEST_CASE("toward a server without reliable_path the client never says it, on the stream or off it") {
   session_sim sim({}, {}, 1, {extension_config{{}, {}}, extension_config{}});
-  sim.use_stream(transport_mode::tcp);
-  sim.block_udp(true);
-  sim.run_for(1s);
-  sim.type("abc");
-  sim.run_for(3s);
+  on_stream_typing(sim, "abc");
   REQUIRE(sim.client().paths().on_stream());
   REQUIRE(sim.program().input == "abc");
   std::size_t flagged = 0;
@@ -255,11 +256,7 @@ TEST_CASE("toward a server without reliable_path the client never says it, on th
   CHECK_FALSE(sim.server().transport().reliable_now());
   // The same client toward a mosh2 server does say it.
   session_sim told;
-  told.use_stream(transport_mode::tcp);
-  told.block_udp(true);
-  told.run_for(1s);
-  told.type("abc");
-  told.run_for(3s);
+  on_stream_typing(told, "abc");
   flagged = 0;
   for (const auto& i : open_all(told.stream_up().history, datagram::role::server, test_key()).instructions)
     flagged += i.ext.reliable_path;
