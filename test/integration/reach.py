@@ -209,6 +209,8 @@ def nothing_sent_twice(net, tmp, timeout):
     for d in docs:
         if d["reliable_path"]["retransmissions"] != 0:
             raise Failure(f"the {d['role']} retransmitted into the stream: {d['reliable_path']}")
+        if d["reliable_path"]["stall_resyncs"] != 0:  # the stream lost nothing, so no watchdog fired
+            raise Failure(f"the {d['role']} took the stream for one that lost a state: {d['reliable_path']}")
     return ", ".join(f"{d['role']} {d['reliable_path']} (retransmissions on any path: {d['retransmissions']})"
                      for d in docs)
 

@@ -267,8 +267,11 @@ private:
   void update_assumed_receiver_state(time_point now) {
     // Nothing left to resync once the peer acknowledged everything.
     if (sent_.size() == 1) resync_ = false;
+    // Only when the peer lacks content: a further stream's bare acknowledgements wait
+    // for the peer's next frame, which may be long in coming.
     if (reliable_ && !resync_ && sent_.size() > 1 && last_heard_ && now - *last_heard_ < active_retry_timeout &&
-        now - sent_[1].sent >= reliable_stall_after && now - last_stall_resync_ >= reliable_stall_after) {
+        now - sent_[1].sent >= reliable_stall_after && now - last_stall_resync_ >= reliable_stall_after &&
+        !(current_ == sent_.front().state)) {
       resync_ = true;
       last_stall_resync_ = now;
       ++stats_.stall_resyncs;
