@@ -82,7 +82,10 @@ void client_core::take_turn(client_actions& out, time_point now) {
   out.start_stream = paths_.take_stream_start();
   out.stop_stream = paths_.take_stream_stop();
   if (out.start_stream || out.stop_stream) out.news = true;
-  if (out.start_stream) stream_lossy_ = false;
+  if (out.start_stream) {
+    stream_lossy_ = false;
+    stream_mark_ = transport_.sent_num();
+  }
   if (out.start_stream && paths_.udp_worked())
     path_message(fmt::format("No answer on UDP port {}: trying through ssh.", config_.server.port), now, true);
   follow_path(now);
@@ -153,6 +156,7 @@ void client_core::fill_input_window() {
 void client_core::datagram(const incoming_datagram& d, time_point now, bool via_stream) {
   if (displaced_) return;
   const auto roundtrip_before = transport_.last_roundtrip_success();
+  const auto acked_before = transport_.ssp().outgoing().acked_num();
   auto out = transport_.receive(d.wire, config_.server, now, d.truncated, d.congestion);
   if (out.displaced) {
     // Nobody is left to say goodbye to: the server serves another client now.
@@ -168,7 +172,11 @@ void client_core::datagram(const incoming_datagram& d, time_point now, bool via_
         path_message("UDP is blocked: the session runs through ssh.", now, false);
     } else {
       if (transport_.last_roundtrip_success() != roundtrip_before) paths_.udp_round_trip(now);
-      paths_.heard_udp(now);
+      // Back to UDP only on an acknowledgement over UDP of a state sent since the move:
+      // the server's datagrams to our old address before it follows the stream prove
+      // nothing about the way to it (UDP may be blocked toward the server only).
+      const auto acked = transport_.ssp().outgoing().acked_num();
+      if (acked > acked_before && acked > stream_mark_) paths_.heard_udp(now);
       if ((was_on_stream || retrying) && path_message_) {
         bar_.clear_message();
         path_message_ = false;

@@ -192,6 +192,7 @@ private:
   std::string path_failure_;
   std::string last_stream_failure_;  ///< why the stream last ended, for the status file
   bool stream_lossy_ = false;
+  std::uint64_t stream_mark_ = 0;  ///< the newest state sent when the stream last started
   bool stream_reliable_ = false;  ///< follow_path() made the path reliable  ///< the stream dropped a datagram since its start
   bool path_message_ = false;  ///< the bar shows a message about the path
   std::uint64_t stream_drops_ = 0;

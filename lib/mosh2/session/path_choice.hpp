@@ -6,7 +6,8 @@
 // --transport=udp: UDP only. tcp: the stream from the start (UDP still probed, so the
 // session moves to UDP when it works). auto: UDP, and the stream once udp_timeout has
 // passed without a word. While on the stream, a turn's datagrams are also sent over
-// UDP now and then (1 s, doubling to 30 s): the first answer heard over UDP moves the
+// UDP now and then (1 s, doubling to 30 s): the first answer over UDP (the client core
+// takes an acknowledgement of a state sent since the move for one) moves the
 // session back, and since every datagram also went through the stream nothing typed is
 // lost on a UDP path that is still blocked.
 //

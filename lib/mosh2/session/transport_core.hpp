@@ -137,7 +137,10 @@ public:
       link_.datagram().set_address_family(family_of(from));
       out.roamed = true;
       // A new address is a new path, lossy until the client says otherwise from there:
-      // the copy of a stream datagram that a UDP probe carries says "reliable" too.
+      // the copy of a stream datagram that a UDP probe carries says "reliable" too. A
+      // probe is answered at once, before the client's next datagram through the stream
+      // takes the server back there, so that the client learns UDP works.
+      if (peer_reliable_) ssp_.outgoing().ack_soon();
       peer_reliable_ = false;
     }
     if (!arrival->instruction) return out;
