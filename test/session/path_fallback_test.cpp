@@ -255,6 +255,21 @@ TEST_CASE("a state the stream loses after all (the relay's buffer overflowed) ar
   CHECK(sim.server().transport().ssp().outgoing().stats().reliable_retransmissions == 0);
 }
 
+TEST_CASE("a stream whose queue dropped a datagram gets the lossy timing until its next start") {
+  session_sim sim;
+  on_stream_typing(sim, "abc");
+  REQUIRE(sim.client().transport().reliable_now());
+  (void)sim.client().handle(stream_dropped{}, sim.now());
+  sim.run_for(1s);
+  CHECK_FALSE(sim.client().transport().reliable_now());
+  CHECK(sim.client().stream_drops() == 1);
+  sim.type("def");
+  sim.run_for(3s);
+  CHECK(sim.program().input == "abcdef");
+  REQUIRE(sim.client().status(sim.now()).transport_path);
+  CHECK(sim.client().status(sim.now()).transport_path->stream_drops == 1);
+}
+
 TEST_CASE("toward a server without reliable_path the client never says it, on the stream or off it") {
   session_sim sim({}, {}, 1, {extension_config{{}, {}}, extension_config{}});
   on_stream_typing(sim, "abc");
