@@ -21,6 +21,15 @@ network is never touched; both namespaces go when the test's processes end.
     output work and `seq 1 100000` finishes with the prompt back. Then UDP is unblocked
     while a sequence is being typed into `cat > FILE`: the status file shows the move
     back to UDP ("udp-answered"), and FILE holds exactly what was typed, byte by byte.
+    After the seq, both ends' status files show the path taken as reliable (the server
+    told through the reliable_path extension) and no retransmission into it.
+--mode udp-lost (auto, UDP open at first):
+    the session runs over UDP; UDP is blocked while keys are typed into `cat > FILE`:
+    after udp_lost_after (20 s) the client moves to the stream ("udp-lost"), the keys go
+    on, FILE holds every key byte by byte, output comes back, and nothing was
+    retransmitted into the stream (both status files). Then UDP is unblocked while typing
+    into a second FILE: back on UDP ("udp-answered"), every key there, the server no
+    longer takes its path as reliable; the status shows the three phases.
 
 --mode stream-cut (auto, UDP blocked, on the stream):
     the stream's ssh is killed: the client starts another and the session goes on.
@@ -42,7 +51,7 @@ network is never touched; both namespaces go when the test's processes end.
     answers: non-zero with one line. Then four namespaces (two jumps, an sshd on each):
     `mosh2 -J jump1,jump2 testhost` runs through a relay on each jump.
 
-Usage: reach.py --build DIR --mode blocked-udp|fallback|stream-cut|relay|jump
+Usage: reach.py --build DIR --mode blocked-udp|fallback|stream-cut|udp-lost|relay|jump
 Exits 0 on success, 1 with a reason. Every wait is bounded; sshd, tmux and the servers
 started in the namespaces are killed whatever happens."""
 
@@ -144,6 +153,11 @@ def launch_line(build, ssh_config, port, tmp, status_file, extra=()):
 
 def client_status(tmp):
     """The client's status file (docs/status.md), or None."""
+    return role_status(tmp, "client")
+
+
+def role_status(tmp, role):
+    """The status file (docs/status.md) of the session's `role` ("client" or "server"), or None."""
     d = os.path.join(tmp, "status")
     try:
         names = os.listdir(d)
@@ -155,9 +169,51 @@ def client_status(tmp):
                 doc = json.load(f)
         except (OSError, ValueError):
             continue
-        if doc.get("role") == "client":
+        if doc.get("role") == role:
             return doc
     return None
+
+
+def server_status(net):
+    """The status file of our session's mosh2-server (docs/status.md), or None. A server
+    started through ssh writes it where its own environment says (the default directory
+    of its user), named by its pid; the stream-relay, a mosh2-server too, writes none."""
+    for pid in net.servers():
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
+        except OSError:
+            continue
+        if b"MOSH2_STATUS_DIR" in env:
+            dirs = [env[b"MOSH2_STATUS_DIR"].decode()]
+        else:
+            dirs = [os.path.join(env[b"XDG_RUNTIME_DIR"].decode(), "mosh2")] if env.get(b"XDG_RUNTIME_DIR") else []
+            dirs.append(f"/tmp/mosh2-{os.stat(f'/proc/{pid}').st_uid}")
+        for d in dirs:
+            try:
+                with open(os.path.join(d, f"{pid}.json")) as f:
+                    doc = json.load(f)
+            except (OSError, ValueError):
+                continue
+            if doc.get("role") == "server":
+                return doc
+    return None
+
+
+def nothing_sent_twice(net, tmp, timeout):
+    """Both ends' status files say the stream was taken as reliable (the server told so
+    through reliable_path) and nothing was retransmitted while it was; returns a summary."""
+    def both():
+        docs = [client_status(tmp), server_status(net)]
+        return docs if all(d and d.get("reliable_path", {}).get("entered", 0) >= 1 for d in docs) else None
+    docs = wait_for("both ends' status to show the reliable path", both, timeout)
+    for d in docs:
+        if d["reliable_path"]["retransmissions"] != 0:
+            raise Failure(f"the {d['role']} retransmitted into the stream: {d['reliable_path']}")
+        if d["reliable_path"]["stall_resyncs"] != 0:  # the stream lost nothing, so no watchdog fired
+            raise Failure(f"the {d['role']} took the stream for one that lost a state: {d['reliable_path']}")
+    return ", ".join(f"{d['role']} {d['reliable_path']} (retransmissions on any path: {d['retransmissions']})"
+                     for d in docs)
 
 
 def prompt_back(tmux):
@@ -240,6 +296,7 @@ def fallback(net, build, ssh_config, tmp, timeout):
         wait_for("seq 1 100000 to finish with the prompt back",
                  lambda: re.search(r"^100000\s*\nseq-done\s*\n[$#] ?$", tmux.screen(), re.M), timeout * 3)
         print("ok: over the stream, typing and output work and `seq 1 100000` finished with the prompt back")
+        print(f"ok: nothing retransmitted into the stream: {nothing_sent_twice(net, tmp, timeout)}")
 
         typed_file = os.path.join(tmp, "typed")
         tmux.keys(f"stty -echo; cat > {typed_file}", "Enter")
@@ -275,6 +332,110 @@ def fallback(net, build, ssh_config, tmp, timeout):
     except Failure:
         print("screen:\n" + tmux.screen())
         print("status: " + json.dumps(client_status(tmp)))
+        raise
+    finally:
+        tmux.kill()
+        net.unblock_udp()
+
+
+def type_keys(tmux, n, start, gap, until=None, more=0):
+    """Types at most n keys `gap` seconds apart from a 36-key cycle, stopping `more` keys
+    after until() first holds; returns them."""
+    typed = ""
+    left = None
+    for i in range(n):
+        c = "abcdefghijklmnopqrstuvwxyz0123456789"[(start + i) % 36]
+        tmux.keys("-l", c)
+        typed += c
+        if left is None and until and until():
+            left = more
+        if left is not None:
+            if left == 0:
+                break
+            left -= 1
+        time.sleep(gap)
+    return typed
+
+
+def transport_in_use(tmp, want):
+    return lambda: (lambda d: d if d and d.get("transport", {}).get("in_use") == want else None)(client_status(tmp))
+
+
+def end_cat(tmux, path, typed, timeout, what):
+    tmux.keys("Enter")
+    tmux.hex(0x04)
+    wait_for("cat to end", lambda: os.path.exists(path) and open(path).read().endswith("\n"), timeout)
+    got = open(path).read()
+    if got != typed + "\n":
+        raise Failure(f"typed {typed!r} {what}, the file holds {got!r}")
+
+
+def udp_lost(net, build, ssh_config, tmp, timeout):
+    port = 60127
+    tmux = Tmux(80, 24)
+    try:
+        status_file = os.path.join(tmp, "status-5")
+        tmux.start(launch_line(build, ssh_config, port, tmp, status_file))
+        wait_for("the session's prompt over UDP", lambda: prompt_back(tmux), timeout)
+        doc = wait_for("the client's status on UDP", transport_in_use(tmp, "udp"), timeout)
+        if doc["transport"]["switches"]:
+            raise Failure(f"UDP works, yet the client switched: {doc['transport']}")
+        print("ok: phase 1: the session runs over UDP")
+
+        # UDP blocked mid-typing: the keys go on, the session moves to the stream.
+        first = os.path.join(tmp, "typed-1")
+        tmux.keys(f"stty -echo; cat > {first}", "Enter")
+        time.sleep(0.5)
+        typed = type_keys(tmux, 10, 0, 0.1)
+        net.block_udp(port)
+        blocked = time.monotonic()
+        typed += type_keys(tmux, 120, 10, 0.5, transport_in_use(tmp, "stream"), 10)  # bounded: 60 s
+        doc = wait_for("the client's status to show the stream", transport_in_use(tmp, "stream"), timeout)
+        took = time.monotonic() - blocked
+        whys = [(w["to"], w["why"]) for w in doc["transport"]["switches"]]
+        if whys != [("stream", "udp-lost")]:
+            raise Failure(f"the client's switches are {whys}, expected one to the stream for udp-lost")
+        if took < 19:
+            raise Failure(f"the client moved to the stream {took:.1f} s after UDP was blocked, before udp_lost_after")
+        typed += type_keys(tmux, 10, 0, 0.1)
+        end_cat(tmux, first, typed, timeout, "across the move to the stream")
+        tmux.keys("stty echo; echo lost-$((6*7))", "Enter")  # typed without echo: the output follows the prompt
+        wait_for("output over the stream", lambda: re.search(r"lost-42\s*$", tmux.screen(), re.M), timeout)
+        print(f"ok: phase 2: UDP blocked mid-session: on the stream after {took:.0f} s (udp-lost), "
+              f"all {len(typed)} keys typed across the move arrived in order, output comes back")
+        print(f"ok: nothing retransmitted into the stream: {nothing_sent_twice(net, tmp, timeout)}")
+
+        # UDP open again mid-typing: back on UDP, nothing lost.
+        second = os.path.join(tmp, "typed-2")
+        tmux.keys(f"stty -echo; cat > {second}", "Enter")
+        time.sleep(0.5)
+        typed = type_keys(tmux, 10, 5, 0.1)
+        net.unblock_udp()
+        # bounded: 70 s, longer than the longest probe gap
+        typed += type_keys(tmux, 140, 15, 0.5, transport_in_use(tmp, "udp"), 5)
+        doc = wait_for("the client's status to show the move back to UDP", transport_in_use(tmp, "udp"), timeout)
+        whys = [(w["to"], w["why"]) for w in doc["transport"]["switches"]]
+        if whys != [("stream", "udp-lost"), ("udp", "udp-answered")]:
+            raise Failure(f"the client's switches are {whys}, expected to the stream (udp-lost) and back")
+        end_cat(tmux, second, typed, timeout, "across the move back to UDP")
+        tmux.keys("stty echo; echo back-$((6*7))", "Enter")
+        wait_for("output over UDP", lambda: re.search(r"back-42\s*$", tmux.screen(), re.M), timeout)
+        server = wait_for("the server's status to show a lossy path again", lambda: (
+            lambda d: d if d and not d["reliable_path"]["in_use"] else None)(server_status(net)), timeout)
+        if not server or server["reliable_path"]["in_use"]:
+            raise Failure(f"back on UDP, the server still takes its path as reliable: {server and server['reliable_path']}")
+        print(f"ok: phase 3: UDP open again: back on UDP, all {len(typed)} keys arrived in order; "
+              f"switches {doc['transport']['switches']}")
+        tmux.keys("exit", "Enter")
+        status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
+                          timeout)
+        if status != "0":
+            raise Failure(f"mosh2 exited with status {status} after `exit`:\n{tmux.screen()}")
+        print("ok: `exit` ended the session with status 0")
+    except Failure:
+        print("screen:\n" + tmux.screen())
+        print("status: " + json.dumps(client_status(tmp)))
+        print("server status: " + json.dumps(server_status(net)))
         raise
     finally:
         tmux.kill()
@@ -800,6 +961,8 @@ def inside(build, mode, timeout):
             fallback(net, build, ssh_config, tmp, timeout)
         elif mode == "stream-cut":
             stream_cut(net, build, ssh_config, tmp, timeout)
+        elif mode == "udp-lost":
+            udp_lost(net, build, ssh_config, tmp, timeout)
         return 0
     except (Failure, subprocess.SubprocessError, OSError) as e:
         print(f"FAIL: {mode}: {e}")
@@ -816,7 +979,7 @@ def inside(build, mode, timeout):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
-    ap.add_argument("--mode", choices=["blocked-udp", "fallback", "stream-cut", "relay", "jump"], required=True)
+    ap.add_argument("--mode", choices=["blocked-udp", "fallback", "stream-cut", "udp-lost", "relay", "jump"], required=True)
     ap.add_argument("--timeout", type=float, default=40.0)
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -24,31 +24,6 @@ crypto::session_key other_key() {
   return crypto::session_key(raw);
 }
 
-/// The instructions in `sent` (one direction's datagrams, in send order) as the peer
-/// with `key` would decode them; datagrams not authentic under `key` are counted.
-struct opened {
-  std::vector<transport::instruction> instructions;
-  std::vector<std::uint64_t> seqs;
-  std::size_t not_authentic = 0;
-};
-opened open_all(const std::vector<bytes>& sent, datagram::role receiver, const crypto::session_key& key,
-                std::size_t from = 0) {
-  opened out;
-  datagram::connection_core dc(receiver, key, time_point{});
-  transport::fragment_assembler assembler;
-  for (std::size_t i = from; i < sent.size(); ++i) {
-    auto d = dc.open(sent[i], time_point{});
-    if (!d) {
-      ++out.not_authentic;
-      continue;
-    }
-    out.seqs.push_back(d->seq);
-    auto a = assembler.add(d->payload);
-    if (a && *a) out.instructions.push_back(std::move(**a));
-  }
-  return out;
-}
-
 extension_config stock_like() { return extension_config{{}, {}}; }
 extension_config with_test_stream() { return extension_config{{extension::streams, test_stream}, {test_stream}}; }
 

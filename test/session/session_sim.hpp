@@ -2,8 +2,10 @@
 // Two session cores joined by a simulated network: a server_core with a scripted
 // program on its pty, a client_core typing, and one lossy, delaying, reordering link
 // each way that carries sealed datagrams (the real bytes, through the real datagram,
-// fragment and SSP layers). A fake clock jumps from deadline to deadline, so a whole
-// session runs in milliseconds of CPU with no sockets.
+// fragment and SSP layers). With use_stream() the client can also start the byte-stream
+// path: a FIFO each way with a delay and a bandwidth, which reaches the server from the
+// relay's address, as through ssh and `mosh2-server stream-relay`. A fake clock jumps
+// from deadline to deadline, so a whole session runs in milliseconds of CPU with no sockets.
 
 #include <algorithm>
 #include <cstdint>
@@ -87,6 +89,50 @@ private:
   bool blackout_ = false;
 };
 
+/// One direction of a framed byte stream (ssh's stdio): nothing lost or reordered, a
+/// fixed delay, and a bandwidth, so that a burst queues and its acknowledgement comes late.
+class sim_stream {
+public:
+  sim_stream(int delay_ms = 40, double bytes_per_ms = 200) : delay_(delay_ms), rate_(bytes_per_ms) {}
+  void send(bytes datagram, time_point now) {
+    bytes_ += datagram.size() + 4;  // and its length prefix
+    history.push_back(datagram);
+    if (drop_ > 0) {
+      --drop_;
+      return;
+    }
+    const auto wire = milliseconds(static_cast<milliseconds::rep>(static_cast<double>(datagram.size() + 4) / rate_));
+    free_at_ = std::max(free_at_, now) + wire;
+    queue_.push_back({free_at_ + delay_, std::move(datagram)});
+  }
+  std::optional<time_point> next_due() const {
+    if (queue_.empty()) return std::nullopt;
+    return queue_.front().first;
+  }
+  std::vector<bytes> take_due(time_point now) {
+    std::vector<bytes> due;
+    while (!queue_.empty() && queue_.front().first <= now) {
+      due.push_back(std::move(queue_.front().second));
+      queue_.erase(queue_.begin());
+    }
+    return due;
+  }
+  /// Loses the next `n` datagrams after all (a relay's socket buffer that overflowed).
+  void drop_next(int n) { drop_ = n; }
+  /// The stream ended: what was in it is gone.
+  void cut() { queue_.clear(); }
+  std::uint64_t bytes_sent() const { return bytes_; }
+  std::vector<bytes> history;
+
+private:
+  milliseconds delay_;
+  double rate_;
+  time_point free_at_{};
+  std::vector<std::pair<time_point, bytes>> queue_;
+  std::uint64_t bytes_ = 0;
+  int drop_ = 0;
+};
+
 /// The program on the server's pty: records every byte it reads, echoes them if asked,
 /// and can stop reading (a write to its pty then stays unfinished).
 struct sim_program {
@@ -134,6 +180,31 @@ public:
   /// initial state, as after an attach); the old one is gone.
   void replace_client(const crypto::session_key& key) { client_.emplace(client_config(key), now_); }
 
+  /// A client that can start the byte-stream path (as with a stream command), with
+  /// `mode`; call before the first run. The stream reaches the server from
+  /// stream_address, as the relay's datagrams do.
+  void use_stream(transport_mode mode, std::chrono::seconds udp_timeout = std::chrono::seconds(5)) {
+    transport_ = mode;
+    udp_timeout_ = udp_timeout;
+    client_.emplace(client_config(test_key()), now_);
+  }
+  sim_stream& stream_up() { return stream_up_; }
+  sim_stream& stream_down() { return stream_down_; }
+  /// Whether the stream is running (the client started it and has not stopped it).
+  bool stream_running() const { return stream_running_; }
+  /// Starts of the stream the client asked for.
+  int stream_starts = 0;
+  /// While set, a start of the stream fails at once with this reason (ssh cannot connect).
+  std::optional<std::string> stream_refuses;
+  /// Where the stream's datagrams reach the server from.
+  peer_address stream_address{"127.0.0.1", 40000, false};
+
+  /// UDP blocked both ways (or open again), as a firewall would.
+  void block_udp(bool on) {
+    up_.set_blackout(on);
+    down_.set_blackout(on);
+  }
+
   sim_program& program() { return program_; }
   sim_link& up() { return up_; }
   sim_link& down() { return down_; }
@@ -156,6 +227,8 @@ public:
       time_point next = std::min(server_deadline_, client_deadline_);
       if (auto d = up_.next_due()) next = std::min(next, *d);
       if (auto d = down_.next_due()) next = std::min(next, *d);
+      if (auto d = stream_up_.next_due()) next = std::min(next, *d);
+      if (auto d = stream_down_.next_due()) next = std::min(next, *d);
       // At least a millisecond a step: a core that keeps asking for "now" cannot spin.
       next = std::max(next, now_ + milliseconds(1));
       if (next > until) break;
@@ -171,16 +244,31 @@ public:
   /// while its program carries out the operations it hands out.
   void step() {
     for (auto& p : up_.take_due(now_)) absorb(server_.handle(incoming_datagram{p.datagram, p.from}, now_));
+    for (auto& d : stream_up_.take_due(now_)) absorb(server_.handle(incoming_datagram{d, stream_address}, now_));
     for (auto& p : down_.take_due(now_)) (void)client_->handle(incoming_datagram{p.datagram, {}}, now_);
+    for (auto& d : stream_down_.take_due(now_)) (void)client_->handle(stream_datagram{incoming_datagram{d, {}}}, now_);
     auto c = client_->handle(turn{}, now_);
+    if (c.stop_stream) stop_stream();
+    if (c.start_stream) start_stream();
     largest_client_burst = std::max(largest_client_burst, c.datagrams.size());
     client_output += c.screen;
-    for (auto& d : c.datagrams) up_.send(std::move(d), client_address, now_);
+    for (auto& d : c.datagrams) {
+      if (c.to_stream && stream_running_) {
+        stream_up_.send(d, now_);
+        if (!c.also_udp) continue;
+      }
+      up_.send(std::move(d), client_address, now_);
+    }
     client_exit = c.exit;
     client_deadline_ = c.deadline;
     for (int guard = 0; guard < 10000; ++guard) {
       auto s = server_.handle(turn{}, now_);
-      for (auto& d : s.datagrams) down_.send(std::move(d), {"127.0.0.1", 60001, false}, now_);
+      // The relay's answers go back through the stream while it runs; else nowhere.
+      const bool to_relay = server_.transport().peer() == stream_address;
+      for (auto& d : s.datagrams) {
+        if (!to_relay) down_.send(std::move(d), {"127.0.0.1", 60001, false}, now_);
+        else if (stream_running_) stream_down_.send(std::move(d), now_);
+      }
       server_exit = s.exit;
       server_deadline_ = s.deadline;
       if (s.next_op) program_.pending = std::move(s.next_op);
@@ -207,10 +295,28 @@ private:
   client_core_config client_config(const crypto::session_key& key) {
     client_core_config c(key);
     c.extensions = ext_.client;
+    c.transport = transport_;
+    c.stream_possible = transport_ != transport_mode::udp;
+    c.udp_timeout = udp_timeout_;
     c.server = {"127.0.0.1", 60001, false};
     c.term = "xterm-256color";
     c.random = fixed_chaff;
     return c;
+  }
+
+  void start_stream() {
+    stop_stream();
+    ++stream_starts;
+    if (stream_refuses) {
+      (void)client_->handle(stream_ended{*stream_refuses}, now_);
+      return;
+    }
+    stream_running_ = true;
+  }
+  void stop_stream() {
+    stream_running_ = false;
+    stream_up_.cut();
+    stream_down_.cut();
   }
 
   void absorb(server_actions a) {
@@ -238,13 +344,43 @@ private:
   time_point now_;
   sim_extensions ext_;
   std::size_t history_lines_;
+  // Before client_, whose config reads them.
+  transport_mode transport_ = transport_mode::udp;
+  std::chrono::seconds udp_timeout_ = default_udp_timeout;
   time_point server_deadline_{}, client_deadline_{};  // from each core's last turn
   server_core server_;
   std::optional<client_core> client_;
   sim_program program_;
   sim_link up_;
   sim_link down_;
+  sim_stream stream_up_, stream_down_;
+  bool stream_running_ = false;
 };
+
+/// The instructions in `sent` (one direction's datagrams, in send order) as the peer
+/// with `key` would decode them; datagrams not authentic under `key` are counted.
+struct opened {
+  std::vector<transport::instruction> instructions;
+  std::vector<std::uint64_t> seqs;
+  std::size_t not_authentic = 0;
+};
+inline opened open_all(const std::vector<bytes>& sent, datagram::role receiver, const crypto::session_key& key,
+                std::size_t from = 0) {
+  opened out;
+  datagram::connection_core dc(receiver, key, time_point{});
+  transport::fragment_assembler assembler;
+  for (std::size_t i = from; i < sent.size(); ++i) {
+    auto d = dc.open(sent[i], time_point{});
+    if (!d) {
+      ++out.not_authentic;
+      continue;
+    }
+    out.seqs.push_back(d->seq);
+    auto a = assembler.add(d->payload);
+    if (a && *a) out.instructions.push_back(std::move(**a));
+  }
+  return out;
+}
 
 /// Row `r` of a screen as text (wide-cell continuations skipped).
 inline std::string row_text(const terminal::framebuffer& fb, int r) {

@@ -159,4 +159,65 @@ TEST_CASE("on a reliable path the sender never retransmits what it sent") {
   }
   CHECK(u_resends > 0);
 }
+
+TEST_CASE("entering a reliable path, the sender first sends everything unacknowledged from the acknowledged state, once") {
+  sender<append_log> s(append_log{}, at(0), server_options());
+  s.set_peer_known(true);
+  s.remote_state_received(1, at(0), false);
+  auto send = [&](const char* item, std::int64_t from) {
+    s.current_state().append(item);
+    for (std::int64_t t = from; t < from + 1'000; t += 10)
+      if (auto i = s.tick(at(t)); i && !i->diff.empty()) return i;
+    return std::optional<transport::instruction>{};
+  };
+  auto a = send("a", 100);
+  REQUIRE(a.has_value());
+  auto b = send("b", 400);
+  REQUIRE(b.has_value());
+  // Neither was acknowledged: now the path becomes a stream.
+  s.set_reliable_path(true);
+  int sends = 0;
+  std::optional<transport::instruction> first;
+  for (std::int64_t t = 700; t < 5'000; t += 10) {
+    s.peer_heard(at(t));
+    if (auto i = s.tick(at(t)); i && !i->diff.empty()) {
+      ++sends;
+      if (!first) first = i;
+    }
+  }
+  REQUIRE(first.has_value());
+  CHECK(sends == 1);
+  CHECK(first->old_num == 0);  // from the acknowledged state: carries "a" and "b"
+  CHECK(s.stats().path_resyncs == 1);
+  CHECK(s.stats().reliable_entered == 1);
+  CHECK(s.stats().reliable_retransmissions == 0);
+  // Leaving and entering again resyncs again; staying does not.
+  s.set_reliable_path(true);
+  CHECK(s.stats().reliable_entered == 1);
+  s.set_reliable_path(false);
+  s.set_reliable_path(true);
+  CHECK(s.stats().reliable_entered == 2);
+}
+
+TEST_CASE("a reliable path that lost a state after all is resynced once 15 s pass without its acknowledgement") {
+  sender<append_log> s(append_log{}, at(0), server_options());
+  s.set_reliable_path(true);
+  s.set_peer_known(true);
+  s.remote_state_received(1, at(0), false);
+  s.current_state().append("x");
+  REQUIRE(s.tick(at(100)).has_value());  // "lost" on the way
+  int sends = 0;
+  std::uint64_t peer = 1;
+  for (std::int64_t t = 200; t < 40'000; t += 100) {
+    if (t % 3'000 == 0) s.remote_state_received(++peer, at(t), false);  // its heartbeats: alive, acking nothing new
+    if (auto i = s.tick(at(t)); i && !i->diff.empty()) {
+      ++sends;
+      CHECK(i->old_num == 0);  // from the acknowledged state
+      CHECK(t >= 15'100);
+    }
+  }
+  CHECK(sends == 2);  // after 15 s, and 15 s later: at most that often
+  CHECK(s.stats().stall_resyncs == 2);
+  CHECK(s.stats().reliable_retransmissions == 0);
+}
 }

@@ -67,12 +67,11 @@ client_actions client_core::handle(const client_event& event, time_point now) {
         } else if constexpr (std::is_same_v<E, stream_datagram>) {
           datagram(e.d, now, true);
         } else if constexpr (std::is_same_v<E, stream_ended>) {
-          if (!paths_.stream_ended(now)) {
-            path_failure_ = fmt::format("mosh2: {}, and UDP port {} on {} does not answer", e.reason,
-                                        config_.server.port, config_.server.ip);
-            begin_shutdown(now, "The ssh stream ended.");
-          }
+          stream_failed(e.reason, now);
           out.news = true;
+        } else if constexpr (std::is_same_v<E, stream_dropped>) {
+          ++stream_drops_;
+          stream_lossy_ = true;
         } else {
           take_turn(out, now);
         }
@@ -86,12 +85,20 @@ void client_core::take_turn(client_actions& out, time_point now) {
   transport_.next_deadline(now);  // trims what the server acknowledged from the log
   fill_input_window();
   predictor_.set_send_interval(transport_.send_interval());
-  out.datagrams = transport_.tick(now);
-  check_connecting(now);
+  // The path first, so that this turn's datagrams are timed and flagged for the one they take.
   paths_.turn(now, ever_heard_);
   out.start_stream = paths_.take_stream_start();
   out.stop_stream = paths_.take_stream_stop();
   if (out.start_stream || out.stop_stream) out.news = true;
+  if (out.start_stream) {
+    stream_lossy_ = false;
+    stream_mark_ = transport_.sent_num();
+  }
+  if (out.start_stream && paths_.udp_worked())
+    path_message(fmt::format("No answer on UDP port {}: trying through ssh.", config_.server.port), now, true);
+  follow_path(now);
+  out.datagrams = transport_.tick(now);
+  check_connecting(now);
   out.to_stream = paths_.on_stream();
   if (out.to_stream && !out.datagrams.empty()) out.also_udp = paths_.probe_now(now);
   if (!out.datagrams.empty()) out.new_socket = transport_.take_port_hop(now);
@@ -156,6 +163,8 @@ void client_core::fill_input_window() {
 
 void client_core::datagram(const incoming_datagram& d, time_point now, bool via_stream) {
   if (displaced_) return;
+  const auto roundtrip_before = transport_.last_roundtrip_success();
+  const auto acked_before = transport_.ssp().outgoing().acked_num();
   auto out = transport_.receive(d.wire, config_.server, now, d.truncated, d.congestion);
   if (out.displaced) {
     // Nobody is left to say goodbye to: the server serves another client now.
@@ -163,8 +172,25 @@ void client_core::datagram(const incoming_datagram& d, time_point now, bool via_
     return;
   }
   if (out.authentic) {
-    if (via_stream) paths_.heard_stream();
-    else paths_.heard_udp(now);
+    const bool was_on_stream = paths_.on_stream(), stream_was_heard = paths_.stream_heard();
+    const bool retrying = paths_.stream_retry_at() != never;
+    if (via_stream) {
+      paths_.heard_stream();
+      if (!stream_was_heard && paths_.udp_worked())
+        path_message("UDP is blocked: the session runs through ssh.", now, false);
+    } else {
+      if (transport_.last_roundtrip_success() != roundtrip_before) paths_.udp_round_trip(now);
+      // Back to UDP only on an acknowledgement over UDP of a state sent since the move:
+      // the server's datagrams to our old address before it follows the stream prove
+      // nothing about the way to it (UDP may be blocked toward the server only).
+      const auto acked = transport_.ssp().outgoing().acked_num();
+      if (acked > acked_before && acked > stream_mark_) paths_.heard_udp(now);
+      if ((was_on_stream || retrying) && path_message_) {
+        bar_.clear_message();
+        path_message_ = false;
+      }
+    }
+    follow_path(now);
   }
   if (auto rt = transport_.last_roundtrip_success()) bar_.server_acked(*rt);
   if (out.instruction != ssp::receive_outcome::newest) return;
@@ -191,6 +217,41 @@ void client_core::sent(int err, time_point now) {
   }
   if (err == EMSGSIZE) transport_.send_too_big();
   bar_.set_network_error(fmt::format("sendto: {}", std::strerror(err)), now);
+}
+
+// SSP's timing for the path the datagrams take now: on the stream nothing is sent twice
+// (unless the stream's queue dropped some), and the server is told so (reliable_path).
+void client_core::follow_path(time_point) {
+  // Only on a change: the path's other traits (and a test's own) are left as they are.
+  const bool reliable = paths_.on_stream() && !stream_lossy_;
+  if (reliable == stream_reliable_) return;
+  stream_reliable_ = reliable;
+  auto p = transport_.path();
+  p.reliable = reliable;
+  transport_.set_path(p);
+}
+
+void client_core::stream_failed(const std::string& reason, time_point now) {
+  last_stream_failure_ = reason;
+  if (paths_.stream_ended(now)) {
+    follow_path(now);
+    const auto retry = paths_.stream_retry_at();
+    if (retry != never)
+      // One row: the reason is long, and the bar only needs to say the session is fine.
+      path_message(fmt::format("The ssh stream failed; on UDP, next try in {}.",
+                               overlay::human_duration(std::chrono::duration_cast<milliseconds>(retry - now), true)),
+                   now, true);
+    return;
+  }
+  path_failure_ = fmt::format("mosh2: {}, and UDP port {} on {} does not answer", reason, config_.server.port,
+                              config_.server.ip);
+  begin_shutdown(now, "The ssh stream ended.");
+}
+
+void client_core::path_message(std::string text, time_point now, bool permanent) {
+  if (transport_.shutting_down()) return;
+  bar_.set_message(std::move(text), now, permanent);
+  path_message_ = true;
 }
 
 void client_core::check_connecting(time_point now) {
@@ -303,6 +364,9 @@ status::session_status client_core::status(time_point now) const {
   path.mode = paths_.mode() == transport_mode::udp ? "udp" : paths_.mode() == transport_mode::tcp ? "tcp" : "auto";
   path.in_use = paths_.on_stream() ? "stream" : "udp";
   path.probes = paths_.probes();
+  path.stream_retry = paths_.stream_retry_at() == never ? std::nullopt : std::optional<time_point>(paths_.stream_retry_at());
+  path.stream_drops = stream_drops_;
+  if (!last_stream_failure_.empty()) path.stream_failure = last_stream_failure_;
   for (const auto& w : paths_.switches()) path.switches.push_back({w.at, w.to, w.why});
   s.transport_path = std::move(path);
   return s;

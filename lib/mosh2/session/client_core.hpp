@@ -83,6 +83,9 @@ struct stream_datagram {
 struct stream_ended {
   std::string reason;
 };
+/// A datagram for the stream was dropped: the stream's queue was full. The stream then
+/// loses datagrams after all, so the session gives it SSP's lossy timing until its next start.
+struct stream_dropped {};
 /// The local terminal changed size.
 struct window_resized {
   int width = 80;
@@ -92,7 +95,7 @@ struct window_resized {
 struct screen_resumed {};
 
 using client_event = std::variant<incoming_datagram, keyboard_input, keyboard_ended, window_resized, signal_received,
-                                  screen_resumed, send_result, turn, stream_datagram, stream_ended>;
+                                  screen_resumed, send_result, turn, stream_datagram, stream_ended, stream_dropped>;
 
 /// What the client must do after an event.
 struct client_actions : common_actions {
@@ -131,6 +134,8 @@ public:
   std::optional<std::string> udp_advice() const;
   /// Which path the datagrams take, and its history.
   const path_choice& paths() const { return paths_; }
+  /// Datagrams the stream's queue dropped.
+  std::uint64_t stream_drops() const { return stream_drops_; }
   /// Why the session ended, when it was the paths' fault (one line), else empty.
   const std::string& path_failure() const { return path_failure_; }
   const peer_address& server() const { return config_.server; }
@@ -160,6 +165,9 @@ private:
   void fill_input_window();
   void begin_shutdown(time_point now, const std::string& why);
   void check_connecting(time_point now);
+  void follow_path(time_point now);
+  void stream_failed(const std::string& reason, time_point now);
+  void path_message(std::string text, time_point now, bool permanent);
 
   client_core_config config_;
   transport_core<ssp::user_stream, terminal_state> transport_;
@@ -185,6 +193,12 @@ private:
   bool advising_ = false;  ///< udp_timeout passed without a word: the advice is on screen
   path_choice paths_;
   std::string path_failure_;
+  std::string last_stream_failure_;  ///< why the stream last ended, for the status file
+  bool stream_lossy_ = false;
+  std::uint64_t stream_mark_ = 0;  ///< the newest state sent when the stream last started
+  bool stream_reliable_ = false;  ///< follow_path() made the path reliable  ///< the stream dropped a datagram since its start
+  bool path_message_ = false;  ///< the bar shows a message about the path
+  std::uint64_t stream_drops_ = 0;
 };
 
 }  // namespace mosh2::session

@@ -216,7 +216,8 @@ public:
     int err = 0;
     for (auto& d : a.datagrams) {
       if (a.to_stream && stream_) {
-        (void)stream_out_->try_send(asio::error_code{}, d);  // a full stream drops, as UDP would
+        // A full stream drops, as UDP would; the core then times SSP for a lossy path.
+        if (!stream_out_->try_send(asio::error_code{}, d)) (void)core_.handle(stream_dropped{}, now);
         if (!a.also_udp) continue;
       }
       if (const int e = sockets_->send(d); e && !err && !a.to_stream) err = e;

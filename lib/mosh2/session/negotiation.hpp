@@ -31,6 +31,9 @@ inline constexpr std::uint32_t terminal_mode = 3;
 inline constexpr std::uint32_t history = 4;
 /// The frame diff may carry underline styles and colours (SGR 4:n, 58, 59).
 inline constexpr std::uint32_t extended_styles = 5;
+/// The client says, in each instruction (field 25), whether its datagrams take a reliable
+/// byte stream; the server then sends nothing twice to it (docs/protocol.md, "Paths").
+inline constexpr std::uint32_t reliable_path = 6;
 /// Ids from here on are for tests only; no program announces them.
 inline constexpr std::uint32_t first_test_id = 0x7f000000;
 
@@ -42,6 +45,7 @@ inline std::string name(std::uint32_t id) {
     case terminal_mode: return "terminal_mode";
     case history: return "history";
     case extended_styles: return "extended_styles";
+    case reliable_path: return "reliable_path";
     default: return id >= first_test_id ? "test-" + std::to_string(id - first_test_id) : std::to_string(id);
   }
 }

@@ -50,7 +50,8 @@ inline constexpr std::size_t stream_piggyback_bytes = 512;
 /// The default is what both programs announce (docs/protocol.md, "The extensions").
 struct extension_config {
   std::vector<std::uint32_t> supported{extension::streams, extension::attached_elsewhere, extension::terminal_mode,
-                                        extension::history, extension::extended_styles};
+                                        extension::history, extension::extended_styles,
+                                        extension::reliable_path};
   /// Stream ids, each also in `supported`.
   std::vector<std::uint32_t> streams{extension::terminal_mode, extension::history};
 };
@@ -135,9 +136,18 @@ public:
       peer_ = from;
       link_.datagram().set_address_family(family_of(from));
       out.roamed = true;
+      // A new address is a new path, lossy until the client says otherwise from there:
+      // the copy of a stream datagram that a UDP probe carries says "reliable" too. A
+      // probe is answered at once, before the client's next datagram through the stream
+      // takes the server back there, so that the client learns UDP works.
+      if (peer_reliable_) ssp_.outgoing().ack_soon();
+      peer_reliable_ = false;
     }
     if (!arrival->instruction) return out;
     const auto& inst = *arrival->instruction;
+    if (self_ == datagram::role::server && arrival->in_order && !out.roamed &&
+        negotiation_.agreed(extension::reliable_path))
+      peer_reliable_ = inst.ext.reliable_path;
     if (inst.ext.displaced) {
       // Not a state: a client that never agreed ignores the field as a stock one would.
       out.displaced = self_ == datagram::role::client && negotiation_.agreed(extension::attached_elsewhere);
@@ -197,6 +207,9 @@ public:
       inst->ext.streams = std::move(frames);
     }
     negotiation_.stamp(inst->ext);
+    if (self_ == datagram::role::client && negotiation_.agreed(extension::reliable_path))
+      inst->ext.reliable_path = path_.reliable;
+    if (bulk) bulk->ext.reliable_path = inst->ext.reliable_path;
     if (!peer_) return out;
     out = link_.datagrams_for(*inst, now);
     if (bulk)
@@ -228,6 +241,7 @@ public:
     ssp_.restart(initial_local_, initial_remote_, now);
     negotiation_.reset();
     streams_.clear();
+    peer_reliable_ = false;
     if (self_ == datagram::role::server) peer_.reset();
     else if (peer_) link_.datagram().set_address_family(family_of(*peer_));
     link_.datagram().set_path_mtu(path_.mtu);
@@ -236,12 +250,16 @@ public:
   /// How often rekey() was called.
   std::uint64_t rekeys() const { return rekeys_; }
 
-  /// The path datagrams now take (see path_traits).
+  /// The path datagrams now take (see path_traits). A client with `reliable_path`
+  /// agreed tells its server, which then sends it nothing twice either.
   void set_path(const path_traits& p) {
     path_ = p;
     link_.datagram().set_path_mtu(p.mtu);
   }
   const path_traits& path() const { return path_; }
+  /// Whether SSP takes the path as reliable now: as set, or (server) as the client said
+  /// in its newest in-order instruction from the address it is heard from.
+  bool reliable_now() const { return path_.reliable || peer_reliable_; }
 
   /// The extensions both ends agreed on (see negotiation).
   const negotiation& extensions() const { return negotiation_; }
@@ -270,6 +288,7 @@ public:
   bool expire_peer(time_point now) {
     if (self_ != datagram::role::server || !peer_ || !link_.datagram().association_expired(now)) return false;
     peer_.reset();
+    peer_reliable_ = false;
     ssp_.outgoing().set_peer_known(false);
     return true;
   }
@@ -328,6 +347,20 @@ public:
   /// The peer's newest object.
   const Remote& remote() const { return ssp_.incoming().newest_state(); }
 
+  /// The main sender's counters with every further stream's added (the `retransmissions`,
+  /// `path_resyncs`, `reliable_retransmissions` and `stall_resyncs` that the status file shows).
+  ssp::sender_stats sender_totals() const {
+    ssp::sender_stats t = ssp_.outgoing().stats();
+    for (const auto& [id, s] : streams_) {
+      const auto& o = s.ep.outgoing().stats();
+      t.retransmissions += o.retransmissions;
+      t.path_resyncs += o.path_resyncs;
+      t.reliable_retransmissions += o.reliable_retransmissions;
+      t.stall_resyncs += o.stall_resyncs;
+    }
+    return t;
+  }
+
   /// The layers underneath, for the status file and tests.
   const endpoint_type& ssp() const { return ssp_; }
   const link_core& link() const { return link_; }
@@ -351,12 +384,12 @@ private:
     auto& out = ssp_.outgoing();
     out.set_rtt(link_.datagram().srtt_ms(), link_.datagram().rto());
     out.set_peer_known(peer_.has_value());
-    out.set_reliable_path(path_.reliable);
+    out.set_reliable_path(reliable_now());
     for (auto& [id, s] : streams_) {
       auto& so = s.ep.outgoing();
       so.set_rtt(link_.datagram().srtt_ms(), link_.datagram().rto());
       so.set_peer_known(peer_.has_value());
-      so.set_reliable_path(path_.reliable);
+      so.set_reliable_path(reliable_now());
     }
   }
 
@@ -411,6 +444,7 @@ private:
   datagram::role self_;
   std::optional<peer_address> peer_;
   path_traits path_;
+  bool peer_reliable_ = false;  ///< server: the client says its path is a reliable stream
   extension_config extensions_;
   negotiation negotiation_;
   std::map<std::uint32_t, stream> streams_;

@@ -14,6 +14,10 @@ void fill_transport_status(status::session_status& s, const transport_core<Local
   s.extensions.clear();
   for (auto id : t.extensions().agreed_set()) s.extensions.push_back(extension::name(id));
   s.rekeys = t.rekeys();
+  const auto senders = t.sender_totals();
+  s.retransmissions = senders.retransmissions;
+  s.reliable_path = {t.reliable_now(), t.ssp().outgoing().stats().reliable_entered, senders.path_resyncs,
+                     senders.reliable_retransmissions, senders.stall_resyncs};
 }
 
 }  // namespace mosh2::session

@@ -52,7 +52,20 @@ struct sender_stats {
   std::uint64_t retransmissions = 0;  ///< of which non-empty resends of the last number
   std::uint64_t prospective_resends = 0;  ///< diffs taken from the acknowledged state instead
   std::uint64_t culled = 0;           ///< entries dropped by the 32-entry cap
+  std::uint64_t reliable_entered = 0;  ///< times the path became reliable (set_reliable_path)
+  std::uint64_t path_resyncs = 0;      ///< sends from the acknowledged state on entering it
+  /// Resends of the last number while the path was reliable, the resync aside: none
+  /// should ever happen (nothing is retransmitted into a stream).
+  std::uint64_t reliable_retransmissions = 0;
+  /// Resyncs because a reliable path broke its promise (see reliable_stall_after).
+  std::uint64_t stall_resyncs = 0;
 };
+
+/// On a reliable path, a state still unacknowledged this long while the peer keeps
+/// talking means the path lost it after all (a relay's socket buffer overflowed, a
+/// stream was cut and restarted unnoticed): the sender resyncs, at most this often.
+/// A working stream acknowledges within its round trip, far below this.
+inline constexpr milliseconds reliable_stall_after{15000};
 
 /// The sending half of SSP for one object (protocol §7.3). Call next_deadline() to
 /// learn when to wake up and tick() when woken (or whenever the object changed); tick()
@@ -86,8 +99,19 @@ public:
   /// See set_peer_known().
   bool peer_known() const { return peer_known_; }
   /// On a reliable path (a byte stream) nothing sent is lost: every state sent counts
-  /// as received at once and nothing is retransmitted into the stream.
-  void set_reliable_path(bool reliable) { reliable_ = reliable; }
+  /// as received at once and nothing is retransmitted into the stream. What was sent
+  /// before, on a lossy path, may be lost though: the first send after entering the
+  /// reliable path is a diff from the acknowledged state (a resync), so everything the
+  /// peer has not acknowledged goes into the stream once. Leaving it needs nothing: the
+  /// lossy timing guesses from the acknowledgements again, and resends what they lack.
+  void set_reliable_path(bool reliable) {
+    if (reliable && !reliable_) {
+      resync_ = true;
+      ++stats_.reliable_entered;
+    }
+    if (!reliable) resync_ = false;
+    reliable_ = reliable;
+  }
   /// See set_reliable_path().
   bool reliable_path() const { return reliable_; }
   /// clamp(ceil(SRTT / 2), 20, 250) ms: about two frames per round trip.
@@ -144,7 +168,9 @@ public:
 
     std::size_t base = assumed_;
     bytes diff = current_.diff_from(sent_[base].state);
-    if (base != 0) {
+    // On a reliable path the peer holds what was sent: a diff from an older state would
+    // send part of it again.
+    if (base != 0 && !reliable_) {
       // Prospective resend: a diff from the acknowledged state survives the loss of
       // every unacknowledged instruction, so prefer it when it costs little more.
       bytes resend = current_.diff_from(sent_.front().state);
@@ -239,8 +265,19 @@ private:
   // go out again each send interval until its ack came back (5-6 copies of a frame on
   // loopback, where the stock peer sends one; bench/server_compare.py measures it).
   void update_assumed_receiver_state(time_point now) {
+    // Nothing left to resync once the peer acknowledged everything.
+    if (sent_.size() == 1) resync_ = false;
+    // Only when the peer lacks content: a further stream's bare acknowledgements wait
+    // for the peer's next frame, which may be long in coming.
+    if (reliable_ && !resync_ && sent_.size() > 1 && last_heard_ && now - *last_heard_ < active_retry_timeout &&
+        now - sent_[1].sent >= reliable_stall_after && now - last_stall_resync_ >= reliable_stall_after &&
+        !(current_ == sent_.front().state)) {
+      resync_ = true;
+      last_stall_resync_ = now;
+      ++stats_.stall_resyncs;
+    }
     if (reliable_) {
-      assumed_ = sent_.size() - 1;
+      assumed_ = resync_ ? 0 : sent_.size() - 1;
       return;
     }
     assumed_ = 0;
@@ -263,6 +300,7 @@ private:
     const std::uint64_t new_num =
         shutdown_in_progress_ ? transport::shutdown_num : sent_.back().num + 1;
     add_sent_state(now, new_num);
+    if (base == 0) resync_ = false;  // nothing of what the peer lacks is in the object any more
     next_ack_time_ = heartbeats_ ? now + ack_interval : never;
     next_send_time_ = never;
     ++stats_.empty_acks;
@@ -274,6 +312,12 @@ private:
     auto& last = sent_.back();
     std::uint64_t new_num = current_ == last.state ? last.num : last.num + 1;
     if (shutdown_in_progress_) new_num = transport::shutdown_num;
+    if (base == 0 && resync_) {
+      resync_ = false;
+      ++stats_.path_resyncs;
+    } else if (new_num == last.num && reliable_) {
+      ++stats_.reliable_retransmissions;
+    }
     if (new_num == last.num) {
       last.sent = now;
       ++stats_.retransmissions;
@@ -328,6 +372,8 @@ private:
   random_source random_;
   bool heartbeats_;
   bool reliable_ = false;
+  bool resync_ = false;  ///< entered the reliable path: the next send is from the acknowledged state
+  time_point last_stall_resync_{};
 
   // What the datagram layer reports before its first sample, until set_rtt().
   double srtt_ms_ = datagram::rtt_estimator::initial_srtt_ms;

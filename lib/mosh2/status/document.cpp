@@ -90,6 +90,12 @@ std::string to_json(const session_status& s, time_point now) {
                                                {"held_back_instructions", s.program_input->held_back_instructions}}
                                         : json(nullptr)},
       {"extensions", {{"agreed", s.extensions}, {"rekeys", s.rekeys}}},
+      {"retransmissions", s.retransmissions},
+      {"reliable_path", {{"in_use", s.reliable_path.in_use},
+                         {"entered", s.reliable_path.entered},
+                         {"resyncs", s.reliable_path.resyncs},
+                         {"retransmissions", s.reliable_path.retransmissions},
+                         {"stall_resyncs", s.reliable_path.stall_resyncs}}},
       {"datagrams",
        {{"sent", c.sealed},
         {"received", c.accepted},
@@ -102,7 +108,11 @@ std::string to_json(const session_status& s, time_point now) {
     for (const auto& w : s.transport_path->switches)
       switches.push_back({{"unix_ms", to_unix_ms(w.at, now, now_unix)}, {"to", w.to}, {"why", w.why}});
     doc["transport"] = {{"mode", s.transport_path->mode}, {"in_use", s.transport_path->in_use},
-                        {"udp_probes", s.transport_path->probes}, {"switches", std::move(switches)}};
+                        {"udp_probes", s.transport_path->probes}, {"switches", std::move(switches)},
+                        {"stream_retry_unix_ms", optional_time(s.transport_path->stream_retry, now, now_unix)},
+                        {"stream_drops", s.transport_path->stream_drops},
+                        {"stream_failure", s.transport_path->stream_failure ? json(*s.transport_path->stream_failure)
+                                                                            : json(nullptr)}};
   }
   return doc.dump(2) + "\n";
 }

@@ -91,6 +91,9 @@ struct session_status {
     std::string in_use;  ///< udp, stream
     std::uint64_t probes = 0;
     std::vector<path_switch_status> switches;
+    std::optional<time_point> stream_retry;  ///< a failed stream is tried again then
+    std::uint64_t stream_drops = 0;          ///< datagrams the stream's full queue dropped
+    std::optional<std::string> stream_failure;  ///< why the stream last ended
   };
   std::optional<transport_status> transport_path;
   /// Server: typed input waiting for a program that is not reading (see program_input).
@@ -106,6 +109,16 @@ struct session_status {
   /// with a stock peer or before the peer announced itself.
   std::vector<std::string> extensions;
   std::uint64_t rekeys = 0;  ///< times the session's key was rotated
+  /// SSP's timing on a reliable path (docs/protocol.md, "Paths"), all senders together.
+  struct reliable_path_status {
+    bool in_use = false;               ///< the path is taken as reliable now
+    std::uint64_t entered = 0;         ///< times it became reliable
+    std::uint64_t resyncs = 0;         ///< sends from the acknowledged state on entering it
+    std::uint64_t retransmissions = 0; ///< resends while it was reliable, the resyncs aside
+    std::uint64_t stall_resyncs = 0;   ///< of the resyncs, those after the path lost a state
+  };
+  reliable_path_status reliable_path;
+  std::uint64_t retransmissions = 0;  ///< resends of a state number, every sender, on any path
 };
 
 /// The session's state as the status document names it: "shutting-down" once the

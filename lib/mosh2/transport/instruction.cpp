@@ -67,6 +67,7 @@ void encode_extensions(bytes& out, const instruction_extensions& ext) {
   for (const auto& f : ext.streams) pb::put_bytes_field(out, stream_field, encode_frame(f));
   if (ext.no_state) pb::put_uint_field(out, no_state_field, 1);
   if (ext.displaced) pb::put_uint_field(out, displaced_field, 1);
+  if (ext.reliable_path) pb::put_uint_field(out, reliable_path_field, 1);
 }
 
 }  // namespace
@@ -149,6 +150,10 @@ result<instruction, decode_error> decode_instruction(bytes_view in) {
       case displaced_field:
         if (!is_varint) return failure{decode_error::bad_field};
         out.ext.displaced = f->value != 0;
+        break;
+      case reliable_path_field:
+        if (!is_varint) return failure{decode_error::bad_field};
+        out.ext.reliable_path = f->value != 0;
         break;
       default:
         break;  // unknown field: skipped

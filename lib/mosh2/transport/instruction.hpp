@@ -39,7 +39,10 @@ struct instruction_extensions {
   /// Field 24: the session was handed to another client (sealed under the key this
   /// client still holds); only to a client that agreed to `attached_elsewhere`.
   bool displaced = false;
-  bool empty() const { return !offer && !accept && streams.empty() && !no_state && !displaced; }
+  /// Field 25: the client's datagrams take a reliable byte stream (docs/protocol.md,
+  /// "Paths"); only from a client whose server agreed to `reliable_path`.
+  bool reliable_path = false;
+  bool empty() const { return !offer && !accept && streams.empty() && !no_state && !displaced && !reliable_path; }
   bool operator==(const instruction_extensions&) const = default;
 };
 
@@ -48,6 +51,7 @@ inline constexpr std::uint32_t accept_field = 21;
 inline constexpr std::uint32_t stream_field = 22;
 inline constexpr std::uint32_t no_state_field = 23;
 inline constexpr std::uint32_t displaced_field = 24;
+inline constexpr std::uint32_t reliable_path_field = 25;
 /// Decoding limits: an announcement names at most this many extensions, and an
 /// instruction carries at most this many stream frames; more is a malformed instruction.
 inline constexpr std::size_t max_offered_extensions = 64;
@@ -62,7 +66,7 @@ struct instruction {
   std::uint64_t throwaway_num = 0;
   bytes diff;   ///< serialized UserMessage or HostMessage; empty = no change
   bytes chaff;  ///< 0-16 random bytes, ignored
-  instruction_extensions ext;  ///< fields 20-23, only between mosh2 peers
+  instruction_extensions ext;  ///< fields 20-25, only between mosh2 peers
   bool operator==(const instruction&) const = default;
 };
 
