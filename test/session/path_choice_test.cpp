@@ -190,6 +190,27 @@ TEST_CASE("after UDP worked, a stream that cannot start leaves the session on UD
   CHECK(p.stream_retry_at() == t + 30s + first_stream_retry);
 }
 
+TEST_CASE("a UDP that stays blocked while the stream keeps failing keeps only the newest changes of path") {
+  const time_point t0{};
+  path_choice p(transport_mode::automatic, true, t0, std::chrono::seconds(5));
+  p.udp_round_trip(t0 + 1s);
+  time_point t = t0 + 1s + udp_lost_after;
+  p.turn(t, true);
+  REQUIRE(p.on_stream());
+  // A day of failed tries, one a minute once the backoff is at its longest.
+  for (int attempt = 0; attempt < 1440; ++attempt) {
+    REQUIRE(p.stream_ended(t));
+    t = p.stream_retry_at();
+    p.turn(t, true);
+    REQUIRE(p.on_stream());
+  }
+  CHECK(p.switch_count() == 1 + 2 * 1440);
+  REQUIRE(p.switches().size() == kept_switches);
+  CHECK(p.switches().back().why == "stream-retry");
+  CHECK(p.switches().back().at == t);
+  CHECK(p.switches().front().at < p.switches().back().at);
+}
+
 TEST_CASE("a stream that ends is started again, three times in a row at most") {
   const time_point t0{};
   path_choice p(transport_mode::tcp, true, t0, std::chrono::seconds(5));

@@ -53,6 +53,10 @@ inline constexpr auto longest_stream_retry = std::chrono::seconds(60);
 /// between two is time the client was not running, which does not count as UDP's silence.
 inline constexpr auto longest_turn_gap = std::chrono::seconds(10);
 
+/// Changes of path kept for the status file: the newest ones. A UDP that stays blocked
+/// while the stream keeps failing adds two a minute for as long as the session lasts.
+inline constexpr std::size_t kept_switches = 64;
+
 /// One change of path, for the status file.
 struct path_switch {
   time_point at;
@@ -79,7 +83,7 @@ public:
     if (last_turn_ && now - *last_turn_ > longest_turn_gap && last_udp_) *last_udp_ += now - *last_turn_;
     last_turn_ = now;
     if (on_stream_ || failed_) return;
-    if (mode_ == transport_mode::tcp && switches_.empty()) move_to_stream(now, "transport-tcp");
+    if (mode_ == transport_mode::tcp && switch_count_ == 0) move_to_stream(now, "transport-tcp");
     else if (mode_ == transport_mode::udp) return;
     else if (retry_at_ != never) {
       if (now >= retry_at_) move_to_stream(now, "stream-retry");
@@ -108,7 +112,7 @@ public:
     if (!on_stream_) return;
     on_stream_ = false;
     stop_stream_ = true;
-    switches_.push_back({now, "udp", "udp-answered"});
+    record({now, "udp", "udp-answered"});
     // Back on UDP the round trips start again; until then, count this as one.
     udp_round_trip(now);
   }
@@ -143,7 +147,7 @@ public:
       return true;
     }
     on_stream_ = false;
-    switches_.push_back({now, "udp", "stream-ended"});
+    record({now, "udp", "stream-ended"});
     if (!last_udp_) {
       failed_ = true;
       return false;
@@ -171,12 +175,21 @@ public:
   /// Whether a round trip over UDP ever worked.
   bool udp_worked() const { return last_udp_.has_value(); }
 
+  /// The newest kept_switches changes of path, oldest first.
   const std::vector<path_switch>& switches() const { return switches_; }
+  /// Changes of path since the start, the ones no longer kept included.
+  std::uint64_t switch_count() const { return switch_count_; }
   std::uint64_t probes() const { return probes_; }
   int restarts() const { return restarts_; }
   transport_mode mode() const { return mode_; }
 
 private:
+  void record(path_switch w) {
+    if (switches_.size() >= kept_switches) switches_.erase(switches_.begin());
+    switches_.push_back(std::move(w));
+    ++switch_count_;
+  }
+
   void move_to_stream(time_point now, const char* why) {
     on_stream_ = ever_on_stream_ = true;
     stream_heard_ = false;
@@ -184,7 +197,7 @@ private:
     start_stream_ = true;
     next_probe_ = now + first_probe_after;
     probe_gap_ = first_probe_after * 2;
-    switches_.push_back({now, "stream", why});
+    record({now, "stream", why});
   }
 
   transport_mode mode_;
@@ -205,6 +218,7 @@ private:
   std::uint64_t probes_ = 0;
   int restarts_ = 0;
   std::vector<path_switch> switches_;
+  std::uint64_t switch_count_ = 0;
 };
 
 inline std::optional<transport_mode> parse_transport_mode(const std::string& word) {
