@@ -258,10 +258,12 @@ def reap(seconds):
     return False
 
 
-def start_server(server, script, env, timeout):
-    """`server` is a path, or a list: the path and options of `new` (--history 0)."""
+def start_server(server, script, env, timeout, wrapper=()):
+    """`server` is a path, or a list: the path and options of `new` (--history 0).
+    `wrapper` goes before it (history_cost.py --server: valgrind and its options)."""
     argv = [server] if isinstance(server, str) else list(server)
-    p = subprocess.run(argv[:1] + ["new"] + argv[1:] + ["-p", "0", "-i", "127.0.0.1", "--", "sh", "-c", script],
+    p = subprocess.run(list(wrapper) + argv[:1] + ["new"] + argv[1:] +
+                       ["-p", "0", "-i", "127.0.0.1", "--", "sh", "-c", script],
                        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=timeout)
     m = re.search(r"MOSH CONNECT (\d+) ([A-Za-z0-9+/]{22})", p.stdout)
@@ -367,10 +369,12 @@ def pump(sel, relay, fd):
             yield read_client_output(fd)
 
 
-def measure(server, client, path, cols, rows, tmp, timeout, idle=0.0):
+def measure(server, client, path, cols, rows, tmp, timeout, idle=0.0, wrapper=(), grace=2.0):
     """One run. With `idle` seconds, the session then sits idle that long (client still
     connected) and "rss_idle_kb" is the server's resident set at its end, next to
-    "rss_end_kb", the one when the output was done."""
+    "rss_end_kb", the one when the output was done. "pid" is the server daemon's pid.
+    `wrapper` runs the server under another program (valgrind); `grace` is how long the
+    server gets to exit after SIGTERM before SIGKILL."""
     ready = "m2ready-" + secrets.token_hex(8)
     done = "m2done-" + secrets.token_hex(8)
     # Both markers are window titles: the client prints a changed title whole, so a token
@@ -384,7 +388,7 @@ def measure(server, client, path, cols, rows, tmp, timeout, idle=0.0):
            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "xterm-256color",
            "MOSH2_STATUS_DIR": os.path.join(tmp, "status"),
            "MOSH_SERVER_NETWORK_TMOUT": str(int(timeout) + 30)}  # a lost server still ends
-    port, key, spid = start_server(server, script, env, 10)
+    port, key, spid = start_server(server, script, env, 10 + 20 * bool(wrapper), wrapper)
     relay = Relay(port)
     cpid, fd = start_client(client, relay.port, key, cols, rows)
     sel = selectors.DefaultSelector()
@@ -426,19 +430,20 @@ def measure(server, client, path, cols, rows, tmp, timeout, idle=0.0):
                 for _ in pump(sel, relay, fd):
                     pass
             result["rss_idle_kb"] = proc_hwm_kb(spid, "VmRSS:")
+        result["pid"] = spid
         return result
     finally:
-        teardown(spid, cpid, fd, relay, sel)
+        teardown(spid, cpid, fd, relay, sel, grace)
 
 
-def teardown(spid, cpid, fd, relay, sel):
-    """Kills the client, then the server (SIGTERM, SIGKILL after 2 s) and everything under
-    it, by pid; closes our ends and reaps (we are the subreaper of the detached server)."""
+def teardown(spid, cpid, fd, relay, sel, grace=2.0):
+    """Kills the client, then the server (SIGTERM, SIGKILL after `grace` s) and everything
+    under it, by pid; closes our ends and reaps (we are the subreaper of the detached server)."""
     sel.close()
     victims = [spid] + descendants(spid)
     kill(cpid, signal.SIGKILL)
     kill(spid, signal.SIGTERM)
-    stop = time.monotonic() + 2
+    stop = time.monotonic() + grace
     while alive(spid) and time.monotonic() < stop:
         time.sleep(0.02)
     for pid in victims:

@@ -351,6 +351,147 @@ TEST_CASE("the ring stores every kind of line exactly as the plain encoder write
   check_ring_encoding(rows, 2);
 }
 
+TEST_CASE("rows the emulator marks plain are stored exactly as the plain encoder writes them") {
+  // row::plain: the history writes these from the cells' first bytes alone, so each
+  // length and kind of header the general encoder could write is here.
+  renditions high;
+  high.fg = color::indexed(200);
+  renditions rgb;
+  rgb.fg = color::rgb(250, 128, 1);
+  rgb.set(renditions::bold, true);
+  renditions curly;
+  curly.set_underline(underline_style::curly);
+  curly.ul = color::rgb(1, 2, 3);
+  renditions blue_bg;
+  blue_bg.bg = color::indexed(4);
+  std::vector<row> rows;
+  for (const renditions& r : {renditions{}, high, rgb, curly, blue_bg}) {
+    for (std::size_t n : {0, 1, 6, 23, 24, 30, 80, 127, 128, 300}) {
+      row x = ascii_row(400, std::string(n, static_cast<char>('!' + n % 90)), r);
+      x.plain = true;
+      x.wrap = n % 2 == 1;
+      rows.push_back(x);
+    }
+    row full = ascii_row(max_screen_side, std::string(max_screen_side, 'w'), r);
+    full.plain = true;
+    rows.push_back(full);
+  }
+  {  // plain text before coloured blanks: those are kept, by the general encoder
+    row x = ascii_row(30, "text");
+    for (std::size_t i = 4; i < 30; ++i) x.cells[i].reset(blue_bg);
+    x.blank_rend = blue_bg;
+    x.plain = true;
+    rows.push_back(x);
+    row all = row(30, blue_bg);
+    all.blank_from = 0;
+    all.blank_rend = blue_bg;
+    all.plain = true;
+    rows.push_back(all);
+  }
+  check_ring_encoding(rows, 3);
+  check_ring_encoding(rows, 100);
+  std::reverse(rows.begin(), rows.end());
+  check_ring_encoding(rows, 2);
+}
+
+// row::plain's promise (framebuffer.hpp): every cell before blank_from is plain ASCII in
+// the first cell's renditions, and the cells from blank_from on are its known blanks.
+bool plain_promise_kept(const row& r) {
+  if (!r.plain) return true;
+  if (r.blank_from == row::unknown_blanks || r.blank_from > r.cells.size()) return false;
+  for (std::size_t i = 0; i < r.blank_from; ++i)
+    if (!r.cells[i].plain_ascii() || !(r.cells[i].rend() == r.cells[0].rend())) return false;
+  for (std::size_t i = r.blank_from; i < r.cells.size(); ++i)
+    if (!(r.cells[i] == cell(r.blank_rend))) return false;
+  return true;
+}
+
+// Every row of the screen keeps the promise, and a history stores each as the plain
+// encoder writes it (as it would if the row scrolled off now).
+bool screen_keeps_plain_promise(const emulator& e) {
+  for (int r = 0; r < e.fb().height(); ++r) {
+    const row& x = e.fb().row_at(r);
+    history h(1);
+    h.push(x);
+    if (!plain_promise_kept(x) || h.encoded(0) != plain_encoding(x)) return false;
+  }
+  return true;
+}
+
+TEST_CASE("a plain row changed by any other write is stored exactly as the plain encoder writes it") {
+  struct change {
+    const char* what;
+    std::string bytes;  // written after "hello world" on the bottom row
+    bool plain;         // whether the row is still marked plain, with text, afterwards
+  };
+  const std::vector<change> changes = {
+      {"nothing", "", true},
+      {"more text", " and more", true},
+      {"the same renditions over the start", "\rHE", true},
+      {"the same text in a 4 KiB write of its own", "!", true},
+      {"erase to the end of the line", "\x1b[5D\x1b[K", false},
+      {"erase the line", "\x1b[2K", false},
+      {"erase to the start of the line", "\x1b[1K", false},
+      {"erase characters", "\r\x1b[2C\x1b[3X", false},
+      {"insert characters", "\r\x1b[2C\x1b[2@", false},
+      {"delete characters", "\r\x1b[2P", false},
+      {"insert mode", "\r\x1b[4hXY\x1b[4l", false},
+      {"a wide character", "\xE4\xB8\xAD", false},
+      {"a combining mark", "e\xCC\x81", false},
+      {"a mark with no base", "\x1b[3C\xCC\x81", false},
+      {"an SGR change", "\x1b[31mred\x1b[m", false},
+      {"an SGR change over the start", "\r\x1b[1mH\x1b[m", false},
+      {"a gap before more text", "\x1b[3Cx", false},
+      {"DEC graphics", "\x1b(0qq\x1b(B", false},
+      {"repeat (REP)", "\x1b[3b", false},
+      {"a narrow character over a wide one's right half", "\r\xE4\xB8\xADx\x1b[3Dy", false},
+      {"autowrap off at the edge", "\x1b[?7l0123456789abcdef\x1b[?7h", false},
+      {"screen alignment (DECALN)", "\x1b#8\x1b[4;1H", false},
+      {"a tab and text", "\tz", false},
+  };
+  for (const change& c : changes) {
+    INFO(std::string(c.what));
+    emulator e(20, 4, emulator_options::server(100));
+    e.write("\x1b[4;1Hhello world");
+    e.write(c.bytes);
+    REQUIRE(screen_keeps_plain_promise(e));
+    const row shown = e.fb().row_at(3);
+    CHECK((shown.plain && shown.blank_from > 0) == c.plain);
+    e.write("\r\n\r\n\r\n\r\n");
+    const history& h = *e.history();
+    REQUIRE(h.end() >= 1);
+    CHECK(h.encoded(h.end() - 1) == plain_encoding(shown));
+  }
+}
+
+TEST_CASE("the emulator keeps row::plain's promise through random output, scrolling and reflow") {
+  const std::vector<std::string> pieces = {
+      "abc", "0123456789abcdefghij", "\r\n", "\r", "\n", "\x1b[?1049l\x1b[r", "\x1b[31m", "\x1b[m", "\x1b[K", "\x1b[1K", "\x1b[2K",
+      "\x1b[2X", "\x1b[2@", "\x1b[2P", "\x1b[4h", "\x1b[4l", "\xE4\xB8\xAD", "e\xCC\x81", "\xCC\x81", "\x1b[3C",
+      "\x1b[2D", "\x1b[H", "\x1b[2;3r", "\x1b[r", "\x1bM", "\x1b[L", "\x1b[M", "\x1b[S", "\x1b[T", "\x1b(0q\x1b(B",
+      "\x1b[3b", "\x1b[?7l", "\x1b[?7h", "\x1b[44m\x1b[2J", "\t", "\x1b[?1049h", "\x1b[?1049l", "\x1b#8", "\b",
+  };
+  xorshift next{0x2545F4914F6CDD1Dull};
+  emulator e(16, 5, emulator_options::server(50));
+  int plain_rows = 0;  // rows seen plain with text: the fast path was taken
+  for (int step = 0; step < 4000; ++step) {
+    if (step % 500 == 499) {
+      e.resize(8 + static_cast<int>(next() % 20), 3 + static_cast<int>(next() % 5));
+      REQUIRE(screen_keeps_plain_promise(e));
+      continue;
+    }
+    // Half the time text or a new line (the first three pieces), so lines do scroll off.
+    const std::string& p = pieces[next() % 2 ? next() % 3 : next() % pieces.size()];
+    INFO("step " << step << ": " << p);
+    e.write(p);
+    REQUIRE(screen_keeps_plain_promise(e));
+    for (int r = 0; r < e.fb().height(); ++r)
+      plain_rows += e.fb().row_at(r).plain && e.fb().row_at(r).blank_from > 0;
+  }
+  CHECK(plain_rows > 1000);
+  CHECK(e.history()->end() > 100);
+}
+
 TEST_CASE("the ring stores random lines exactly as the plain encoder writes them") {
   xorshift next{0x9E3779B97F4A7C15ull};
   renditions palette[5];

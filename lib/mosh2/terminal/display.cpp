@@ -835,7 +835,7 @@ public:
         copy = std::make_shared<row>(src);
         for (cell& c : copy->cells) c.rend() = shown(c.rend(), p);
         copy->extended = false;
-        copy->blank_from = row::unknown_blanks;
+        copy->forget_cells();
         made.emplace_back(&src, copy);
       }
       view_->replace_row(r, std::move(copy));

@@ -126,7 +126,7 @@ void emulator::print_ascii(const char* p, const char* end) {
     }
     const int col = ds.cursor_col;
     const int n = static_cast<int>(std::min<std::ptrdiff_t>(end - p, ds.width - col));
-    row& r = ds.insert_mode ? fb_.mutable_row(ds.cursor_row) : fb_.mutable_row_before(ds.cursor_row, col + n);
+    row& r = ds.insert_mode ? fb_.mutable_row(ds.cursor_row) : fb_.mutable_row_ascii(ds.cursor_row, col, n, rend);
     fb_.add_work(static_cast<std::uint64_t>(n));
     // Inserting one blank before each character of the run is the same as inserting
     // the run's length once: the run never leaves this row.

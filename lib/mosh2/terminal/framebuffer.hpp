@@ -197,6 +197,18 @@ struct row {
   static constexpr std::size_t unknown_blanks = SIZE_MAX;
   std::size_t blank_from = unknown_blanks;
   renditions blank_rend;
+  /// Every cell before `blank_from` (then known) is one printable ASCII character made
+  /// by set_ascii, all in the first cell's renditions: what print_ascii leaves on a line
+  /// of text (seq, logs), so the history encodes it from this without looking at each
+  /// cell's flags and renditions. Only print_ascii (through mutable_row_ascii) and the
+  /// blank row set it; every other write clears it.
+  bool plain = false;
+
+  /// Nothing is known about the cells any more (a write that may go anywhere).
+  void forget_cells() {
+    blank_from = unknown_blanks;
+    plain = false;
+  }
 
   row() = default;
   // Filling from one named blank avoids rebuilding a temporary per cell, which gcc 12
@@ -267,14 +279,32 @@ public:
   /// Writable row: unshares it first (copy-on-write) and bumps its generation.
   row& mutable_row(int r) {
     row& w = writable(r);
-    w.blank_from = row::unknown_blanks;
+    w.forget_cells();
     return w;
   }
   /// Writable row of which only the cells before column `end` will change (and `wrap`).
   row& mutable_row_before(int r, int end) {
     row& w = writable(r);
+    if (end > 0) w.plain = false;
     if (w.blank_from != row::unknown_blanks)
       w.blank_from = std::max(w.blank_from, static_cast<std::size_t>(std::max(end, 0)));
+    return w;
+  }
+  /// Writable row whose cells [col, col + n) the caller makes plain ASCII characters
+  /// with renditions `rend` (set_ascii), and nothing else: the row stays `plain` when
+  /// it was and the run continues its text in the same renditions with no blank gap.
+  row& mutable_row_ascii(int r, int col, int n, const renditions& rend) {
+    row& w = writable(r);
+    const std::size_t c = static_cast<std::size_t>(col), e = c + static_cast<std::size_t>(n);
+    if (w.blank_from == row::unknown_blanks) return w;  // and plain is false
+    if (c == 0 && w.blank_from <= e) {
+      w.plain = true;  // the run replaces every cell written before (seq, logs)
+    } else if (w.plain) {
+      // The run continues the text in its renditions (a plain row's are its first cell's)
+      // with no blank gap before it.
+      w.plain = c <= w.blank_from && w.blank_from > 0 && w.cells[0].rend() == rend;
+    }
+    w.blank_from = std::max(w.blank_from, e);
     return w;
   }
   cell& mutable_cell(int r, int c) { return mutable_row(r).cells[static_cast<std::size_t>(c)]; }
@@ -501,6 +531,7 @@ private:
         !(blank_cache_->cells.front().rend() == r)) {
       blank_cache_ = std::make_shared<row>(ds_.width, r);
       blank_cache_->blank_from = 0;
+      blank_cache_->plain = true;
       blank_cache_->blank_rend = r;
       blank_cache_->generation = ++generation_counter_;
       work_ += static_cast<std::uint64_t>(ds_.width);
@@ -537,6 +568,7 @@ private:
     fresh->extended = p->extended;
     fresh->blank_from = p->blank_from;
     fresh->blank_rend = p->blank_rend;
+    fresh->plain = p->plain;
     p = std::move(fresh);
   }
 

@@ -365,6 +365,26 @@ char* encode_line_into(std::span<const cell> cells, std::size_t n, bool wrap, ch
 
 constexpr std::size_t plain_line_cells = 23;
 
+// The most bytes put_plain_line writes besides the cells: the line's flags and length,
+// the run's length (two varint bytes each at most) and its renditions.
+constexpr std::size_t plain_header_max = 1 + 2 + 2 + 2 + 3 * varint_size(0xFFFFFFFFu);
+
+// encode_line's bytes for cells the emulator knows are plain (row::plain): plain ASCII
+// in the first one's renditions, so one run and a byte a cell, read from each cell's
+// first byte without looking at its flags or renditions. Writes at most
+// plain_header_max + cells.size() bytes at `out`; returns the end.
+char* put_plain_line(std::span<const cell> cells, bool wrap, char* out) {
+  const std::size_t n = cells.size();
+  writer w{out};
+  w.byte(wrap ? line_wrapped : 0);
+  w.varint(n);
+  if (n == 0) return w.p;
+  w.varint(n);
+  put_rend(w, cells[0].rend());
+  for (std::size_t i = 0; i < n; ++i) w.p[i] = cells[i].text()[0];
+  return w.p + n;
+}
+
 }  // namespace
 
 void encode_history_line(std::span<const cell> cells, bool wrap, std::string& out) {
@@ -421,6 +441,18 @@ void history::stored::assign(std::span<const cell> cells, bool wrap, std::vector
   size = static_cast<std::uint32_t>(len);
 }
 
+void history::stored::assign_plain(std::span<const cell> cells, bool wrap) {
+  const std::size_t bound = plain_header_max + cells.size();
+  char* out = small.data();
+  if (bound <= small.size()) {
+    in_big = false;
+  } else {
+    reserve((bound + 15) / 16 * 16);  // rounded up as in assign
+    out = big.get();
+  }
+  size = static_cast<std::uint32_t>(put_plain_line(cells, wrap, out) - out);
+}
+
 void history::stored::reserve(std::size_t n) {
   if (big_capacity < n) {
     big = std::make_unique_for_overwrite<char[]>(n);
@@ -465,6 +497,7 @@ void history::drop_newest(std::size_t n) {
 // then a byte a cell) into `out` (a slot's own storage): the header from plain_ (the
 // last such line's, most often the same renditions) and a store per cell. Returns the
 // line's length, or 0 when the line is not of that kind.
+template <bool known_plain>
 std::size_t history::encode_plain(std::span<const cell> cells, bool wrap, char* out) {
   const std::size_t n = cells.size();
   if (n == 0 || n > plain_line_cells) return 0;
@@ -480,7 +513,7 @@ std::size_t history::encode_plain(std::span<const cell> cells, bool wrap, char* 
   }
   for (std::size_t j = 0; j < n; ++j) {
     const cell& c = cells[j];
-    if (!matches(c.rend(), key) || !c.plain_ascii()) return 0;
+    if (!known_plain && (!matches(c.rend(), key) || !c.plain_ascii())) return 0;
     out[8 + j] = c.text()[0];
   }
   std::memcpy(out, plain_.bytes.data(), 8);
@@ -509,11 +542,22 @@ void history::push(const row& r) {
     if (++head_ == count_) head_ = 0;
   }
   std::span<const cell> cells(r.cells);
+  static_assert(std::tuple_size_v<decltype(s->small)> >= 8 + plain_line_cells);
+  // A line of text that print_ascii wrote, the usual case: its cells need no checks.
+  if (r.plain && r.blank_from <= cells.size() && (r.blank_from == cells.size() || default_rend(r.blank_rend))) {
+    cells = cells.first(r.blank_from);
+    if (const std::size_t len = encode_plain<true>(cells, r.wrap, s->small.data())) {
+      s->size = static_cast<std::uint32_t>(len);
+      s->in_big = false;
+      return;
+    }
+    s->assign_plain(cells, r.wrap);
+    return;
+  }
   // Cells past blank_from are known default blanks: only those before it need looking at.
   if (r.blank_from < cells.size() && default_rend(r.blank_rend)) cells = cells.first(r.blank_from);
   cells = cells.first(trimmed(cells));
-  static_assert(std::tuple_size_v<decltype(s->small)> >= 8 + plain_line_cells);
-  if (const std::size_t len = encode_plain(cells, r.wrap, s->small.data())) {
+  if (const std::size_t len = encode_plain<false>(cells, r.wrap, s->small.data())) {
     s->size = static_cast<std::uint32_t>(len);
     s->in_big = false;
     return;

@@ -102,6 +102,8 @@ private:
     /// Encodes `cells` (already cut after the last cell that is not a default blank) as
     /// this line; `scratch` is the history's buffer for a line too long for the slot.
     void assign(std::span<const cell> cells, bool wrap, std::vector<char>& scratch);
+    /// Encodes cells known to be plain ASCII in one rendition (row::plain) as this line.
+    void assign_plain(std::span<const cell> cells, bool wrap);
     void reserve(std::size_t n);
   };
 
@@ -119,6 +121,8 @@ private:
     std::array<char, 8> bytes{};   ///< a line header with these renditions in its run
   };
   plain_header plain_;  ///< starts as renditions{}, whose fields are all zero
+  /// With known_plain, the cells are plain ASCII in cells[0]'s renditions (row::plain).
+  template <bool known_plain>
   std::size_t encode_plain(std::span<const cell> cells, bool wrap, char* out);
   stored& grow();
 };
