@@ -53,7 +53,7 @@ constexpr const char* usage =
     "  --idle-timeout DURATION  end the session once the client has not been heard for DURATION (90s, 12h, 7d)\n"
     "  --name NAME        name the session (unique among your live sessions; letters, digits, . _ -)\n"
     "  --history LINES    lines of scrollback kept for a mosh2 client (default 10000, 0: none)\n"
-    "  --relay-end        (for mosh2 -J) print MOSH2 RELAY-END TOKEN before MOSH CONNECT, and end the\n"
+    "  --relay-end        (for jump hosts) print MOSH2 RELAY-END TOKEN before MOSH CONNECT, and end the\n"
     "                     relays holding TOKEN when the session ends\n"
     "  -v                 verbose: stay attached and log session events to stderr\n"
     "  relay              forward the session's UDP between its client and NEXT_ADDRESS:NEXT_PORT (a jump\n"

@@ -149,7 +149,7 @@ def main():
 
         # The server's subcommand and options, the status tool's kill.
         expect(script, env, "mosh2-server ", {"new", "attach", "relay", "stream-relay", "--help", "--version"})
-        expect(script, env, "mosh2-server relay -", {"-i", "-p", "-f", "--idle-timeout"})
+        expect(script, env, "mosh2-server relay -", {"-i", "-p", "-f", "--idle-timeout", "--end-token-stdin"})
         expect(script, env, "mosh2-server new --id", {"--idle-timeout"})
         expect(script, env, "mosh2-server new -i l", {"lo"}, exact=False)
         expect(script, env, "mosh2-server new --idle-timeout ", set())

@@ -83,9 +83,9 @@ _mosh2_server() {
   if ((cword == 1)); then
     COMPREPLY=($(compgen -W 'new attach stream-relay relay --help --version' -- "$cur"))
   elif [[ ${words[1]} == new ]]; then
-    COMPREPLY=($(compgen -W '-s -v -i -p -c -l --idle-timeout --name --history --' -- "$cur"))
+    COMPREPLY=($(compgen -W '-s -v -i -p -c -l --idle-timeout --name --history --relay-end --' -- "$cur"))
   elif [[ ${words[1]} == relay ]]; then
-    COMPREPLY=($(compgen -W '-i -p -f --idle-timeout' -- "$cur"))
+    COMPREPLY=($(compgen -W '-i -p -f --idle-timeout --end-token-stdin' -- "$cur"))
   fi
 }
 
