@@ -220,6 +220,15 @@ def prompt_back(tmux):
     return re.search(r"^[$#] ?$", tmux.screen(), re.M)
 
 
+def exit_session(tmux, status_file, timeout, who="mosh2", line="exit"):
+    """Types `line` (an exit) into the session's shell; mosh2 must then end with status 0."""
+    tmux.keys(line, "Enter")
+    status = wait_for(f"{who} to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
+                      timeout)
+    if status != "0":
+        raise Failure(f"{who} exited with status {status} after `exit`:\n{tmux.screen()}")
+
+
 def blocked_then_opened(net, build, ssh_config, tmp, timeout):
     port = 60123
     net.block_udp(port)
@@ -240,11 +249,7 @@ def blocked_then_opened(net, build, ssh_config, tmp, timeout):
         tmux.keys("echo reach-$((6*7))", "Enter")
         wait_for("the command's output", lambda: re.search(r"^reach-42\s*$", tmux.screen(), re.M), timeout)
         print("ok: opened: the session came up, the paragraph went away, typing works")
-        tmux.keys("exit", "Enter")
-        status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
-                          timeout)
-        if status != "0":
-            raise Failure(f"mosh2 exited with status {status} after `exit`:\n{tmux.screen()}")
+        exit_session(tmux, status_file, timeout)
         print("ok: `exit` ended the session with status 0")
     finally:
         tmux.kill()
@@ -323,11 +328,7 @@ def fallback(net, build, ssh_config, tmp, timeout):
             raise Failure(f"typed {typed!r} across the move back to UDP, the file holds {got!r}")
         print(f"ok: UDP unblocked mid-typing: back on UDP ({doc['transport']['switches'][-1]}), "
               f"all {len(typed)} keys arrived in order")
-        tmux.keys("stty echo; exit", "Enter")
-        status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
-                          timeout)
-        if status != "0":
-            raise Failure(f"mosh2 exited with status {status} after `exit`:\n{tmux.screen()}")
+        exit_session(tmux, status_file, timeout, line="stty echo; exit")
         print("ok: `exit` ended the session with status 0")
     except Failure:
         print("screen:\n" + tmux.screen())
@@ -426,11 +427,7 @@ def udp_lost(net, build, ssh_config, tmp, timeout):
             raise Failure(f"back on UDP, the server still takes its path as reliable: {server and server['reliable_path']}")
         print(f"ok: phase 3: UDP open again: back on UDP, all {len(typed)} keys arrived in order; "
               f"switches {doc['transport']['switches']}")
-        tmux.keys("exit", "Enter")
-        status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
-                          timeout)
-        if status != "0":
-            raise Failure(f"mosh2 exited with status {status} after `exit`:\n{tmux.screen()}")
+        exit_session(tmux, status_file, timeout)
         print("ok: `exit` ended the session with status 0")
     except Failure:
         print("screen:\n" + tmux.screen())
@@ -843,11 +840,7 @@ def two_jumps(build, tmp, timeout):
               f"(the client sends to {doc['peer']['address']}:{doc['peer']['port']})")
         relays = check_relays_listed(build, [(chain.prefixes[1], chain.holders[0].pid, "10.202.0.2"),
                                              (chain.prefixes[2], chain.holders[1].pid, "10.203.0.2")], timeout)
-        tmux.keys("exit", "Enter")
-        status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
-                          timeout)
-        if status != "0":
-            raise Failure(f"mosh2 -J with two jumps exited {status}:\n{tmux.screen()}")
+        exit_session(tmux, status_file, timeout, who="mosh2 -J with two jumps")
         print("ok: `exit` ended the session with status 0")
         check_relays_end(relays)
     except Failure:
@@ -896,11 +889,7 @@ def jump_host(build, tmp, timeout):
         print(f"ok: mosh2 -J jumphost testhost: the session runs, the client sends to the relay "
               f"{doc['peer']['address']}:{doc['peer']['port']} (relay pids {relays})")
         check_relays_listed(build, [(chain.jump, chain.holders[0].pid, "10.202.0.2")], timeout)
-        tmux.keys("exit", "Enter")
-        status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
-                          timeout)
-        if status != "0":
-            raise Failure(f"mosh2 -J exited {status}:\n{tmux.screen()}")
+        exit_session(tmux, status_file, timeout, who="mosh2 -J")
         print("ok: `exit` ended the session with status 0")
         check_relays_end(relays)
         # The same with the jump in ssh's configuration (ProxyJump) instead of -J.
@@ -915,11 +904,7 @@ def jump_host(build, tmp, timeout):
         tmux.keys("echo proxyjump-$((6*7))", "Enter")
         wait_for("output through the configured ProxyJump",
                  lambda: re.search(r"^proxyjump-42\s*$", tmux.screen(), re.M), timeout)
-        tmux.keys("exit", "Enter")
-        status = wait_for("mosh2 to exit", lambda: os.path.exists(status_file) and open(status_file).read().strip(),
-                          timeout)
-        if status != "0":
-            raise Failure(f"mosh2 with a ProxyJump in its ssh configuration exited {status}:\n{tmux.screen()}")
+        exit_session(tmux, status_file, timeout, who="mosh2 with a ProxyJump in its ssh configuration")
         print("ok: a ProxyJump in the ssh configuration (no -J): the session runs through the relay, exit 0")
         bad = subprocess.run([mosh2, "--allow-no-tty", f"--ssh=ssh -F {ssh_config}", f"--server={server}",
                               "-J", "10.201.0.9", "testhost"], capture_output=True, text=True, timeout=60,
